@@ -1,0 +1,34 @@
+# Two commands a newcomer needs: `make run` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTHON ?= python3
+
+.PHONY: run test install translations lint system-deps
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f --statistics 2>&1 | grep -v '^$$' || true
+	@# A catalog that does not compile is an error, not a warning.
+	$(BIN)/pybabel compile -d translations -f >/dev/null
+
+run: translations
+	$(BIN)/flask --app wsgi demo seed
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: translations system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .

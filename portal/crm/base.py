@@ -1,0 +1,320 @@
+"""The adapter contract every CRM speaks, and the plain values that cross it.
+
+Adapters know nothing of the portal's configuration keys or languages: they
+read and write CRM fields (`FieldRef`) and subscription items (`ItemRef`)
+named the way that CRM names them. The portal turns marketing's
+configuration into those references.
+
+Values crossing the contract are JSON-ready: text as `str`, a multi-select
+as `list[str]`, a checkbox as `bool`, a date as an ISO `YYYY-MM-DD` string
+and an empty field as `None`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+FieldType = Literal[
+    "text", "email", "tel", "textarea", "select", "multiselect", "checkbox", "date", "country"
+]
+FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
+
+Value = str | bool | list[str] | None
+
+DuplicatePolicy = Literal["most_recent", "refuse"]
+
+
+# --- errors -----------------------------------------------------------------
+
+
+class CrmError(Exception):
+    """Anything a CRM call can end in. `transient` faults are worth retrying."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, crm: str = "") -> None:
+        super().__init__(message)
+        self.crm = crm
+
+
+class CrmConfigError(CrmError):
+    """The portal is set up wrong for this CRM (missing secret, bad option)."""
+
+
+class CrmAuthError(CrmError):
+    """Bad credentials or missing permission; the message names the setting to fix."""
+
+
+class CrmNotFound(CrmError):
+    """The record asked for does not exist (any more)."""
+
+
+class CrmValidationError(CrmError):
+    """The CRM refused the data; `reason` is the CRM's own explanation."""
+
+    def __init__(self, message: str, *, crm: str = "", reason: str = "", field: str = "") -> None:
+        super().__init__(message, crm=crm)
+        self.reason = reason or message
+        self.field = field
+
+
+class CrmUnsupported(CrmError):
+    """This CRM has no such thing (for example tags in HubSpot)."""
+
+
+class AmbiguousContact(CrmError):
+    """Several contacts share the email and the policy is to refuse."""
+
+
+class CrmRateLimited(CrmError):
+    """The CRM asked us to slow down; `retry_after` is its wait in seconds, if it said."""
+
+    transient = True
+
+    def __init__(self, message: str, *, crm: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, crm=crm)
+        self.retry_after = retry_after
+
+
+class CrmUnavailable(CrmError):
+    """Timeouts, resets and 5xx: the CRM may answer later."""
+
+    transient = True
+
+
+# --- references and values --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """One CRM field as the adapter addresses it (AC field id, HubSpot property, ...)."""
+
+    crm_field: str
+    type: FieldType = "text"
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """One subscription item in the CRM.
+
+    `kind` is what the CRM calls it ("list", "tag", "segment", "subscription_type",
+    "campaign", "field" for a boolean field, "option" for one value of a
+    multi-value field); `ref` its id or name; `value` the option for "option".
+    """
+
+    kind: str
+    ref: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    ref: str
+    email: str
+    modified: datetime | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    title: str
+    body: str
+
+
+@dataclass
+class Profile:
+    """What the portal shows: values by CRM field and the items the contact is in."""
+
+    contact: Contact
+    values: dict[str, Value] = field(default_factory=dict)
+    subscribed: frozenset[ItemRef] = frozenset()
+    opted_out_all: bool = False
+
+
+@dataclass(frozen=True)
+class FieldUpdate:
+    field: FieldRef
+    value: Value
+
+
+@dataclass(frozen=True)
+class Change:
+    """One save by one contact: what the queue carries and adapters apply.
+
+    Applying the same Change twice must leave the CRM as applying it once:
+    joins and leaves are set operations, fields are overwritten, and notes
+    carry `id` so an adapter can skip a note it already wrote.
+    """
+
+    contact_ref: str
+    email: str
+    fields: tuple[FieldUpdate, ...] = ()
+    join: tuple[ItemRef, ...] = ()
+    leave: tuple[ItemRef, ...] = ()
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
+    automations: tuple[str, ...] = ()
+    # True: opt out of all email; False: lift a global opt-out; None: leave it.
+    unsubscribe_all: bool | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    made_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def is_empty(self) -> bool:
+        return not (
+            self.fields or self.join or self.leave or self.add_tags or self.remove_tags
+            or self.notes or self.automations or self.unsubscribe_all is not None
+        )
+
+    def note_marker(self) -> str:
+        """Text that identifies this change's notes, for idempotent note writes."""
+        return f"[portal change {self.id}]"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Change:
+        raw = json.loads(text)
+        return cls(
+            contact_ref=raw["contact_ref"],
+            email=raw["email"],
+            fields=tuple(
+                FieldUpdate(FieldRef(**f["field"]), f["value"]) for f in raw.get("fields", ())
+            ),
+            join=tuple(ItemRef(**i) for i in raw.get("join", ())),
+            leave=tuple(ItemRef(**i) for i in raw.get("leave", ())),
+            add_tags=tuple(raw.get("add_tags", ())),
+            remove_tags=tuple(raw.get("remove_tags", ())),
+            notes=tuple(Note(**n) for n in raw.get("notes", ())),
+            automations=tuple(raw.get("automations", ())),
+            unsubscribe_all=raw.get("unsubscribe_all"),
+            id=raw["id"],
+            made_at=raw["made_at"],
+        )
+
+
+# --- what `flask fields` shows ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrmFieldInfo:
+    key: str
+    label: str
+    type: str  # the CRM's own type name
+    portal_type: FieldType | None  # the portal type it maps to, if any
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    custom: bool = False
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class CrmItemInfo:
+    item: ItemRef
+    label: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    fields: tuple[CrmFieldInfo, ...] = ()
+    items: tuple[CrmItemInfo, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+# --- the contract -------------------------------------------------------------
+
+
+class CrmAdapter(ABC):
+    """Translate between this contract and one CRM's API.
+
+    An adapter is built from its configuration block (`options`, never a
+    secret: those come from the environment through `secret()`), a name
+    (the key of that block, used in messages and environment variable names)
+    and a folder where it may keep state such as refreshed OAuth tokens.
+    """
+
+    kind: ClassVar[str] = ""
+    item_kinds: ClassVar[frozenset[str]] = frozenset()
+    supports_tags: ClassVar[bool] = True
+    supports_automations: ClassVar[bool] = False
+
+    def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
+        self.name = name
+        self.options = dict(options)
+        self.state_dir = state_dir
+        self.duplicate_policy: DuplicatePolicy = self.options.get("duplicates", "most_recent")
+
+    # secrets ------------------------------------------------------------------
+
+    def secret_env_name(self, key: str) -> str:
+        return f"PORTAL_CRM_{self.name}_{key}".upper().replace("-", "_")
+
+    def secret(self, key: str) -> str:
+        env = self.secret_env_name(key)
+        value = os.environ.get(env, "")
+        if not value:
+            raise CrmConfigError(
+                f"The {self.kind} CRM '{self.name}' needs the environment variable {env}.",
+                crm=self.name,
+            )
+        return value
+
+    # the contract -----------------------------------------------------------------
+
+    @abstractmethod
+    def find_contacts(self, email: str) -> list[Contact]:
+        """Every contact whose email equals `email` (case-insensitive, exact)."""
+
+    def find_contact(self, email: str) -> Contact | None:
+        """The one contact for `email`, applying the configured duplicate policy."""
+        found = self.find_contacts(email)
+        if len(found) <= 1:
+            return found[0] if found else None
+        if self.duplicate_policy == "refuse":
+            raise AmbiguousContact(
+                f"{len(found)} contacts in '{self.name}' share this email; "
+                "merge them in the CRM or set duplicates = \"most_recent\".",
+                crm=self.name,
+            )
+        oldest = datetime.min.replace(tzinfo=UTC)
+        return max(found, key=lambda c: _aware(c.modified) or oldest)
+
+    @abstractmethod
+    def fetch_profile(
+        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
+    ) -> Profile:
+        """Current values of `fields` and which of `items` the contact is in,
+        in the fewest calls the API allows."""
+
+    @abstractmethod
+    def apply(self, change: Change) -> None:
+        """Write `change`; idempotent. Raises CrmError subclasses."""
+
+    @abstractmethod
+    def describe(self) -> Catalog:
+        """The fields, subscription items and tags the CRM offers."""
+
+    @abstractmethod
+    def check_access(self) -> None:
+        """Prove the credentials work and carry the permissions the portal needs."""
+
+    def endpoints(self) -> list[str]:
+        """Base URLs this adapter talks to, for `flask doctor`'s network checks."""
+        return []
+
+    def create_contact(self, email: str, name: str = "") -> Contact:
+        raise CrmUnsupported(f"Creating contacts is not supported for {self.kind}.", crm=self.name)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

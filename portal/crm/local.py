@@ -1,0 +1,329 @@
+"""The embedded CRM on SQLite: the default, the demo and the test double.
+
+It keeps what a real CRM keeps for the portal's purposes: contacts, a field
+catalogue with values, lists with memberships, tags, notes and a log of the
+automations the portal started. Options:
+
+    [crm.main]
+    type = "local"
+    path = "instance/crm.sqlite3"   # relative paths are under the instance folder
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from portal.crm.base import (
+    Catalog,
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmConfigError,
+    CrmFieldInfo,
+    CrmItemInfo,
+    CrmNotFound,
+    CrmUnavailable,
+    CrmValidationError,
+    FieldRef,
+    ItemRef,
+    Profile,
+    Value,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL DEFAULT '',
+    opted_out_all INTEGER NOT NULL DEFAULT 0,
+    modified TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contacts_email ON contacts(email);
+CREATE TABLE IF NOT EXISTS fields (
+    key TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    type TEXT NOT NULL,
+    choices TEXT NOT NULL DEFAULT '[]',
+    read_only INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS field_values (
+    contact_id TEXT NOT NULL REFERENCES contacts(id),
+    field TEXT NOT NULL REFERENCES fields(key),
+    value TEXT NOT NULL,
+    PRIMARY KEY (contact_id, field)
+);
+CREATE TABLE IF NOT EXISTS lists (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    contact_id TEXT NOT NULL REFERENCES contacts(id),
+    list_id TEXT NOT NULL REFERENCES lists(id),
+    PRIMARY KEY (contact_id, list_id)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    contact_id TEXT NOT NULL REFERENCES contacts(id),
+    tag TEXT NOT NULL,
+    PRIMARY KEY (contact_id, tag)
+);
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER PRIMARY KEY,
+    contact_id TEXT NOT NULL REFERENCES contacts(id),
+    change_id TEXT,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    UNIQUE (change_id, title)
+);
+CREATE TABLE IF NOT EXISTS automation_runs (
+    contact_id TEXT NOT NULL REFERENCES contacts(id),
+    automation TEXT NOT NULL,
+    change_id TEXT NOT NULL,
+    started TEXT NOT NULL,
+    PRIMARY KEY (change_id, automation)
+);
+"""
+
+# The embedded CRM stores each field's value in the portal's own types.
+CRM_TYPES = ("text", "email", "tel", "textarea", "select", "multiselect", "checkbox", "date",
+             "country")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class LocalCrm(CrmAdapter):
+    kind = "local"
+    item_kinds = frozenset({"list", "tag"})
+    supports_tags = True
+    supports_automations = True
+
+    def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
+        super().__init__(name, options, state_dir)
+        path = Path(self.options.get("path", "crm.sqlite3"))
+        self.path = path if path.is_absolute() else state_dir / path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise CrmUnavailable(f"The embedded CRM cannot open {self.path}: {exc}",
+                                 crm=self.name) from exc
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            yield db
+        except sqlite3.OperationalError as exc:  # locked or disk trouble: worth a retry
+            raise CrmUnavailable(f"The embedded CRM failed: {exc}", crm=self.name) from exc
+        finally:
+            db.close()
+
+    # --- reading -------------------------------------------------------------
+
+    def find_contacts(self, email: str) -> list[Contact]:
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT id, email, name, modified FROM contacts WHERE email = ? ORDER BY id",
+                (email.strip(),),
+            ).fetchall()
+        return [_contact(row) for row in rows]
+
+    def contact_by_ref(self, ref: str) -> Contact:
+        with self._db() as db:
+            row = db.execute("SELECT id, email, name, modified FROM contacts WHERE id = ?",
+                             (ref,)).fetchone()
+        if row is None:
+            raise CrmNotFound(f"No contact {ref} in the embedded CRM.", crm=self.name)
+        return _contact(row)
+
+    def fetch_profile(
+        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
+    ) -> Profile:
+        with self._db() as db:
+            head = db.execute("SELECT * FROM contacts WHERE id = ?", (contact.ref,)).fetchone()
+            if head is None:
+                raise CrmNotFound(f"No contact {contact.ref} in the embedded CRM.", crm=self.name)
+            stored = {
+                row["field"]: json.loads(row["value"])
+                for row in db.execute("SELECT field, value FROM field_values WHERE contact_id = ?",
+                                      (contact.ref,))
+            }
+            lists = {row[0] for row in db.execute(
+                "SELECT list_id FROM memberships WHERE contact_id = ?", (contact.ref,))}
+            tags = {row[0] for row in db.execute(
+                "SELECT tag FROM tags WHERE contact_id = ?", (contact.ref,))}
+        stored["email"] = head["email"]
+        values: dict[str, Value] = {ref.crm_field: stored.get(ref.crm_field) for ref in fields}
+        subscribed = frozenset(
+            item for item in items
+            if (item.kind == "list" and item.ref in lists) or (item.kind == "tag" and item.ref in tags)
+        )
+        return Profile(contact=_contact(head), values=values, subscribed=subscribed,
+                       opted_out_all=bool(head["opted_out_all"]))
+
+    def describe(self) -> Catalog:
+        with self._db() as db:
+            fields = tuple(
+                CrmFieldInfo(
+                    key=row["key"], label=row["label"], type=row["type"],
+                    portal_type=row["type"] if row["type"] in CRM_TYPES else None,
+                    choices=tuple(tuple(c) for c in json.loads(row["choices"])),
+                    custom=row["key"] not in ("email", "first_name", "last_name"),
+                    read_only=bool(row["read_only"]),
+                )
+                for row in db.execute("SELECT * FROM fields ORDER BY key")
+            )
+            items = tuple(
+                CrmItemInfo(ItemRef("list", row["id"]), row["name"])
+                for row in db.execute("SELECT id, name FROM lists ORDER BY id")
+            )
+            tags = tuple(row[0] for row in db.execute("SELECT DISTINCT tag FROM tags ORDER BY tag"))
+        email_field = CrmFieldInfo("email", "Email", "email", "email", read_only=False)
+        return Catalog(fields=(email_field, *fields), items=items, tags=tags)
+
+    def check_access(self) -> None:
+        with self._db() as db:
+            db.execute("SELECT count(*) FROM contacts").fetchone()
+
+    def endpoints(self) -> list[str]:
+        return []
+
+    # --- writing -------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._apply(db, change)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _apply(self, db: sqlite3.Connection, change: Change) -> None:
+        ref = change.contact_ref
+        if db.execute("SELECT 1 FROM contacts WHERE id = ?", (ref,)).fetchone() is None:
+            raise CrmNotFound(f"No contact {ref} in the embedded CRM.", crm=self.name)
+        known = {row[0] for row in db.execute("SELECT key FROM fields")}
+        for update in change.fields:
+            name = update.field.crm_field
+            if name == "email":
+                if not update.value:
+                    raise CrmValidationError("The email cannot be empty.", crm=self.name,
+                                             field="email")
+                db.execute("UPDATE contacts SET email = ? WHERE id = ?", (update.value, ref))
+                continue
+            if name not in known:
+                raise CrmValidationError(f"Unknown field '{name}'.", crm=self.name, field=name)
+            if update.value in (None, "", []):
+                db.execute("DELETE FROM field_values WHERE contact_id = ? AND field = ?",
+                           (ref, name))
+            else:
+                db.execute(
+                    "INSERT INTO field_values (contact_id, field, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (contact_id, field) DO UPDATE SET value = excluded.value",
+                    (ref, name, json.dumps(update.value, ensure_ascii=False)),
+                )
+        lists = {row[0] for row in db.execute("SELECT id FROM lists")}
+        for item in change.join:
+            self._join(db, ref, item, lists)
+        for item in change.leave:
+            if item.kind == "list":
+                db.execute("DELETE FROM memberships WHERE contact_id = ? AND list_id = ?",
+                           (ref, item.ref))
+            elif item.kind == "tag":
+                db.execute("DELETE FROM tags WHERE contact_id = ? AND tag = ?", (ref, item.ref))
+            else:
+                raise CrmValidationError(f"Unknown item kind '{item.kind}'.", crm=self.name)
+        for tag in change.add_tags:
+            db.execute("INSERT OR IGNORE INTO tags (contact_id, tag) VALUES (?, ?)", (ref, tag))
+        for tag in change.remove_tags:
+            db.execute("DELETE FROM tags WHERE contact_id = ? AND tag = ?", (ref, tag))
+        if change.unsubscribe_all is not None:
+            db.execute("UPDATE contacts SET opted_out_all = ? WHERE id = ?",
+                       (int(change.unsubscribe_all), ref))
+        for note in change.notes:
+            db.execute(
+                "INSERT OR IGNORE INTO notes (contact_id, change_id, title, body, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (ref, change.id, note.title, note.body, now_iso()),
+            )
+        for automation in change.automations:
+            db.execute(
+                "INSERT OR IGNORE INTO automation_runs (contact_id, automation, change_id, started)"
+                " VALUES (?, ?, ?, ?)",
+                (ref, automation, change.id, now_iso()),
+            )
+        db.execute("UPDATE contacts SET modified = ? WHERE id = ?", (now_iso(), ref))
+
+    def _join(self, db: sqlite3.Connection, ref: str, item: ItemRef, lists: set[str]) -> None:
+        if item.kind == "list":
+            if item.ref not in lists:
+                raise CrmValidationError(f"Unknown list '{item.ref}'.", crm=self.name)
+            db.execute("INSERT OR IGNORE INTO memberships (contact_id, list_id) VALUES (?, ?)",
+                       (ref, item.ref))
+        elif item.kind == "tag":
+            db.execute("INSERT OR IGNORE INTO tags (contact_id, tag) VALUES (?, ?)", (ref, item.ref))
+        else:
+            raise CrmValidationError(f"Unknown item kind '{item.kind}'.", crm=self.name)
+
+    def create_contact(self, email: str, name: str = "") -> Contact:
+        ref = uuid.uuid4().hex[:12]
+        with self._db() as db:
+            db.execute("INSERT INTO contacts (id, email, name, modified) VALUES (?, ?, ?, ?)",
+                       (ref, email.strip(), name, now_iso()))
+        return self.contact_by_ref(ref)
+
+    # --- set-up and inspection (demo seeding, tests, the CLI) -----------------
+
+    def define_field(self, key: str, label: str, type: str,
+                     choices: Sequence[tuple[str, str]] = (), read_only: bool = False) -> None:
+        if type not in CRM_TYPES:
+            raise CrmConfigError(f"Unknown field type '{type}' for '{key}'.", crm=self.name)
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO fields (key, label, type, choices, read_only) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET label = excluded.label, type = excluded.type, "
+                "choices = excluded.choices, read_only = excluded.read_only",
+                (key, label, type, json.dumps([list(c) for c in choices]), int(read_only)),
+            )
+
+    def define_list(self, list_id: str, name: str) -> None:
+        with self._db() as db:
+            db.execute("INSERT INTO lists (id, name) VALUES (?, ?) "
+                       "ON CONFLICT (id) DO UPDATE SET name = excluded.name", (list_id, name))
+
+    def notes_of(self, ref: str) -> list[dict[str, str]]:
+        with self._db() as db:
+            rows = db.execute("SELECT change_id, title, body FROM notes WHERE contact_id = ? "
+                              "ORDER BY id", (ref,)).fetchall()
+        return [dict(row) for row in rows]
+
+    def tags_of(self, ref: str) -> set[str]:
+        with self._db() as db:
+            return {row[0] for row in db.execute("SELECT tag FROM tags WHERE contact_id = ?",
+                                                 (ref,))}
+
+    def automations_of(self, ref: str) -> list[str]:
+        with self._db() as db:
+            return [row[0] for row in db.execute(
+                "SELECT automation FROM automation_runs WHERE contact_id = ? ORDER BY started",
+                (ref,))]
+
+
+def _contact(row: sqlite3.Row) -> Contact:
+    return Contact(ref=row["id"], email=row["email"], name=row["name"],
+                   modified=datetime.fromisoformat(row["modified"]))

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite runs for real (browser, proxy,
+# Redis) when they are missing. Needs root; elsewhere it says what to install.
+set -euo pipefail
+packages=()   # filled as test suites that need real services arrive
+needed=()
+for pkg in "${packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
+done
+[ ${#needed[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "Please install these Debian packages for the full test suite: ${needed[*]}" >&2
+  exit 1
+fi
+echo "Installing ${needed[*]} ..."
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
