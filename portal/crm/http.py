@@ -1,9 +1,14 @@
-"""The one HTTP client every remote CRM adapter uses.
+"""The one HTTP client every remote CRM adapter uses, and the small helpers
+the adapters share.
 
 It owns what adapters share: one pooled `requests` session per CRM,
 timeouts, a User-Agent, the outbound rate limiter, and the mapping of HTTP
 outcomes to the contract's errors. Adapters only say which path to call and
-how to read the answer.
+how to read the answer. It does not retry: the writer and the pages decide
+what to do with a transient error (`CrmError.transient`).
+
+Secrets (an API token in a header, a Basic-auth password, OAuth tokens) are
+known to the client and scrubbed from every message and log line it makes.
 """
 
 from __future__ import annotations
@@ -11,26 +16,34 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from portal import __version__
 from portal.crm.base import (
+    Change,
     CrmAuthError,
     CrmError,
     CrmNotFound,
     CrmRateLimited,
     CrmUnavailable,
     CrmValidationError,
+    ItemRef,
+    Note,
 )
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"contact-preference-portal/{__version__} (+python-requests)"
-SECRET_QUERY = re.compile(r"(?i)((?:api[_-]?key|hapikey|token|access_token|secret)=)[^&\s]+")
+SECRET_QUERY = re.compile(r"(?i)((?:api[_-]?key|hapikey|token|access_token|secret|password)=)[^&\s]+")
+# Header values that carry credentials; their values are scrubbed from messages.
+SECRET_HEADERS = ("authorization", "api-token", "x-api-key", "api-key")
 
 
 class OutboundLimiter(Protocol):
@@ -56,23 +69,49 @@ def retry_after_seconds(value: str | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
             return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
         return max(0.0, parsed.timestamp() - time.time())
 
 
-def redact(text: str) -> str:
-    return SECRET_QUERY.sub(r"\1***", text)
+def rate_limit_wait(response: requests.Response) -> float | None:
+    """The wait a 429 asks for: Retry-After, else a RateLimit-Reset header
+    (seconds to wait, or an epoch time as some CRMs send)."""
+    wait = retry_after_seconds(response.headers.get("Retry-After"))
+    if wait is not None:
+        return wait
+    for name in ("RateLimit-Reset", "X-RateLimit-Reset", "X-Rate-Limit-Reset"):
+        raw = response.headers.get(name)
+        if not raw:
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            continue
+        # Values past 2001 in epoch seconds are instants, the rest are deltas.
+        return max(0.0, number - time.time()) if number > 1e9 else max(0.0, number)
+    return None
 
 
-def crm_reason(response: requests.Response) -> str:
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    text = SECRET_QUERY.sub(r"\1***", text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def crm_reason(response: requests.Response, secrets: Iterable[str] = ()) -> str:
     """The CRM's own words about a refusal, whatever shape its error body has."""
     try:
         body = response.json()
     except ValueError:
-        return redact(response.text[:300])
-    return redact(_reason_from(body))[:500]
+        return redact(response.text[:300], secrets)
+    return redact(_reason_from(body), secrets)[:500]
 
 
 def _reason_from(body: Any) -> str:
@@ -85,11 +124,24 @@ def _reason_from(body: Any) -> str:
         for key in ("errors", "error", "data", "details"):
             if body.get(key):
                 return _reason_from(body[key])
+        # DRF style: {"field": ["This field is required."]}
+        parts = [f"{key}: {_reason_from(value)}" for key, value in list(body.items())[:5]
+                 if isinstance(value, list | str)]
+        if parts:
+            return "; ".join(parts)
+    if isinstance(body, str):
+        return body
     return str(body)[:300]
 
 
 class CrmHttp:
-    """A pooled session for one CRM with its base URL, auth and error mapping."""
+    """A pooled session for one CRM with its base URL, auth and error mapping.
+
+    `credentials_hint` names the setting to fix when the CRM refuses the
+    credentials (401), `permissions_hint` what to grant when it denies
+    permission (403). `secrets` adds values to scrub from messages besides
+    those found in `headers` and a Basic `auth`.
+    """
 
     def __init__(
         self,
@@ -103,6 +155,10 @@ class CrmHttp:
         limiter: OutboundLimiter | None = None,
         classify: Classifier | None = None,
         credentials_hint: str = "",
+        permissions_hint: str = "",
+        secrets: Iterable[str] = (),
+        pool_size: int = 10,
+        session: requests.Session | None = None,
     ) -> None:
         self.crm = crm
         self.base_url = base_url.rstrip("/")
@@ -110,13 +166,33 @@ class CrmHttp:
         self.limiter: OutboundLimiter = limiter or NoLimit()
         self.classify = classify
         self.credentials_hint = credentials_hint
+        self.permissions_hint = permissions_hint
+        self._lock = threading.Lock()
         self.calls = 0  # requests sent, for tests and benchmarks
-        self.session = requests.Session()
+        # An OAuth2Session (authlib) may be handed in: it is a requests.Session.
+        self.session = session or requests.Session()
+        pooled = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.session.mount("https://", pooled)
+        self.session.mount("http://", pooled)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
         if headers:
             self.session.headers.update(headers)
-        self.session.auth = auth
+        if auth is not None:
+            self.session.auth = auth
+        self.secrets: set[str] = {s for s in secrets if s}
+        for name, value in (headers or {}).items():
+            if name.lower() in SECRET_HEADERS and value:
+                self.secrets.add(value)
+                self.secrets.add(value.split(" ", 1)[-1])  # "Token abc" -> "abc"
+        password = getattr(auth, "password", None)
+        if isinstance(password, str) and password:
+            self.secrets.add(password)
+
+    def add_secret(self, value: str) -> None:
+        """Scrub `value` too (a token obtained after construction)."""
+        if value:
+            self.secrets.add(value)
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -135,14 +211,23 @@ class CrmHttp:
         else raise the contract error it maps to."""
         self.limiter.acquire(self.crm)
         kwargs.setdefault("timeout", self.timeout)
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
+        where = f"{method} {self._path(path)}"
         try:
             response = self.session.request(method, self.url(path), **kwargs)
         except requests.Timeout as exc:
-            raise CrmUnavailable(f"{self.crm} did not answer in time ({method} {self._path(path)}).",
+            raise CrmUnavailable(f"{self.crm} did not answer in time ({where}).",
                                  crm=self.crm) from exc
         except requests.ConnectionError as exc:
-            raise CrmUnavailable(f"Could not connect to {self.crm}: {type(exc).__name__}.",
+            raise CrmUnavailable(
+                f"Could not reach {self.crm} ({where}): {_connection_problem(exc)}.",
+                crm=self.crm,
+            ) from exc
+        except CrmError:
+            raise
+        except requests.RequestException as exc:  # invalid URL, too many redirects...
+            raise CrmUnavailable(f"{self.crm}: {type(exc).__name__} on {where}.",
                                  crm=self.crm) from exc
         if 200 <= response.status_code < 300 or response.status_code in set(ok):
             return response
@@ -152,7 +237,13 @@ class CrmHttp:
         response = self.request(method, path, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as exc:
+            # A proxy or captive portal answering HTML instead of the CRM.
+            raise CrmUnavailable(
+                f"{self.crm} answered {method} {self._path(path)} with something that is not "
+                "JSON; is the base URL right?", crm=self.crm) from exc
 
     def error_for(self, response: requests.Response, method: str, path: str) -> CrmError:
         if self.classify is not None:
@@ -161,26 +252,90 @@ class CrmHttp:
                 return special
         status = response.status_code
         where = f"{method} {self._path(path)}"
-        reason = crm_reason(response)
+        reason = crm_reason(response, self.secrets)
         log.info("%s answered %s to %s: %s", self.crm, status, where, reason)
         if status == 429:
             return CrmRateLimited(
                 f"{self.crm} is rate limiting the portal.",
                 crm=self.crm,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                retry_after=rate_limit_wait(response),
             )
-        if status in (401, 403):
+        if status == 401:
             hint = f" Check {self.credentials_hint}." if self.credentials_hint else ""
-            verb = "refused the credentials" if status == 401 else "denied permission"
-            return CrmAuthError(f"{self.crm} {verb} for {where}: {reason}.{hint}", crm=self.crm)
+            return CrmAuthError(f"{self.crm} refused the credentials for {where}: {reason}.{hint}",
+                                crm=self.crm)
+        if status == 403:
+            hint = self.permissions_hint or self.credentials_hint
+            hint = f" Check {hint}." if hint else ""
+            return CrmAuthError(f"{self.crm} denied permission for {where}: {reason}.{hint}",
+                                crm=self.crm)
         if status == 404:
             return CrmNotFound(f"{self.crm}: not found ({where}).", crm=self.crm)
-        if status >= 500 or status in (408,):
+        if status >= 500 or status == 408:
             return CrmUnavailable(f"{self.crm} answered {status} to {where}.", crm=self.crm)
         return CrmValidationError(
             f"{self.crm} refused {where}: {reason}", crm=self.crm, reason=reason
         )
 
-    @staticmethod
-    def _path(path: str) -> str:
-        return redact(path.split("?", 1)[0])
+    def _path(self, path: str) -> str:
+        return redact(path.split("?", 1)[0], self.secrets)
+
+
+def _connection_problem(exc: requests.ConnectionError) -> str:
+    """Say in plain words what went wrong, without the URL (it may hold secrets)."""
+    text = str(exc)
+    if "Name or service not known" in text or "nodename nor servname" in text \
+            or "getaddrinfo failed" in text or "Temporary failure in name resolution" in text:
+        return "the host name does not resolve (DNS)"
+    if "Connection refused" in text:
+        return "the connection was refused"
+    if "reset" in text.lower() or "aborted" in text.lower() or "RemoteDisconnected" in text:
+        return "the connection was reset"
+    if "SSL" in text or "certificate" in text:
+        return "the TLS handshake failed"
+    return type(exc).__name__
+
+
+# --- helpers the adapters share ----------------------------------------------
+
+
+def parse_moment(value: Any) -> datetime | None:
+    """A CRM timestamp ("2015-07-21T14:12:03-05:00", "2015-07-21 14:12:03") as
+    an aware datetime, or None."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def same_email(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and a.strip().casefold() == b.strip().casefold()  # type: ignore[union-attr]
+
+
+def tag_plan(change: Change) -> tuple[list[str], list[str]]:
+    """Tags to add and to remove: `add_tags`/`remove_tags` plus items of kind "tag".
+    A tag both added and removed ends up added (the later intent wins)."""
+    add = [*change.add_tags, *(i.ref for i in change.join if i.kind == "tag")]
+    remove = [*change.remove_tags, *(i.ref for i in change.leave if i.kind == "tag")]
+    add = list(dict.fromkeys(add))
+    remove = [t for t in dict.fromkeys(remove) if t not in add]
+    return add, remove
+
+
+def items_of(change: Change, kind: str) -> tuple[list[ItemRef], list[ItemRef]]:
+    """Items of one kind to join and to leave."""
+    return ([i for i in change.join if i.kind == kind], [i for i in change.leave if i.kind == kind])
+
+
+def marked_note(change: Change, note: Note) -> str:
+    """A note's body ending with the change's marker, so a second apply can see it."""
+    return f"{note.body.rstrip()}\n\n{change.note_marker()}"
+
+
+def note_written(change: Change, texts: Iterable[str]) -> bool:
+    """Whether any of the contact's note texts already carries this change's marker."""
+    marker = change.note_marker()
+    return any(marker in (text or "") for text in texts)

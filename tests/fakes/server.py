@@ -45,6 +45,7 @@ class Faults:
     drop_next: int = 0  # close the connection without an answer on the next N requests
     down: bool = False  # refuse connections altogether (the listening socket is closed)
     rate_limit_response: Callable[[], Response] | None = None  # CRM-specific 429 body
+    rate_limit_next: int = 0  # answer the next N requests as rate limited, whatever the window
 
 
 @dataclass
@@ -120,6 +121,9 @@ class FakeServer:
             else:
                 fail = 0
             limited = self._over_limit()
+            if faults.rate_limit_next > 0:
+                faults.rate_limit_next -= 1
+                limited = True
         if faults.latency:
             time.sleep(faults.latency)
         if drop:

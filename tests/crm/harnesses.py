@@ -1,0 +1,199 @@
+"""One harness per CRM for the conformance suite (tests/crm/test_conformance.py).
+
+A harness knows how to start its CRM's fake, build the adapter pointing at
+it, seed contacts straight into the fake's own state (never through the
+adapter under test), read that state back, and which fields and items to
+exercise. To add a CRM: subclass `Harness`, write one function returning
+it, and add that function to `HARNESSES` at the bottom.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from portal.crm import build_adapter
+from portal.crm.base import CrmAdapter, FieldRef, FieldUpdate, ItemRef, Value
+from tests.fakes.server import FakeServer
+
+# The choices every harness defines on its select and multiselect fields.
+CHOICES = ("news", "events", "offers")
+
+# Field roles the suite writes: one per portal type it exercises, plus
+# "other", a text field the suite never changes.
+FIELD_ROLES = ("text", "tel", "country", "select", "multiselect", "checkbox", "date", "other")
+
+
+class Harness:
+    """What the conformance suite needs from one CRM and its fake."""
+
+    name: ClassVar[str] = ""
+    # Calls `find_contact` may make, and `fetch_profile` for the suite's
+    # fields and items: the fewest the CRM's API allows.
+    find_budget: ClassVar[int] = 1
+    fetch_budget: ClassVar[int] = 1
+    # False where the CRM has no global "unsubscribe from all" state that can
+    # be read back (the suite then checks that items were left instead).
+    global_opt_out: ClassVar[bool] = True
+    # The Retry-After the fake sends with its 429, as the adapter should report it.
+    retry_after: ClassVar[float | None] = 1.0
+
+    server: FakeServer | None = None
+
+    def start(self, tmp_path: Path) -> None:
+        """Start the fake and define the fields and items of `FIELD_ROLES` / `items()`."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def env(self, valid: bool = True) -> dict[str, str]:
+        """Environment variables holding the adapter's secrets (wrong ones if not valid)."""
+        return {}
+
+    def options(self) -> dict[str, Any]:
+        """The `[crm.NAME]` block pointing at the fake."""
+        raise NotImplementedError
+
+    def adapter(self, tmp_path: Path, **options: Any) -> CrmAdapter:
+        return build_adapter("test", {**self.options(), **options}, tmp_path)
+
+    def fields(self) -> dict[str, FieldRef]:
+        """FieldRef per role of FIELD_ROLES (a role may be missing if the CRM has no such type)."""
+        raise NotImplementedError
+
+    def items(self) -> list[ItemRef]:
+        """At least four subscription items that a contact can join and leave."""
+        raise NotImplementedError
+
+    def automation(self) -> str | None:
+        """An automation id that exists in the fake, or None if the adapter has none."""
+        return None
+
+    def missing_ref(self) -> str:
+        return "999999"
+
+    def refused_update(self) -> FieldUpdate:
+        """A field update the CRM refuses with a validation error."""
+        raise NotImplementedError
+
+    # seeding and reading the fake's own state -------------------------------
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        """Create a contact in the fake with values by role; return its ref."""
+        raise NotImplementedError
+
+    def tags(self, ref: str) -> set[str]:
+        raise NotImplementedError
+
+    def notes(self, ref: str) -> list[str]:
+        """Each note's full text (title and body) as the CRM keeps it."""
+        raise NotImplementedError
+
+    def automations(self, ref: str) -> list[str]:
+        """Automation ids started for the contact, once per start."""
+        return []
+
+    @staticmethod
+    def calls(adapter: CrmAdapter) -> int:
+        http = getattr(adapter, "http", None)
+        return http.calls if http is not None else 0
+
+
+# --- the embedded CRM ----------------------------------------------------------
+
+
+class LocalHarness(Harness):
+    name = "local"
+    find_budget = 0
+    fetch_budget = 0
+
+    def start(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "crm.sqlite3"
+        crm = build_adapter("seed", {"type": "local", "path": str(self.path)}, tmp_path)
+        # The adapter's own set-up helpers create the schema and catalogue.
+        choices = [(c, c.title()) for c in CHOICES]
+        for role in FIELD_ROLES:
+            kind = "text" if role == "other" else role
+            crm.define_field(role, role.title(), kind,  # type: ignore[attr-defined]
+                             choices if kind in ("select", "multiselect") else ())
+        for n in range(1, 5):
+            crm.define_list(str(n), f"List {n}")  # type: ignore[attr-defined]
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, isolation_level=None)
+
+    def options(self) -> dict[str, Any]:
+        return {"type": "local", "path": str(self.path)}
+
+    def fields(self) -> dict[str, FieldRef]:
+        return {role: FieldRef(role, "text" if role == "other" else role)  # type: ignore[arg-type]
+                for role in FIELD_ROLES}
+
+    def items(self) -> list[ItemRef]:
+        return [ItemRef("list", "1"), ItemRef("list", "2"), ItemRef("list", "3"),
+                ItemRef("tag", "member")]
+
+    def automation(self) -> str | None:
+        return "welcome"
+
+    def refused_update(self) -> FieldUpdate:
+        return FieldUpdate(FieldRef("no_such_field"), "x")
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        db = self._db()
+        ref = f"c{db.execute('SELECT count(*) FROM contacts').fetchone()[0] + 1}"
+        db.execute("INSERT INTO contacts (id, email, name, modified) VALUES (?, ?, '', ?)",
+                   (ref, email, modified.isoformat()))
+        for role, value in (values or {}).items():
+            if value not in (None, "", []):
+                db.execute("INSERT INTO field_values VALUES (?, ?, ?)", (ref, role, json.dumps(value)))
+        for item in items:
+            if item.kind == "list":
+                db.execute("INSERT INTO memberships VALUES (?, ?)", (ref, item.ref))
+            else:
+                db.execute("INSERT INTO tags VALUES (?, ?)", (ref, item.ref))
+        for tag in tags:
+            db.execute("INSERT INTO tags VALUES (?, ?)", (ref, tag))
+        db.close()
+        return ref
+
+    def tags(self, ref: str) -> set[str]:
+        db = self._db()
+        found = {row[0] for row in db.execute("SELECT tag FROM tags WHERE contact_id = ?", (ref,))}
+        db.close()
+        return found
+
+    def notes(self, ref: str) -> list[str]:
+        db = self._db()
+        rows = db.execute("SELECT title, body FROM notes WHERE contact_id = ? ORDER BY id",
+                          (ref,)).fetchall()
+        db.close()
+        return [f"{title}\n{body}" for title, body in rows]
+
+    def automations(self, ref: str) -> list[str]:
+        db = self._db()
+        rows = db.execute("SELECT automation FROM automation_runs WHERE contact_id = ?",
+                          (ref,)).fetchall()
+        db.close()
+        return [row[0] for row in rows]
+
+
+def local() -> Harness:
+    return LocalHarness()
+
+
+# --- the registry: one line per CRM ---------------------------------------------
+
+HARNESSES: dict[str, Callable[[], Harness]] = {
+    "local": local,
+}

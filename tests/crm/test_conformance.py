@@ -1,0 +1,304 @@
+"""The behaviour every CRM adapter promises, checked against each CRM's fake.
+
+Every test runs once per harness in tests/crm/harnesses.py. To add a CRM:
+write a fake in tests/fakes/<crm>.py (a Flask app served by FakeServer),
+a `Harness` subclass plus a one-line factory in tests/crm/harnesses.py, and
+add the factory to `HARNESSES`. Nothing in this file changes. Tests that need
+an HTTP fake skip themselves for the embedded CRM.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.crm.base import (
+    AmbiguousContact,
+    Change,
+    CrmAuthError,
+    CrmNotFound,
+    CrmRateLimited,
+    CrmUnavailable,
+    CrmValidationError,
+    FieldUpdate,
+    Note,
+)
+from tests.crm.harnesses import Harness
+
+EARLIER = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+LATER = EARLIER + timedelta(days=30)
+
+BEFORE = {"text": "Miren", "tel": "+34 600 000 001", "country": "FR", "select": "news",
+          "multiselect": ["news"], "checkbox": False, "date": "2025-12-24", "other": "keep me"}
+AFTER = {"text": "Zuriñe", "tel": "+34 611 222 333", "country": "ES", "select": "events",
+         "multiselect": ["events", "offers"], "checkbox": True, "date": "2026-03-01"}
+
+
+def needs_http(harness: Harness) -> None:
+    if harness.server is None:
+        pytest.skip(f"{harness.name} is not reached over HTTP")
+
+
+def full_change(harness: Harness, ref: str, email: str) -> Change:
+    fields = harness.fields()
+    items = harness.items()
+    return Change(
+        contact_ref=ref,
+        email=email,
+        fields=tuple(FieldUpdate(fields[role], value) for role, value in AFTER.items()
+                     if role in fields),
+        join=(items[1],),
+        leave=(items[0],),
+        add_tags=("portal-edit",),
+        remove_tags=("old-tag",),
+        notes=(Note("Comment from the preference portal", "Please call me in the mornings."),),
+        automations=(harness.automation(),) if harness.automation() else (),
+    )
+
+
+def seeded(harness: Harness, email: str = "jane@example.org") -> str:
+    items = harness.items()
+    return harness.seed_contact(email, modified=EARLIER,
+                                values={r: v for r, v in BEFORE.items() if r in harness.fields()},
+                                items=(items[0], items[2]), tags=("keep-tag", "old-tag"))
+
+
+def read(adapter, harness: Harness, ref: str, email: str = "jane@example.org"):
+    contact = adapter.find_contact(email)
+    assert contact is not None and contact.ref == ref
+    return adapter.fetch_profile(contact, list(harness.fields().values()), harness.items())
+
+
+# --- finding by email -------------------------------------------------------------
+
+
+def test_unknown_email_finds_nobody(harness, adapter):
+    harness.seed_contact("someone@example.org", modified=EARLIER)
+    assert adapter.find_contact("nobody@example.org") is None
+
+
+def test_email_match_is_exact_and_case_insensitive(harness, adapter):
+    ref = harness.seed_contact("jane@example.org", modified=EARLIER)
+    harness.seed_contact("mary.jane@example.org", modified=LATER)
+    harness.seed_contact("jane@example.org.uk", modified=LATER)
+    found = adapter.find_contacts("Jane@Example.ORG")
+    assert [c.ref for c in found] == [ref]
+    assert found[0].email.lower() == "jane@example.org"
+
+
+def test_duplicates_pick_the_most_recently_modified(harness, adapter):
+    harness.seed_contact("twin@example.org", modified=EARLIER)
+    newer = harness.seed_contact("twin@example.org", modified=LATER)
+    assert adapter.find_contact("twin@example.org").ref == newer
+
+
+def test_duplicates_can_be_refused_with_a_clear_message(harness, tmp_path):
+    harness.seed_contact("twin@example.org", modified=EARLIER)
+    harness.seed_contact("twin@example.org", modified=LATER)
+    adapter = harness.adapter(tmp_path, duplicates="refuse")
+    with pytest.raises(AmbiguousContact, match=r"2 contacts .* share this email"):
+        adapter.find_contact("twin@example.org")
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def test_profile_reads_every_field_and_item_within_the_call_budget(harness, adapter):
+    ref = seeded(harness)
+    before = harness.calls(adapter)
+    contact = adapter.find_contact("jane@example.org")
+    found = harness.calls(adapter)
+    profile = adapter.fetch_profile(contact, list(harness.fields().values()), harness.items())
+    fetched = harness.calls(adapter)
+    assert found - before <= harness.find_budget
+    assert fetched - found <= harness.fetch_budget
+    fields = harness.fields()
+    assert {role: profile.values[ref_.crm_field] for role, ref_ in fields.items()} == \
+        {role: BEFORE[role] for role in fields}
+    items = harness.items()
+    assert profile.subscribed == {items[0], items[2]}
+    assert profile.contact.ref == ref
+
+
+def test_reading_a_missing_contact_is_not_found(harness, adapter):
+    ref = harness.seed_contact("jane@example.org", modified=EARLIER)
+    contact = adapter.find_contact("jane@example.org")
+    ghost = type(contact)(ref=harness.missing_ref(), email=contact.email)
+    assert ref != ghost.ref
+    with pytest.raises(CrmNotFound):
+        adapter.fetch_profile(ghost, list(harness.fields().values()), harness.items())
+
+
+# --- writing ----------------------------------------------------------------------
+
+
+def test_a_change_is_applied_and_read_back(harness, adapter):
+    ref = seeded(harness)
+    change = full_change(harness, ref, "jane@example.org")
+    adapter.apply(change)
+    profile = read(adapter, harness, ref)
+    fields = harness.fields()
+    for role in fields:
+        assert profile.values[fields[role].crm_field] == AFTER.get(role, BEFORE[role]), role
+    items = harness.items()
+    assert profile.subscribed == {items[1], items[2]}  # joined 1, left 0, 2 untouched
+    tags = harness.tags(ref)
+    assert {"portal-edit", "keep-tag"} <= tags
+    assert "old-tag" not in tags
+    notes = harness.notes(ref)
+    assert len(notes) == 1
+    assert "Please call me in the mornings." in notes[0]
+    assert "Comment from the preference portal" in notes[0]
+    if harness.automation():
+        assert harness.automations(ref) == [harness.automation()]
+
+
+def test_applying_the_same_change_twice_leaves_the_same_state(harness, adapter):
+    ref = seeded(harness)
+    change = full_change(harness, ref, "jane@example.org")
+    adapter.apply(change)
+    first = read(adapter, harness, ref)
+    first_tags, first_notes = harness.tags(ref), harness.notes(ref)
+    adapter.apply(change)
+    again = read(adapter, harness, ref)
+    assert again.values == first.values
+    assert again.subscribed == first.subscribed
+    assert harness.tags(ref) == first_tags
+    assert harness.notes(ref) == first_notes and len(first_notes) == 1
+    if harness.automation():
+        assert harness.automations(ref) == [harness.automation()]
+
+
+def test_a_replayed_change_from_the_queue_applies_the_same(harness, adapter):
+    ref = seeded(harness)
+    change = full_change(harness, ref, "jane@example.org")
+    adapter.apply(Change.from_json(change.to_json()))
+    adapter.apply(Change.from_json(change.to_json()))
+    assert len(harness.notes(ref)) == 1
+
+
+def test_empty_values_clear_fields(harness, adapter):
+    ref = seeded(harness)
+    fields = harness.fields()
+    cleared = [role for role in fields if role != "other"]
+    adapter.apply(Change(ref, "jane@example.org",
+                         fields=tuple(FieldUpdate(fields[r], None) for r in cleared)))
+    profile = read(adapter, harness, ref)
+    for role in cleared:
+        value = profile.values[fields[role].crm_field]
+        if role == "checkbox":
+            assert value in (None, False), role
+        else:
+            assert value is None, role
+    assert profile.values[fields["other"].crm_field] == BEFORE["other"]
+
+
+def test_an_empty_change_touches_nothing(harness, adapter):
+    ref = seeded(harness)
+    before = read(adapter, harness, ref)
+    adapter.apply(Change(ref, "jane@example.org"))
+    after = read(adapter, harness, ref)
+    assert (after.values, after.subscribed) == (before.values, before.subscribed)
+    assert harness.tags(ref) == {"keep-tag", "old-tag"}
+
+
+def test_unsubscribe_from_all_and_back(harness, adapter):
+    ref = seeded(harness)
+    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True))
+    profile = read(adapter, harness, ref)
+    if harness.global_opt_out:
+        assert profile.opted_out_all is True
+        adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=False))
+        assert read(adapter, harness, ref).opted_out_all is False
+    else:
+        non_tags = {i for i in harness.items() if i.kind != "tag"}
+        assert not (profile.subscribed & non_tags)
+
+
+def test_writing_to_a_missing_contact_is_not_found(harness, adapter):
+    harness.seed_contact("jane@example.org", modified=EARLIER)
+    fields = harness.fields()
+    with pytest.raises(CrmNotFound):
+        adapter.apply(Change(harness.missing_ref(), "jane@example.org",
+                             fields=(FieldUpdate(fields["text"], "x"),)))
+
+
+def test_a_refused_value_is_a_validation_error_with_the_crms_reason(harness, adapter):
+    ref = seeded(harness)
+    with pytest.raises(CrmValidationError) as caught:
+        adapter.apply(Change(ref, "jane@example.org", fields=(harness.refused_update(),)))
+    assert caught.value.reason
+    assert not caught.value.transient
+
+
+# --- faults (HTTP CRMs) ---------------------------------------------------------------
+
+
+def test_bad_credentials_name_the_setting_and_never_the_secret(harness, tmp_path, monkeypatch,
+                                                               caplog):
+    needs_http(harness)
+    for key, value in harness.env(valid=False).items():
+        monkeypatch.setenv(key, value)
+    adapter = harness.adapter(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(CrmAuthError) as caught:
+        adapter.find_contact("jane@example.org")
+    message = str(caught.value)
+    assert not caught.value.transient
+    env = harness.env(valid=False)
+    assert any(name in message for name in env), message
+    for secret in env.values():
+        assert secret not in message
+        assert secret not in caplog.text
+
+
+def test_rate_limiting_is_transient_with_the_wait_the_crm_asked_for(harness, adapter):
+    needs_http(harness)
+    harness.server.faults.rate_limit_next = 1
+    with pytest.raises(CrmRateLimited) as caught:
+        adapter.find_contact("jane@example.org")
+    assert caught.value.transient
+    assert caught.value.retry_after == pytest.approx(harness.retry_after, abs=1.0)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_transient(harness, adapter, status):
+    needs_http(harness)
+    harness.server.faults.fail_next = 1
+    harness.server.faults.fail_status = status
+    with pytest.raises(CrmUnavailable) as caught:
+        adapter.find_contact("jane@example.org")
+    assert caught.value.transient
+
+
+def test_a_reset_connection_is_transient(harness, adapter):
+    needs_http(harness)
+    harness.server.faults.drop_next = 1
+    with pytest.raises(CrmUnavailable):
+        adapter.find_contact("jane@example.org")
+
+
+def test_a_slow_crm_times_out_as_unavailable(harness, tmp_path):
+    needs_http(harness)
+    adapter = harness.adapter(tmp_path, read_timeout=0.2)
+    harness.server.faults.latency = 0.5
+    with pytest.raises(CrmUnavailable, match="did not answer in time"):
+        adapter.find_contact("jane@example.org")
+    harness.server.faults.latency = 0
+
+
+def test_a_crm_that_is_down_is_unavailable(harness, adapter):
+    needs_http(harness)
+    harness.server.go_down()
+    with pytest.raises(CrmUnavailable, match="connection was refused"):
+        adapter.find_contact("jane@example.org")
+
+
+def test_every_request_names_the_portal(harness, adapter):
+    needs_http(harness)
+    adapter.find_contact("jane@example.org")
+    assert harness.server.calls
+    assert all(c.headers.get("User-Agent", "").startswith("contact-preference-portal/")
+               for c in harness.server.calls)
