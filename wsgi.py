@@ -1,5 +1,15 @@
 """WSGI entry point: `gunicorn wsgi:app` or `flask --app wsgi run`."""
 
-from portal import create_app
+import sys
 
-app = create_app()
+from portal import create_app
+from portal.settings import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:  # refuse to start, and say exactly why
+    print(f"The portal cannot start: {exc.path} has {len(exc.problems)} problem(s):",
+          file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    raise SystemExit(1) from None

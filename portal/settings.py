@@ -121,6 +121,7 @@ class PortalSettings:
     note_title: Labels = field(default_factory=dict)
     crm: str = "main"
     mirrors: tuple[str, ...] = ()
+    storage_url: str = "memory://"  # shared counters; "redis://host:6379/0" for several servers
     language_preference: LanguagePreference = LanguagePreference("off")
 
 
@@ -315,6 +316,7 @@ class _Checker:
             note_title=self.labels(table, "note_title", w, languages, required=False),
             crm=self.get(table, "crm", str, w, "main"),
             mirrors=mirrors,
+            storage_url=self.get(table, "storage_url", str, w, "memory://"),
             language_preference=self.language_preference(table.get("language_preference", {})),
             **positive,
         )

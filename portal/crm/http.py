@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from portal import __version__
 from portal.crm.base import (
     Change,
     CrmAuthError,
+    CrmConfigError,
     CrmError,
     CrmNotFound,
     CrmRateLimited,
@@ -299,6 +300,27 @@ def _connection_problem(exc: requests.ConnectionError) -> str:
 # --- helpers the adapters share ----------------------------------------------
 
 
+def client_options(options: Mapping[str, Any]) -> dict[str, float]:
+    """Timeouts from a `[crm.NAME]` block (`connect_timeout`, `read_timeout`, seconds)."""
+    return {
+        "connect_timeout": float(options.get("connect_timeout", 3.05)),
+        "read_timeout": float(options.get("read_timeout", 10.0)),
+    }
+
+
+def base_url_option(adapter_kind: str, name: str, options: Mapping[str, Any],
+                    strip_suffix: str = "") -> str:
+    """The CRM's base URL from the `base_url` option, without a trailing API suffix."""
+    url = str(options.get("base_url", "")).strip().rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise CrmConfigError(
+            f"The {adapter_kind} CRM '{name}' needs base_url = \"https://...\" in [crm.{name}].",
+            crm=name)
+    if strip_suffix and url.endswith(strip_suffix):
+        url = url[: -len(strip_suffix)]
+    return url
+
+
 def parse_moment(value: Any) -> datetime | None:
     """A CRM timestamp ("2015-07-21T14:12:03-05:00", "2015-07-21 14:12:03") as
     an aware datetime, or None."""
@@ -330,12 +352,27 @@ def items_of(change: Change, kind: str) -> tuple[list[ItemRef], list[ItemRef]]:
     return ([i for i in change.join if i.kind == kind], [i for i in change.leave if i.kind == kind])
 
 
-def marked_note(change: Change, note: Note) -> str:
-    """A note's body ending with the change's marker, so a second apply can see it."""
-    return f"{note.body.rstrip()}\n\n{change.note_marker()}"
+AUTOMATION_NOTE = "Automations started by the preference portal"
 
 
-def note_written(change: Change, texts: Iterable[str]) -> bool:
-    """Whether any of the contact's note texts already carries this change's marker."""
+def marked_note(change: Change, note: Note, with_title: bool = True) -> str:
+    """A note's text ending with the change's marker, so a second apply can see it.
+    `with_title=False` for CRMs that keep the title apart (then it is not repeated)."""
+    head = f"{note.title}\n\n" if with_title and note.title else ""
+    return f"{head}{note.body.rstrip()}\n\n{change.note_marker()}"
+
+
+def notes_to_write(change: Change) -> list[Note]:
+    """The change's notes; a change that starts automations without a note gets
+    one, so its marker tells a second apply not to start them again."""
+    if change.notes or not change.automations:
+        return list(change.notes)
+    return [Note(AUTOMATION_NOTE, ", ".join(change.automations))]
+
+
+def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> bool:
+    """Whether a note text already carries this change's marker (and the note's
+    title, if `note` is given)."""
     marker = change.note_marker()
-    return any(marker in (text or "") for text in texts)
+    return any(marker in (text or "") and (note is None or note.title in text)
+               for text in texts)

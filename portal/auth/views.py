@@ -1,0 +1,182 @@
+"""Sign-in pages: ask for a link, use a link, newsletter links, sign out."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import EmailField
+from wtforms.validators import DataRequired, Email, Length
+
+from portal.auth.links import LinkState
+from portal.auth.session import FULL, SUBSCRIPTIONS, sign_in, sign_out, signed_in
+from portal.crm.base import CrmError
+from portal.i18n import current_language
+from portal.mail import MailError
+from portal.services import Services, portal
+from portal.urls import external_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+
+class LinkRequestForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"),
+        validators=[
+            DataRequired(message=_l("Please type your email address.")),
+            Length(max=254, message=_l("This email address is too long.")),
+            Email(message=_l("This does not look like an email address. Check it, please.")),
+        ],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the button that turns a GET into a POST."""
+
+
+@bp.get("/")
+def start() -> str | Response:
+    if signed_in():
+        return redirect(url_for("profile.show"))
+    expired = session.pop("expired", False)
+    return render_template("auth/start.html", form=LinkRequestForm(), expired=expired)
+
+
+@bp.post("/sign-in")
+def request_link() -> str | Response | tuple[str, int]:
+    form = LinkRequestForm()
+    if not form.validate_on_submit():
+        return render_template("auth/start.html", form=form), 400
+    email = form.email.data.strip()
+    services = portal()
+    if not services.throttle.allow(email, request.remote_addr or "unknown"):
+        return render_template("auth/start.html", form=form, throttled=True), 429
+    # The answer must not tell whether the email is known: the token is made
+    # for every address, and the CRM look-up and sending happen after the answer.
+    token = services.links.issue(email)
+    link = external_url("auth.use_link", token=token)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    services.background.submit(send_link_if_known, app, services, email, link, current_language())
+    session["link_sent_to"] = email
+    return redirect(url_for("auth.link_sent"))
+
+
+def send_link_if_known(app: Flask, services: Services, email: str, link: str,
+                       language: str) -> None:
+    with app.app_context():
+        try:
+            contact = services.crm.find_contact(email)
+        except CrmError as exc:
+            log.warning("Could not look up a sign-in request in the CRM: %s", exc)
+            return
+        if contact is None:
+            return
+        minutes = services.config.portal.link_lifetime_minutes
+        with app.test_request_context(), force_locale(language):
+            site = services.config.portal.name
+            msg = services.mailer.message(
+                to=email,
+                subject=_("Your link to %(site)s", site=site),
+                text=render_template("emails/sign_in.txt", link=link, minutes=minutes, site=site),
+                html=render_template("emails/sign_in.html", link=link, minutes=minutes, site=site,
+                                     language=language),
+                language=language,
+            )
+        try:
+            services.mailer.send(msg)
+        except MailError as exc:
+            log.error("Sign-in link not sent: %s", exc)
+
+
+@bp.get("/sign-in/sent")
+def link_sent() -> str:
+    return render_template("auth/sent.html", email=session.get("link_sent_to", ""),
+                           minutes=portal().config.portal.link_lifetime_minutes)
+
+
+@bp.get("/link/<token>")
+def use_link(token: str) -> str | tuple[str, int]:
+    # Mail scanners open every link: a GET only shows the button.
+    checked = portal().links.check(token)
+    if checked.state is not LinkState.VALID:
+        return link_problem(checked.state)
+    return render_template("auth/confirm.html", form=ConfirmForm(),
+                           action=url_for("auth.use_link_now", token=token))
+
+
+@bp.post("/link/<token>")
+def use_link_now(token: str) -> Response | tuple[str, int]:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services = portal()
+    checked = services.links.use(token)
+    if checked.state is not LinkState.VALID:
+        return link_problem(checked.state)
+    try:
+        contact = services.crm.find_contact(checked.email)
+    except CrmError as exc:
+        log.warning("CRM look-up failed while signing in: %s", exc)
+        return render_template("errors/crm_unavailable.html"), 503
+    if contact is None:
+        return link_problem(LinkState.INVALID)
+    sign_in(contact, FULL, via="link")
+    return redirect(url_for("profile.show"))
+
+
+def link_problem(state: LinkState) -> tuple[str, int]:
+    status = 410 if state in (LinkState.EXPIRED, LinkState.USED) else 400
+    return render_template("auth/link_problem.html", state=state.value,
+                           form=LinkRequestForm(formdata=None)), status
+
+
+@bp.get("/n/<token>")
+def newsletter_link(token: str) -> str | tuple[str, int]:
+    if portal().newsletter.read(token) is None:
+        return link_problem(LinkState.INVALID)
+    return render_template("auth/confirm.html", form=ConfirmForm(),
+                           action=url_for("auth.newsletter_link_now", token=token))
+
+
+@bp.post("/n/<token>")
+def newsletter_link_now(token: str) -> Response | tuple[str, int]:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    from portal.profile.reading import newsletter_contact
+
+    try:
+        contact = newsletter_contact(token)
+    except CrmError as exc:
+        log.warning("CRM look-up failed for a newsletter link: %s", exc)
+        return render_template("errors/crm_unavailable.html"), 503
+    if contact is None:
+        return link_problem(LinkState.INVALID)
+    scope = FULL if portal().config.portal.newsletter_may_edit_personal_data else SUBSCRIPTIONS
+    sign_in(contact, scope, via="newsletter")
+    return redirect(url_for("profile.show"))
+
+
+@bp.post("/sign-out")
+def sign_out_now() -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sign_out()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.start"))

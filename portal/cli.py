@@ -1,0 +1,59 @@
+"""Command-line tools: `flask demo seed`, `flask check-config`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal.crm.local import LocalCrm
+from portal.services import portal
+from portal.settings import ConfigError, load_config
+
+demo = AppGroup("demo", help="The demo on the embedded CRM.")
+
+
+@demo.command("seed")
+def seed_demo() -> None:
+    """Fill the embedded demo CRM with its fields, lists and contacts."""
+    from portal.demo import seed
+
+    crm = portal().crm
+    if not isinstance(crm, LocalCrm):
+        raise click.ClickException("The demo seeds only the embedded CRM (type = \"local\").")
+    created = seed(crm)
+    click.echo(f"Demo CRM ready at {crm.path}" + (f"; added {', '.join(created)}" if created else ""))
+    click.echo("Sign in as demo@example.org: the sign-in link is printed here and saved as "
+               ".eml in the instance folder.")
+
+
+def check_config_command(path: str | None) -> int:
+    target = Path(path or os.environ.get("PORTAL_CONFIG") or "config/demo.toml")
+    try:
+        config = load_config(target)
+    except ConfigError as exc:
+        click.echo(f"{exc.path}: {len(exc.problems)} problem(s)", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        return 1
+    click.echo(f"{target}: OK ({len(config.fields)} fields, "
+               f"{sum(len(g.items) for g in config.groups)} subscription items, "
+               f"CRM \"{config.portal.crm}\")")
+    return 0
+
+
+@click.command("check-config")
+@click.argument("path", required=False)
+def check_config(path: str | None) -> None:
+    """Report every problem in the configuration file, with its line.
+
+    Registered as a Flask plugin command (pyproject entry point), so it runs
+    even when the configuration is too broken for the app to load."""
+    raise SystemExit(check_config_command(path))
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo)

@@ -1,0 +1,62 @@
+"""The demo CRM's contents: the fields and lists config/demo.toml exposes,
+and a few contacts, `demo@example.org` first."""
+
+from __future__ import annotations
+
+from portal.crm.base import Change, FieldRef, FieldUpdate, ItemRef
+from portal.crm.local import LocalCrm
+
+FIELDS = [
+    ("first_name", "First name", "text", ()),
+    ("last_name", "Last name", "text", ()),
+    ("phone", "Phone", "tel", ()),
+    ("birth_date", "Date of birth", "date", ()),
+    ("country", "Country", "country", ()),
+    ("sector", "Sector", "select",
+     (("education", "Education"), ("culture", "Culture"), ("industry", "Industry"),
+      ("other", "Other"))),
+    ("topics", "Topics", "multiselect",
+     (("music", "Music"), ("theatre", "Theatre"), ("literature", "Literature"))),
+    ("sms_ok", "SMS consent", "checkbox", ()),
+    ("member_number", "Member number", "text", ()),
+    ("languages", "Languages", "multiselect", (("es", "es"), ("eu", "eu"), ("en", "en"))),
+    ("portal_last_changed", "Last changed in the portal", "date", ()),
+    ("portal_token", "Preference portal token", "text", ()),
+]
+LISTS = [("1", "Weekly newsletter"), ("2", "Events calendar"), ("3", "Membership notices")]
+
+CONTACTS = [
+    ("demo@example.org", "Ane Demo", {
+        "first_name": "Ane", "last_name": "Etxeberria", "phone": "+34 600 000 000",
+        "birth_date": "1990-05-31", "country": "ES", "sector": "culture",
+        "topics": ["music", "literature"], "sms_ok": True, "member_number": "0042",
+        "languages": ["eu", "es"],
+    }, ["1", "3"], ["interest-volunteering"]),
+    ("jon@example.org", "Jon Demo", {
+        "first_name": "Jon", "last_name": "Garcia", "country": "FR", "languages": ["es"],
+        "member_number": "0043",
+    }, ["2"], []),
+]
+
+
+def seed(crm: LocalCrm) -> list[str]:
+    """Create the demo data once; running it again changes nothing. Returns
+    the emails of the contacts created this time."""
+    for key, label, kind, choices in FIELDS:
+        crm.define_field(key, label, kind, choices, read_only=key == "member_number")
+    for list_id, name in LISTS:
+        crm.define_list(list_id, name)
+    created = []
+    for email, name, values, lists, tags in CONTACTS:
+        if crm.find_contacts(email):
+            continue
+        contact = crm.create_contact(email, name)
+        types = {key: kind for key, _label, kind, _choices in FIELDS}
+        crm.apply(Change(
+            contact_ref=contact.ref, email=email,
+            fields=tuple(FieldUpdate(FieldRef(k, types[k]), v) for k, v in values.items()),
+            join=tuple(ItemRef("list", list_id) for list_id in lists)
+            + tuple(ItemRef("tag", tag) for tag in tags),
+        ))
+        created.append(email)
+    return created

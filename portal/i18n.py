@@ -1,0 +1,51 @@
+"""Languages: es (default), eu and en. The language comes from `?lang=`, then
+the session, then the browser's Accept-Language, then the configured default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, get_locale
+
+from portal import ROOT
+
+LANGUAGE_NAMES = {"es": "Español", "eu": "Euskara", "en": "English"}
+
+
+def languages() -> tuple[str, ...]:
+    return current_app.config["PORTAL"].portal.languages
+
+
+def select_language() -> str:
+    allowed = languages()
+    asked = request.args.get("lang", "")
+    if asked in allowed:
+        session["lang"] = asked
+        return asked
+    if session.get("lang") in allowed:
+        return session["lang"]
+    best = request.accept_languages.best_match(allowed)
+    return best or current_app.config["PORTAL"].portal.default_language
+
+
+def current_language() -> str:
+    return str(get_locale() or current_app.config["PORTAL"].portal.default_language)
+
+
+def text_for(labels: Mapping[str, str], language: str | None = None) -> str:
+    """Marketing's text in the contact's language, falling back to the default."""
+    if not labels:
+        return ""
+    language = language or current_language()
+    default = current_app.config["PORTAL"].portal.default_language
+    return labels.get(language) or labels.get(default) or next(iter(labels.values()))
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_language,
+          default_translation_directories=str(ROOT / "translations"))
+    app.jinja_env.globals.update(
+        text_for=text_for, current_language=current_language,
+        languages=languages, LANGUAGE_NAMES=LANGUAGE_NAMES,
+    )

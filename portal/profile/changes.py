@@ -1,0 +1,173 @@
+"""Turning what the contact submitted into one Change: only what differs
+from what was read, plus the audit note, the "last changed in the portal"
+date and marketing's follow-up tags and automations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from portal.crm.base import Change, Contact, FieldRef, FieldUpdate, ItemRef, Note, Profile, Value
+from portal.i18n import text_for
+from portal.profile.reading import contact_languages, language_tag_items
+from portal.settings import Config, FieldSpec, ItemSpec
+
+
+def normalise(spec_type: str, value: object) -> Value:
+    """One canonical form per value, so that unchanged fields compare equal."""
+    if spec_type == "checkbox":
+        return bool(value)
+    if spec_type == "multiselect":
+        values = value if isinstance(value, list) else ([value] if value else [])
+        return sorted(str(v) for v in values) or None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is None:
+        return None
+    text = str(value).strip()
+    if spec_type == "date":
+        text = text[:10]
+    return text or None
+
+
+@dataclass
+class Submission:
+    """The parts of the posted form the change is made from."""
+
+    fields: Mapping[str, object]  # spec key -> submitted value, editable fields only
+    subscribed: set[str]  # item keys ticked
+    languages: list[str] | None  # None when language choice is off
+    notes: Mapping[str, str] = field(default_factory=dict)  # textarea spec key -> text
+
+
+@dataclass
+class Diff:
+    fields: list[tuple[FieldSpec, Value, Value]] = field(default_factory=list)
+    joined: list[ItemSpec] = field(default_factory=list)
+    left: list[ItemSpec] = field(default_factory=list)
+    languages: tuple[list[str], list[str]] | None = None
+
+
+def diff(config: Config, profile: Profile, submission: Submission) -> Diff:
+    result = Diff()
+    for spec in config.fields:
+        if spec.key not in submission.fields or spec.is_note:
+            continue
+        old = normalise(spec.type, profile.values.get(spec.crm_field))
+        new = normalise(spec.type, submission.fields[spec.key])
+        if old != new:
+            result.fields.append((spec, old, new))
+    for item in config.items():
+        was = item.item in profile.subscribed
+        now = item.key in submission.subscribed
+        if now and not was:
+            result.joined.append(item)
+        elif was and not now:
+            result.left.append(item)
+    if submission.languages is not None:
+        before = contact_languages(config, profile)
+        if sorted(before) != sorted(submission.languages):
+            result.languages = (before, submission.languages)
+    return result
+
+
+def build_change(config: Config, contact: Contact, profile: Profile,
+                 submission: Submission) -> Change:
+    d = diff(config, profile, submission)
+    notes = {key: text.strip() for key, text in submission.notes.items() if text.strip()}
+    if not (d.fields or d.joined or d.left or d.languages or notes):
+        return Change(contact_ref=contact.ref, email=contact.email)
+    updates = [FieldUpdate(spec.ref, new) for spec, _old, new in d.fields]
+    join = [item.item for item in d.joined]
+    leave = [item.item for item in d.left]
+    if d.languages is not None:
+        lang_updates, lang_join, lang_leave = _language_change(config, *d.languages)
+        updates += lang_updates
+        join += lang_join
+        leave += lang_leave
+    return _finish(config, contact, updates, join, leave, d, notes,
+                   unsubscribe_all=False if profile.opted_out_all and d.joined else None)
+
+
+def unsubscribe_all_change(config: Config, contact: Contact, profile: Profile) -> Change:
+    """Leave every exposed item and opt out of all email."""
+    d = Diff(left=[item for item in config.items() if item.item in profile.subscribed])
+    return _finish(config, contact, [], [], [item.item for item in d.left], d, {},
+                   unsubscribe_all=True)
+
+
+def _language_change(config: Config, before: Sequence[str], after: Sequence[str]
+                     ) -> tuple[list[FieldUpdate], list[ItemRef], list[ItemRef]]:
+    preference = config.portal.language_preference
+    if preference.mode == "field":
+        ordered = [lang for lang in config.portal.languages if lang in after]
+        return [FieldUpdate(FieldRef(preference.crm_field, "multiselect"), ordered or None)], [], []
+    tags = language_tag_items(config)
+    join = [tags[lang] for lang in after if lang not in before and lang in tags]
+    leave = [tags[lang] for lang in before if lang not in after and lang in tags]
+    return [], join, leave
+
+
+def _finish(config: Config, contact: Contact, updates: list[FieldUpdate], join: list[ItemRef],
+            leave: list[ItemRef], d: Diff, notes: Mapping[str, str],
+            unsubscribe_all: bool | None) -> Change:
+    add_tags = _flatten(item.on_subscribe.tags for item in d.joined)
+    add_tags += _flatten(item.on_unsubscribe.tags for item in d.left)
+    automations = _flatten(item.on_subscribe.automations for item in d.joined)
+    automations += _flatten(item.on_unsubscribe.automations for item in d.left)
+    if config.portal.last_changed_field:
+        updates.append(FieldUpdate(FieldRef(config.portal.last_changed_field, "date"),
+                                   dt.date.today().isoformat()))
+    change = Change(
+        contact_ref=contact.ref, email=contact.email, fields=tuple(updates), join=tuple(join),
+        leave=tuple(leave), add_tags=tuple(dict.fromkeys(add_tags)),
+        automations=tuple(dict.fromkeys(automations)), unsubscribe_all=unsubscribe_all,
+    )
+    # Notes are for the organisation's staff: in the portal's default language.
+    with force_locale(config.portal.default_language):
+        written = [_audit_note(config, d, unsubscribe_all, change.note_marker())]
+        for key, text in notes.items():
+            spec = config.field(key)
+            label = text_for(spec.label, config.portal.default_language) if spec else key
+            title = _("Comment from the preference portal: %(label)s", label=label)
+            written.append(Note(title=title, body=f"{text}\n\n{change.note_marker()}"))
+    return replace(change, notes=tuple(written))
+
+
+def _audit_note(config: Config, d: Diff, unsubscribe_all: bool | None, marker: str) -> Note:
+    lang = config.portal.default_language
+    lines = []
+    for spec, old, new in d.fields:
+        lines.append(_("%(field)s: %(old)s → %(new)s", field=text_for(spec.label, lang),
+                       old=_shown(old), new=_shown(new)))
+    if d.joined:
+        lines.append(_("Subscribed to: %(items)s",
+                       items=", ".join(text_for(i.label, lang) for i in d.joined)))
+    if d.left:
+        lines.append(_("Unsubscribed from: %(items)s",
+                       items=", ".join(text_for(i.label, lang) for i in d.left)))
+    if d.languages is not None:
+        lines.append(_("Languages: %(old)s → %(new)s", old=_shown(d.languages[0] or None),
+                       new=_shown(d.languages[1] or None)))
+    if unsubscribe_all:
+        lines.append(_("Unsubscribed from all email."))
+    title = text_for(config.portal.note_title, lang) or _("Changes from the preference portal")
+    return Note(title=title, body="\n".join([*lines, "", marker]))
+
+
+def _shown(value: Value) -> str:
+    if value is None or value == []:
+        return _("(empty)")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(value)
+    return value
+
+
+def _flatten(groups: Iterable[Iterable[str]]) -> list[str]:
+    return [value for group in groups for value in group]

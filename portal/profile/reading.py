@@ -1,0 +1,62 @@
+"""Reading a contact's profile from the CRM: which fields and items to ask for."""
+
+from __future__ import annotations
+
+from portal.crm.base import Contact, FieldRef, ItemRef, Profile
+from portal.services import portal
+from portal.settings import Config
+
+
+def field_refs(config: Config) -> list[FieldRef]:
+    """Every CRM field the portal reads: exposed fields (not notes), the
+    language field and the newsletter token field."""
+    refs = [spec.ref for spec in config.fields if not spec.is_note]
+    preference = config.portal.language_preference
+    if preference.mode == "field":
+        refs.append(FieldRef(preference.crm_field, "multiselect"))
+    if config.portal.newsletter_token_field:
+        refs.append(FieldRef(config.portal.newsletter_token_field, "text"))
+    return list(dict.fromkeys(refs))
+
+
+def language_tag_items(config: Config) -> dict[str, ItemRef]:
+    preference = config.portal.language_preference
+    if preference.mode != "tags":
+        return {}
+    return {lang: ItemRef("tag", tag) for lang, tag in preference.tags.items()
+            if lang in config.portal.languages}
+
+
+def item_refs(config: Config) -> list[ItemRef]:
+    return [item.item for item in config.items()] + list(language_tag_items(config).values())
+
+
+def read_profile(contact: Contact) -> Profile:
+    services = portal()
+    return services.crm.fetch_profile(contact, field_refs(services.config),
+                                      item_refs(services.config))
+
+
+def contact_languages(config: Config, profile: Profile) -> list[str]:
+    """The languages the contact gets email in, as the CRM has them."""
+    preference = config.portal.language_preference
+    if preference.mode == "field":
+        value = profile.values.get(preference.crm_field)
+        chosen = value if isinstance(value, list) else ([value] if isinstance(value, str) else [])
+        return [lang for lang in config.portal.languages if lang in chosen]
+    tags = language_tag_items(config)
+    return [lang for lang, item in tags.items() if item in profile.subscribed]
+
+
+def newsletter_contact(token: str) -> Contact | None:
+    """The contact a newsletter link belongs to, if the CRM still holds that token."""
+    services = portal()
+    claim = services.newsletter.read(token)
+    field = services.config.portal.newsletter_token_field
+    if claim is None or not field:
+        return None
+    contact = Contact(ref=claim.contact_ref, email=claim.email)
+    profile = services.crm.fetch_profile(contact, [FieldRef(field, "text")], [])
+    if profile.values.get(field) != token:
+        return None
+    return profile.contact

@@ -1,0 +1,75 @@
+"""The signing key, CSRF protection, session idle expiry and response headers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from flask import Flask, Response, request, session
+from flask_wtf.csrf import CSRFProtect
+
+from portal.settings import Config
+
+csrf = CSRFProtect()
+SECRET_ENV = "PORTAL_SECRET_KEY"
+
+
+class MissingSecretKey(RuntimeError):
+    pass
+
+
+def secret_key(config: Config, instance: Path) -> str:
+    """The key that signs sessions and links: from the environment, or in the
+    demo a random one kept in the instance folder so links survive restarts."""
+    key = os.environ.get(SECRET_ENV, "")
+    if key:
+        if len(key) < 32:
+            raise MissingSecretKey(f"{SECRET_ENV} must be at least 32 characters long.")
+        return key
+    if not config.portal.demo:
+        raise MissingSecretKey(
+            f"Set {SECRET_ENV} to a long random value (for example the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`). "
+            "Only the demo configuration makes its own key."
+        )
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    idle_seconds = app.config["PORTAL"].portal.session_idle_minutes * 60
+
+    @app.before_request
+    def expire_idle_session() -> None:
+        if "contact" not in session:
+            return
+        now = time.time()
+        if now - session.get("seen", now) > idle_seconds:
+            language = session.get("lang")
+            session.clear()
+            session["expired"] = True
+            if language:
+                session["lang"] = language
+        else:
+            session["seen"] = now
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Links carry sign-in tokens: never leak them to other sites.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        )
+        if request.endpoint and request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
