@@ -23,6 +23,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
 
 from portal.crm.base import Value
@@ -49,7 +50,7 @@ class ChoiceCheck:
     """Refuse values that are not among the choices, with our own message."""
 
     def pre_validate(self, form: FlaskForm) -> None:
-        allowed = {str(value) for value, _label in self.choices}  # type: ignore[attr-defined]
+        allowed = {str(choice.value) for choice in self.choices}  # type: ignore[attr-defined]
         data = self.data  # type: ignore[attr-defined]
         values = data if isinstance(data, list) else ([data] if data else [])
         if any(str(v) not in allowed for v in values):
@@ -102,12 +103,16 @@ def field_for(spec: FieldSpec, language: str) -> Field:
     if spec.type in ("select", "country"):
         choices = (country_choices(language) if spec.type == "country"
                    else [(c.value, text_for(c.label, language)) for c in spec.choices])
-        return PortalSelectField(label, choices=[("", "—"), *choices], validate_choice=False,
-                                 **kwargs)
+        return PortalSelectField(label, choices=_choices([("", "—"), *choices]),
+                                 validate_choice=False, **kwargs)
     if spec.type == "multiselect":
         choices = [(c.value, text_for(c.label, language)) for c in spec.choices]
-        return PortalMultiField(label, choices=choices, validate_choice=False, **kwargs)
+        return PortalMultiField(label, choices=_choices(choices), validate_choice=False, **kwargs)
     return StringField(label, **kwargs)
+
+
+def _choices(pairs: Sequence[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def form_value(spec: FieldSpec, value: Value) -> Any:

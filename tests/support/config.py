@@ -1,0 +1,25 @@
+"""Configuration files for tests: the demo configuration with changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from portal import DEFAULT_CONFIG
+
+
+def demo_config(folder: Path, *, replace: dict[str, str] | None = None, append: str = "",
+                smtp_port: int | None = None) -> Path:
+    """Write a copy of config/demo.toml with `replace` applied (each old text
+    must be there) and `append` added; with `smtp_port`, mail goes to that
+    loopback SMTP server and to files."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    changes = dict(replace or {})
+    if smtp_port is not None:
+        changes['backends = ["console", "file"]'] = (
+            f'backends = ["smtp", "file"]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp_port}')
+    for old, new in changes.items():
+        assert old in text, f"{old!r} is not in the demo configuration"
+        text = text.replace(old, new)
+    path = folder / "portal.toml"
+    path.write_text(text + "\n" + append, encoding="utf-8")
+    return path
