@@ -12,6 +12,7 @@ from portal.crm.base import CrmAdapter, CrmConfigError
 # type name -> "module:Class"; imported lazily so one CRM's code never loads for another.
 ADAPTERS: dict[str, str] = {
     "local": "portal.crm.local:LocalCrm",
+    "activecampaign": "portal.crm.activecampaign:ActiveCampaignCrm",
 }
 
 

@@ -192,8 +192,91 @@ def local() -> Harness:
     return LocalHarness()
 
 
+# --- ActiveCampaign --------------------------------------------------------------
+
+
+class ActiveCampaignHarness(Harness):
+    name = "activecampaign"
+    find_budget = 1
+    fetch_budget = 2  # the contact (values and lists) + its contactTags
+    global_opt_out = False
+
+    def start(self, tmp_path: Path) -> None:
+        from tests.fakes import activecampaign as fake
+
+        self.server, self.state = fake.serve()
+        st = self.state
+        self.ids = {
+            "country": st.add_field("Country", "text"),
+            "select": st.add_field("Interest", "dropdown", CHOICES),
+            "multiselect": st.add_field("Topics", "listbox", CHOICES),
+            "checkbox": st.add_field("Volunteer", "checkbox", ("Yes",)),
+            "date": st.add_field("Birthday", "date"),
+        }
+        self.lists = [st.add_list(f"List {n}") for n in range(1, 4)]
+        self.welcome = st.add_automation("Welcome")
+
+    def env(self, valid: bool = True) -> dict[str, str]:
+        return {"PORTAL_CRM_TEST_API_TOKEN": self.state.token if valid else "wrong-token-5678"}
+
+    def options(self) -> dict[str, Any]:
+        return {"type": "activecampaign", "base_url": self.server.url}
+
+    def fields(self) -> dict[str, FieldRef]:
+        return {"text": FieldRef("firstName"), "tel": FieldRef("phone", "tel"),
+                "other": FieldRef("lastName"),
+                **{role: FieldRef(fid, role) for role, fid in self.ids.items()}}  # type: ignore[arg-type]
+
+    def items(self) -> list[ItemRef]:
+        return [*(ItemRef("list", lid) for lid in self.lists), ItemRef("tag", "member")]
+
+    def automation(self) -> str | None:
+        return self.welcome
+
+    def refused_update(self) -> FieldUpdate:
+        return FieldUpdate(FieldRef("email", "email"), "not-an-email")
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        st = self.state
+        values = dict(values or {})
+        standard = {key: str(values.pop(role)) for role, key in
+                    (("text", "firstName"), ("tel", "phone"), ("other", "lastName"))
+                    if role in values}
+        ref = st.add_contact(email, modified, **standard)
+        for role, value in values.items():
+            if isinstance(value, list):
+                value = "||" + "||".join(value) + "||"
+            elif isinstance(value, bool):
+                value = "||Yes||" if value else ""
+            st.set_value(ref, self.ids[role], str(value or ""))
+        for item in items:
+            if item.kind == "list":
+                st.subscribe(ref, item.ref, 1)
+            else:
+                st.tag_contact(ref, item.ref)
+        for tag in tags:
+            st.tag_contact(ref, tag)
+        return ref
+
+    def tags(self, ref: str) -> set[str]:
+        return self.state.tags_of(ref)
+
+    def notes(self, ref: str) -> list[str]:
+        return self.state.notes_of(ref)
+
+    def automations(self, ref: str) -> list[str]:
+        return self.state.automations_of(ref)
+
+
+def activecampaign() -> Harness:
+    return ActiveCampaignHarness()
+
+
 # --- the registry: one line per CRM ---------------------------------------------
 
 HARNESSES: dict[str, Callable[[], Harness]] = {
     "local": local,
+    "activecampaign": activecampaign,
 }

@@ -107,6 +107,9 @@ def test_duplicates_can_be_refused_with_a_clear_message(harness, tmp_path):
 
 def test_profile_reads_every_field_and_item_within_the_call_budget(harness, adapter):
     ref = seeded(harness)
+    # The budget is for a page view once the adapter's metadata caches (tag ids,
+    # field definitions) are warm: the first read may look them up.
+    read(adapter, harness, ref)
     before = harness.calls(adapter)
     contact = adapter.find_contact("jane@example.org")
     found = harness.calls(adapter)

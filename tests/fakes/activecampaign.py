@@ -14,7 +14,7 @@ api-evangelist/activecampaign (openapi/activecampaign-contacts-api-openapi.yml,
 - multi-values (listbox, checkbox) stored as `||a||b||`.
 - `POST /api/3/contactLists` `{"contactList": {"list", "contact", "status"}}` (1 subscribed, 2 unsubscribed).
 - `GET /api/3/contacts/{id}/contactTags`, `POST /api/3/contactTags`, `DELETE /api/3/contactTags/{id}`
-  (the association id), `GET/POST /api/3/tags`.
+  (the association id), `GET/POST /api/3/tags`, `GET /api/3/tags/{id}`.
 - `POST /api/3/notes` `{"note": {"note", "relid", "reltype": "Subscriber"}}`,
   `GET /api/3/contacts/{id}/notes`.
 - `POST /api/3/contactAutomations` `{"contactAutomation": {"contact", "automation"}}`,
@@ -241,6 +241,13 @@ def create_app(state: AcState) -> Flask:
         search = request.args.get("search", "").lower()
         found = [t for t in state.tags.values() if search in t["tag"].lower()]
         return jsonify({"tags": found, "meta": {"total": str(len(found))}})
+
+    @app.get("/api/3/tags/<tid>")
+    def get_tag(tid: str) -> Any:
+        with state.lock:
+            if tid not in state.tags:
+                _error(404, f"No Result found for Tag with id {tid}")
+            return jsonify({"tag": state.tags[tid]})
 
     @app.post("/api/3/tags")
     def create_tag() -> Any:

@@ -70,7 +70,9 @@ class FakeServer:
         self._server = make_server(self.host, self.port, self.app, threaded=True,
                                    request_handler=QuietHandler)
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval keeps shutdown (and every test's teardown) quick.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True)
         self._thread.start()
         return self
 

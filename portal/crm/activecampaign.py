@@ -1,0 +1,279 @@
+"""ActiveCampaign (API v3) adapter.
+
+    [crm.main]
+    type = "activecampaign"
+    base_url = "https://youraccount.api-us1.com"   # copy it from Settings → Developer
+    # secret: PORTAL_CRM_MAIN_API_TOKEN (the API key shown on the same page)
+
+Fields are addressed by `email`, `firstName`, `lastName`, `phone` or a custom
+field's numeric id; items are lists (`kind = "list"`, ref = list id) and tags
+(`kind = "tag"`, ref = tag name). One GET of the contact brings its standard
+and custom values and list memberships; tags need one more call.
+ActiveCampaign has no global opt-out in v3: "unsubscribe from all" sets every
+list the contact is on to unsubscribed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from portal.crm.base import (
+    Catalog,
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmFieldInfo,
+    CrmItemInfo,
+    FieldRef,
+    FieldType,
+    ItemRef,
+    Profile,
+    Value,
+)
+from portal.crm.http import (
+    CrmHttp,
+    base_url_option,
+    client_options,
+    items_of,
+    marked_note,
+    note_written,
+    notes_to_write,
+    parse_moment,
+    same_email,
+    tag_plan,
+)
+
+STANDARD = ("email", "firstName", "lastName", "phone")
+SUBSCRIBED, UNSUBSCRIBED = "1", "2"
+RESUBSCRIBE_SOURCE = 4  # lets a contact who unsubscribed themselves opt back in
+PORTAL_TYPES: dict[str, FieldType] = {
+    "text": "text", "hidden": "text", "textarea": "textarea", "date": "date",
+    "dropdown": "select", "radio": "select", "listbox": "multiselect", "checkbox": "multiselect",
+}
+
+
+class ActiveCampaignCrm(CrmAdapter):
+    kind = "activecampaign"
+    item_kinds = frozenset({"list", "tag"})
+    supports_tags = True
+    supports_automations = True
+
+    def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
+        super().__init__(name, options, state_dir)
+        self.base_url = base_url_option("ActiveCampaign", name, self.options, "/api/3")
+        env = self.secret_env_name("api_token")
+        self.http = CrmHttp(
+            name, f"{self.base_url}/api/3",
+            headers={"Api-Token": self.secret("api_token")},
+            credentials_hint=f"the API key in {env} (ActiveCampaign: Settings → Developer)",
+            # ActiveCampaign answers 403 to a wrong key as well as to a missing permission.
+            permissions_hint=(f"the API key in {env} (Settings → Developer), and that its user's "
+                              "group may view and edit contacts, lists and tags"),
+            **client_options(self.options),
+        )
+        self._tag_ids: dict[str, str] = {}
+        self._field_meta: dict[str, dict[str, Any]] | None = None
+
+    # --- reading -------------------------------------------------------------
+
+    def find_contacts(self, email: str) -> list[Contact]:
+        body = self.http.json("GET", "contacts", params={"email": email.strip()})
+        return [_contact(c) for c in body.get("contacts", []) if same_email(c.get("email"), email)]
+
+    def fetch_profile(
+        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
+    ) -> Profile:
+        data = self.http.json("GET", f"contacts/{contact.ref}")
+        head = data["contact"]
+        stored = {fv["field"]: fv.get("value") for fv in data.get("fieldValues", [])}
+        values = {
+            ref.crm_field: _decode(ref.type, head.get(ref.crm_field) if ref.crm_field in STANDARD
+                                   else stored.get(ref.crm_field))
+            for ref in fields
+        }
+        lists = {cl["list"] for cl in data.get("contactLists", []) if cl.get("status") == SUBSCRIBED}
+        subscribed = {i for i in items if i.kind == "list" and i.ref in lists}
+        wanted_tags = [i for i in items if i.kind == "tag"]
+        if wanted_tags:
+            have = {self._tag_name(str(ct["tag"])) for ct in self._contact_tags(contact.ref)}
+            subscribed |= {i for i in wanted_tags if i.ref in have}
+        return Profile(contact=_contact(head), values=values, subscribed=frozenset(subscribed))
+
+    def _contact_tags(self, ref: str) -> list[dict[str, Any]]:
+        return self.http.json("GET", f"contacts/{ref}/contactTags").get("contactTags", [])
+
+    def _tag_name(self, tag_id: str) -> str:
+        """A tag's name by id, cached (ids never change), so a page view costs no lookups."""
+        names = {v: k for k, v in self._tag_ids.items()}
+        if tag_id not in names:
+            tag = self.http.json("GET", f"tags/{tag_id}")["tag"]
+            self._tag_ids[tag["tag"]] = tag_id
+            return str(tag["tag"])
+        return names[tag_id]
+
+    def _tag_id(self, name: str, create: bool = False) -> str | None:
+        """A tag's id by name, cached: tag ids never change."""
+        if name not in self._tag_ids:
+            found = self.http.json("GET", "tags", params={"search": name, "limit": 100})
+            for tag in found.get("tags", []):
+                self._tag_ids.setdefault(tag["tag"], str(tag["id"]))
+        if name not in self._tag_ids and create:
+            made = self.http.json("POST", "tags", json={"tag": {"tag": name, "tagType": "contact",
+                                                                "description": ""}})
+            self._tag_ids[name] = str(made["tag"]["id"])
+        return self._tag_ids.get(name)
+
+    def _fields(self) -> dict[str, dict[str, Any]]:
+        """Custom field definitions with their options, cached for the adapter's life."""
+        if self._field_meta is None:
+            body = self.http.json("GET", "fields", params={"limit": 100})
+            options: dict[str, list[dict[str, Any]]] = {}
+            for option in body.get("fieldOptions", []):
+                options.setdefault(str(option["field"]), []).append(option)
+            self._field_meta = {
+                str(f["id"]): {**f, "choices": options.get(str(f["id"]), [])}
+                for f in body.get("fields", [])
+            }
+        return self._field_meta
+
+    # --- writing -------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        ref = change.contact_ref
+        data = self.http.json("GET", f"contacts/{ref}")  # also proves the contact exists
+        if change.fields:
+            self._write_fields(ref, change)
+        self._write_lists(ref, change, data.get("contactLists", []))
+        add, remove = tag_plan(change)
+        if add or remove:
+            self._write_tags(ref, add, remove)
+        notes = notes_to_write(change)
+        if notes:
+            texts = [n.get("note", "") for n in
+                     self.http.json("GET", f"contacts/{ref}/notes").get("notes", [])]
+            # Automations first: if the note is missing, they were not started either.
+            if not note_written(change, None, texts):
+                for automation in change.automations:
+                    self.http.json("POST", "contactAutomations", json={
+                        "contactAutomation": {"contact": ref, "automation": automation}})
+            for note in notes:
+                if not note_written(change, note, texts):
+                    self.http.json("POST", "notes", json={"note": {
+                        "note": marked_note(change, note), "relid": ref, "reltype": "Subscriber"}})
+
+    def _write_fields(self, ref: str, change: Change) -> None:
+        contact: dict[str, Any] = {}
+        custom = []
+        for update in change.fields:
+            name = update.field.crm_field
+            if name in STANDARD:
+                contact[name] = "" if update.value is None else str(update.value)
+            else:
+                custom.append({"field": name, "value": self._encode(update.field, update.value)})
+        if custom:
+            contact["fieldValues"] = custom
+        self.http.json("PUT", f"contacts/{ref}", json={"contact": contact})
+
+    def _encode(self, ref: FieldRef, value: Value) -> str:
+        if value is None or value == [] or value is False:
+            return ""
+        if isinstance(value, list):
+            return "||" + "||".join(value) + "||"
+        if value is True:
+            # A yes/no box is an ActiveCampaign checkbox field with one option.
+            choices = self._fields().get(ref.crm_field, {}).get("choices") or [{"value": "Yes"}]
+            return f"||{choices[0]['value']}||"
+        return str(value)
+
+    def _write_lists(self, ref: str, change: Change, memberships: list[dict[str, Any]]) -> None:
+        status = {cl["list"]: str(cl.get("status")) for cl in memberships}
+        join, leave = items_of(change, "list")
+        for item in join:
+            if status.get(item.ref) != SUBSCRIBED:
+                body: dict[str, Any] = {"list": item.ref, "contact": ref, "status": 1}
+                if status.get(item.ref) == UNSUBSCRIBED:
+                    body["sourceid"] = RESUBSCRIBE_SOURCE
+                self.http.json("POST", "contactLists", json={"contactList": body})
+                status[item.ref] = SUBSCRIBED
+        leaving = {i.ref for i in leave}
+        if change.unsubscribe_all:
+            leaving |= set(status)
+        for list_id in sorted(leaving):
+            if status.get(list_id) == SUBSCRIBED:
+                self.http.json("POST", "contactLists", json={
+                    "contactList": {"list": list_id, "contact": ref, "status": 2}})
+
+    def _write_tags(self, ref: str, add: list[str], remove: list[str]) -> None:
+        have = {str(ct["tag"]): str(ct["id"]) for ct in self._contact_tags(ref)}
+        for name in add:
+            tag_id = self._tag_id(name, create=True)
+            if tag_id not in have:
+                self.http.json("POST", "contactTags", json={"contactTag": {"contact": ref,
+                                                                            "tag": tag_id}})
+        for name in remove:
+            tag_id = self._tag_id(name)
+            if tag_id in have:
+                # The association id, not the tag id, is what gets deleted.
+                self.http.request("DELETE", f"contactTags/{have[tag_id]}", ok=(404,))
+
+    # --- set-up tools ----------------------------------------------------------
+
+    def describe(self) -> Catalog:
+        self._field_meta = None
+        meta = self._fields()
+        standard = (
+            CrmFieldInfo("email", "Email", "email", "email"),
+            CrmFieldInfo("firstName", "First name", "text", "text"),
+            CrmFieldInfo("lastName", "Last name", "text", "text"),
+            CrmFieldInfo("phone", "Phone", "text", "tel"),
+        )
+        custom = tuple(
+            CrmFieldInfo(
+                key=fid, label=f.get("title", ""), type=f.get("type", ""),
+                portal_type=("checkbox" if f.get("type") == "checkbox" and len(f["choices"]) == 1
+                             else PORTAL_TYPES.get(f.get("type", ""))),
+                choices=tuple((str(c["value"]), str(c.get("label") or c["value"]))
+                              for c in f["choices"]),
+                custom=True,
+            )
+            for fid, f in meta.items()
+        )
+        lists = self.http.json("GET", "lists", params={"limit": 100}).get("lists", [])
+        tags = self.http.json("GET", "tags", params={"limit": 100}).get("tags", [])
+        items = [CrmItemInfo(ItemRef("list", str(x["id"])), x.get("name", "")) for x in lists]
+        items += [CrmItemInfo(ItemRef("tag", t["tag"]), t["tag"]) for t in tags]
+        return Catalog(fields=standard + custom, items=tuple(items),
+                       tags=tuple(t["tag"] for t in tags))
+
+    def automations(self) -> list[tuple[str, str]]:
+        """(id, name) of the account's automations, for `flask fields`."""
+        found = self.http.json("GET", "automations", params={"limit": 100}).get("automations", [])
+        return [(str(a["id"]), a.get("name", "")) for a in found]
+
+    def check_access(self) -> None:
+        self.http.json("GET", "users/me")
+        for path in ("contacts", "lists", "fields", "tags"):
+            self.http.json("GET", path, params={"limit": 1})
+
+    def endpoints(self) -> list[str]:
+        return [self.base_url]
+
+
+def _contact(raw: Mapping[str, Any]) -> Contact:
+    name = " ".join(p for p in (raw.get("firstName"), raw.get("lastName")) if p)
+    return Contact(ref=str(raw["id"]), email=raw.get("email", ""),
+                   modified=parse_moment(raw.get("udate") or raw.get("cdate")), name=name)
+
+
+def _decode(kind: str, raw: Any) -> Value:
+    if kind == "checkbox":
+        return bool(raw and str(raw).strip("|"))
+    if raw is None or raw == "":
+        return None
+    text = str(raw)
+    if kind == "multiselect":
+        values = [v for v in text.split("||") if v]
+        return values or None
+    return text
