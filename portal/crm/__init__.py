@@ -13,6 +13,7 @@ from portal.crm.base import CrmAdapter, CrmConfigError
 ADAPTERS: dict[str, str] = {
     "local": "portal.crm.local:LocalCrm",
     "activecampaign": "portal.crm.activecampaign:ActiveCampaignCrm",
+    "hubspot": "portal.crm.hubspot:HubSpotCrm",
 }
 
 

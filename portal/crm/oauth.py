@@ -36,7 +36,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from portal.crm.base import CrmAuthError, CrmConfigError, CrmRateLimited, CrmUnavailable
-from portal.crm.http import USER_AGENT, retry_after_seconds
+from portal.crm.http import USER_AGENT, _connection_problem, rate_limit_wait
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GRANTS = ("refresh_token", "client_credentials", "jwt_bearer")
@@ -75,6 +75,7 @@ class OAuthClient:
     default_lifetime: float = 3600.0  # when an answer has no expires_in (Salesforce)
     leeway: float = 120.0  # refresh this many seconds before expiry
     authorize_params: Mapping[str, str] = field(default_factory=dict)
+    hint: str = ""  # the settings to check when the CRM refuses the client or grant
 
     def __post_init__(self) -> None:
         if self.grant not in GRANTS:
@@ -160,8 +161,7 @@ class TokenManager:
         crm = self.client.crm
         if response.status_code == 429:
             raise CrmRateLimited(f"The {self.client.kind} token endpoint is rate limiting '{crm}'.",
-                                 crm=crm, retry_after=retry_after_seconds(
-                                     response.headers.get("Retry-After")))
+                                 crm=crm, retry_after=rate_limit_wait(response))
         if response.status_code >= 500:
             raise CrmUnavailable(
                 f"The {self.client.kind} token endpoint answered {response.status_code}.", crm=crm)
@@ -203,19 +203,22 @@ class TokenManager:
             if revoked_digest and error in REVOKED_ERRORS:
                 self._mark_revoked(revoked_digest)
                 raise self._revoked() from None
+            hint = self.client.hint or f"client_id and {_env(crm, 'CLIENT_SECRET')}"
             if error in ("invalid_client", "unauthorized_client"):
-                raise CrmAuthError(
-                    f"{kind} refused the OAuth client of '{crm}' ({error}): check client_id and "
-                    f"{_env(crm, 'CLIENT_SECRET')}.", crm=crm) from None
+                raise CrmAuthError(f"{kind} refused the OAuth client of '{crm}' ({error}): "
+                                   f"check {hint}.", crm=crm) from None
             description = str(getattr(exc, "description", "") or "")
-            raise CrmAuthError(f"{kind} refused a token for '{crm}': {error} {description}".strip(),
-                               crm=crm) from None
+            raise CrmAuthError(f"{kind} refused a token for '{crm}' ({error}: {description}): "
+                               f"check {hint}.", crm=crm) from None
         except requests.Timeout as exc:
             raise CrmUnavailable(f"The {kind} token endpoint did not answer in time.",
                                  crm=crm) from exc
+        except requests.ConnectionError as exc:
+            raise CrmUnavailable(f"Could not reach the {kind} token endpoint of '{crm}': "
+                                 f"{_connection_problem(exc)}.", crm=crm) from exc
         except requests.RequestException as exc:
-            raise CrmUnavailable(f"Could not reach the {kind} token endpoint: "
-                                 f"{type(exc).__name__}.", crm=crm) from exc
+            raise CrmUnavailable(f"The {kind} token endpoint failed: {type(exc).__name__}.",
+                                 crm=crm) from exc
         except ValueError as exc:  # a body that is not a token answer
             raise CrmUnavailable(f"The {kind} token endpoint gave no token answer.", crm=crm) from exc
         finally:

@@ -274,9 +274,19 @@ def activecampaign() -> Harness:
     return ActiveCampaignHarness()
 
 
+# --- the OAuth2 CRMs (tests/crm/oauth_harnesses.py) -----------------------------
+
+
+def hubspot() -> Harness:
+    from tests.crm.oauth_harnesses import HubSpotHarness
+
+    return HubSpotHarness()
+
+
 # --- the registry: one line per CRM ---------------------------------------------
 
 HARNESSES: dict[str, Callable[[], Harness]] = {
     "local": local,
     "activecampaign": activecampaign,
+    "hubspot": hubspot,
 }

