@@ -1,0 +1,168 @@
+"""HubSpot beyond the conformance suite: EU hosts, private-app tokens, the v4
+calls (legal basis, unsubscribe from all), tags, options and the catalogue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from portal.crm import build_adapter
+from portal.crm.base import (
+    Change,
+    CrmAuthError,
+    CrmConfigError,
+    CrmUnsupported,
+    CrmValidationError,
+    ItemRef,
+    Note,
+)
+from tests.fakes import hubspot as fake
+
+
+@pytest.fixture
+def hub():
+    server, state = fake.start()
+    yield server, state
+    server.stop()
+
+
+def private_app(server, tmp_path, monkeypatch, **options):
+    monkeypatch.setenv("PORTAL_CRM_HS_PRIVATE_APP_TOKEN", "pat-eu1-test")
+    return build_adapter("hs", {"type": "hubspot", "base_url": server.url, **options}, tmp_path)
+
+
+def test_eu_accounts_use_the_eu_hosts(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_CRM_HS_CLIENT_SECRET", "s")
+    adapter = build_adapter("hs", {"type": "hubspot", "auth": "oauth", "region": "eu1",
+                                   "client_id": "c"}, tmp_path)
+    assert adapter.endpoints() == ["https://api-eu1.hubapi.com",
+                                   "https://api-eu1.hubapi.com/oauth/v1/token"]
+    url, _ = adapter.tokens.authorization_url("https://portal.example.org/cb")
+    assert url.startswith("https://app-eu1.hubspot.com/oauth/authorize?")
+
+
+def test_a_private_app_token_is_sent_as_bearer(hub, tmp_path, monkeypatch):
+    server, state = hub
+    state.add_contact("jane+news@example.org")
+    adapter = private_app(server, tmp_path, monkeypatch)
+    found = adapter.find_contacts("jane+news@example.org")
+    assert [c.email for c in found] == ["jane+news@example.org"]
+    call = server.calls_to("GET", "/crm/v3/objects/contacts/")[0]
+    assert call.headers["Authorization"] == "Bearer pat-eu1-test"
+    assert call.query["idProperty"] == "email"
+
+
+def test_a_wrong_private_app_token_names_its_variable(hub, tmp_path, monkeypatch):
+    server, _ = hub
+    adapter = private_app(server, tmp_path, monkeypatch)
+    monkeypatch.setenv("PORTAL_CRM_HS_PRIVATE_APP_TOKEN", "pat-wrong-1234")
+    with pytest.raises(CrmAuthError, match="PORTAL_CRM_HS_PRIVATE_APP_TOKEN") as caught:
+        adapter.find_contacts("jane@example.org")
+    assert "pat-wrong-1234" not in str(caught.value)
+
+
+def test_subscribing_sends_the_configured_legal_basis(hub, tmp_path, monkeypatch):
+    server, state = hub
+    ref = state.add_contact("jane@example.org")
+    adapter = private_app(server, tmp_path, monkeypatch, legal_basis="LEGITIMATE_INTEREST_CLIENT",
+                          legal_basis_explanation="Member of the association")
+    adapter.apply(Change(ref, "jane@example.org", join=(ItemRef("subscription_type", "102"),)))
+    body = json.loads(server.calls_to("POST", "/communication-preferences/v4/statuses/")[0].body)
+    assert body == {"channel": "EMAIL", "subscriptionId": 102, "statusState": "SUBSCRIBED",
+                    "legalBasis": "LEGITIMATE_INTEREST_CLIENT",
+                    "legalBasisExplanation": "Member of the association"}
+    assert state.statuses[("jane@example.org", 102)]["status"] == "SUBSCRIBED"
+
+
+def test_an_unknown_legal_basis_is_a_configuration_error(tmp_path):
+    with pytest.raises(CrmConfigError, match="legal_basis"):
+        build_adapter("hs", {"type": "hubspot", "legal_basis": "BECAUSE"}, tmp_path)
+
+
+def test_unsubscribe_from_all_uses_the_v4_call(hub, tmp_path, monkeypatch):
+    server, state = hub
+    ref = state.add_contact("jane@example.org")
+    state.statuses[("jane@example.org", 101)] = {"status": "SUBSCRIBED"}
+    adapter = private_app(server, tmp_path, monkeypatch)
+    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True))
+    calls = server.calls_to("POST", "/communication-preferences/v4/statuses/jane@example.org/"
+                                    "unsubscribe-all")
+    assert len(calls) == 1 and calls[0].query == {"channel": "EMAIL"}
+    contact = adapter.find_contact("jane@example.org")
+    profile = adapter.fetch_profile(contact, [], [ItemRef("subscription_type", "101")])
+    assert profile.opted_out_all and not profile.subscribed
+
+
+def test_lifting_an_opt_out_needs_a_type_to_subscribe(hub, tmp_path, monkeypatch):
+    server, state = hub
+    ref = state.add_contact("jane@example.org")
+    state.opted_out.add("jane@example.org")
+    adapter = private_app(server, tmp_path, monkeypatch)
+    with pytest.raises(CrmValidationError, match="resubscribe_type"):
+        adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=False))
+    # Choosing a type lifts it without any setting.
+    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=False,
+                         join=(ItemRef("subscription_type", "102"),)))
+    assert "jane@example.org" not in state.opted_out
+
+
+def test_without_a_tags_property_tags_are_unsupported(hub, tmp_path, monkeypatch):
+    server, state = hub
+    ref = state.add_contact("jane@example.org")
+    adapter = private_app(server, tmp_path, monkeypatch)
+    assert adapter.supports_tags is False
+    with pytest.raises(CrmUnsupported, match="tags_property"):
+        adapter.apply(Change(ref, "jane@example.org", add_tags=("vip",)))
+    assert not server.calls_to("PATCH")
+
+
+def test_options_of_a_checkbox_property_are_joined_and_left_one_by_one(hub, tmp_path, monkeypatch):
+    server, state = hub
+    ref = state.add_contact("jane@example.org", topics="news;offers")
+    adapter = private_app(server, tmp_path, monkeypatch)
+    adapter.apply(Change(ref, "jane@example.org", join=(ItemRef("option", "topics", "events"),),
+                         leave=(ItemRef("option", "topics", "offers"),)))
+    assert state.contacts[ref]["properties"]["topics"] == "news;events"
+
+
+def test_a_note_is_associated_to_the_contact_once(hub, tmp_path, monkeypatch):
+    server, state = hub
+    ref = state.add_contact("jane@example.org")
+    adapter = private_app(server, tmp_path, monkeypatch)
+    change = Change(ref, "jane@example.org", notes=(Note("From the portal", "Call <me> later"),))
+    adapter.apply(change)
+    adapter.apply(change)
+    notes = state.notes_of(ref)
+    assert len(notes) == 1
+    assert "Call &lt;me&gt; later" in notes[0]["properties"]["hs_note_body"]
+    assert change.note_marker() in notes[0]["properties"]["hs_note_body"]
+
+
+def test_the_catalogue_lists_types_lists_and_options(hub, tmp_path, monkeypatch):
+    server, state = hub
+    state.lists["9"] = {"name": "Everyone", "processingType": "DYNAMIC", "members": set()}
+    catalog = private_app(server, tmp_path, monkeypatch).describe()
+    items = {i.item: i.label for i in catalog.items}
+    assert items[ItemRef("subscription_type", "101")] == "Monthly newsletter"
+    assert items[ItemRef("list", "7")] == "Volunteers"
+    assert ItemRef("list", "9") not in items  # dynamic lists cannot be joined
+    assert items[ItemRef("option", "topics", "events")] == "Topics: Events"
+    kinds = {f.key: f.portal_type for f in catalog.fields}
+    assert kinds["topics"] == "multiselect" and kinds["newsletter_ok"] == "checkbox"
+    assert kinds["date_of_birth"] == "date" and kinds["email"] == "email"
+    assert next(f for f in catalog.fields if f.key == "hs_email_optout").read_only
+
+
+def test_an_expired_oauth_token_is_refreshed_on_the_way(hub, tmp_path, monkeypatch):
+    server, state = hub
+    state.private_app_token = None
+    state.add_contact("jane@example.org")
+    monkeypatch.setenv("PORTAL_CRM_HS_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("PORTAL_CRM_HS_REFRESH_TOKEN", "refresh-1")
+    adapter = build_adapter("hs", {"type": "hubspot", "auth": "oauth", "base_url": server.url,
+                                   "client_id": "client-id"}, tmp_path)
+    assert adapter.find_contact("jane@example.org")
+    state.tokens.expire_all()
+    assert adapter.find_contact("jane@example.org")
+    assert len(server.calls_to("POST", "/oauth/v1/token")) == 2
