@@ -11,7 +11,7 @@ import smtplib
 import ssl
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -36,12 +36,13 @@ class Mailer:
         msg["From"] = self.settings.sender
         msg["To"] = to
         msg["Subject"] = subject
-        msg["Content-Language"] = language
         msg["Message-ID"] = make_msgid(domain=self.settings.sender.rsplit("@", 1)[-1].strip(">"))
         msg["Auto-Submitted"] = "auto-generated"
         msg.set_content(text)
         if html:
             msg.add_alternative(html, subtype="html")
+        # After the body: setting the content drops Content-* headers set before.
+        msg["Content-Language"] = language
         return msg
 
     def send(self, msg: EmailMessage) -> None:
@@ -56,7 +57,7 @@ class Mailer:
 
     def _send_file(self, msg: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         (self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(msg.as_bytes())
 
     def _send_smtp(self, msg: EmailMessage) -> None:

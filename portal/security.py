@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from portal.settings import Config
 
 csrf = CSRFProtect()
-SECRET_ENV = "PORTAL_SECRET_KEY"
+SECRET_ENV = "PORTAL_SECRET_KEY"  # noqa: S105 - the variable's name, not a secret
 
 
 class MissingSecretKey(RuntimeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.conftest import csrf_token, request_link, sign_in
+from tests.conftest import csrf_token, sign_in
 from tests.support.live import serve
 from tests.support.smtp import link_in
 
