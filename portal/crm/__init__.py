@@ -13,7 +13,10 @@ from portal.crm.base import CrmAdapter, CrmConfigError
 ADAPTERS: dict[str, str] = {
     "local": "portal.crm.local:LocalCrm",
     "activecampaign": "portal.crm.activecampaign:ActiveCampaignCrm",
+    "mautic": "portal.crm.mautic:MauticCrm",
     "hubspot": "portal.crm.hubspot:HubSpotCrm",
+    "zoho": "portal.crm.zoho:ZohoCrm",
+    "salesforce": "portal.crm.salesforce:SalesforceCrm",
 }
 
 

@@ -283,10 +283,106 @@ def hubspot() -> Harness:
     return HubSpotHarness()
 
 
+# --- Mautic --------------------------------------------------------------------
+
+
+class MauticHarness(Harness):
+    name = "mautic"
+    find_budget = 1
+    fetch_budget = 2  # the contact (values, tags, Do Not Contact) + its segments
+    retry_after = 60.0  # the fake's X-RateLimit-Reset is a minute ahead
+
+    ROLES: ClassVar[dict[str, tuple[str, str]]] = {
+        "text": ("firstname", "text"), "tel": ("phone", "tel"), "country": ("country", "country"),
+        "other": ("lastname", "text"), "select": ("interest", "select"),
+        "multiselect": ("topics", "multiselect"), "checkbox": ("volunteer", "boolean"),
+        "date": ("birthday", "date"),
+    }
+
+    def __init__(self, auth: str = "basic") -> None:
+        self.auth = auth
+
+    def start(self, tmp_path: Path) -> None:
+        from tests.fakes import mautic as fake
+
+        self.server, self.state = fake.serve()
+        st = self.state
+        st.add_field("interest", "Interest", "select", CHOICES)
+        st.add_field("topics", "Topics", "multiselect", CHOICES)
+        st.add_field("volunteer", "Volunteer", "boolean")
+        st.add_field("birthday", "Birthday", "date")
+        self.segments = [str(st.add_segment(f"Segment {n}")) for n in range(1, 4)]
+        self.campaign = str(st.add_campaign("Welcome"))
+
+    def env(self, valid: bool = True) -> dict[str, str]:
+        if self.auth == "oauth2":
+            return {"PORTAL_CRM_TEST_CLIENT_ID": self.state.client_id,
+                    "PORTAL_CRM_TEST_CLIENT_SECRET":
+                        self.state.client_secret if valid else "wrong-secret-5678"}
+        return {"PORTAL_CRM_TEST_PASSWORD": self.state.password if valid else "wrong-pass-5678"}
+
+    def options(self) -> dict[str, Any]:
+        if self.auth == "oauth2":
+            return {"type": "mautic", "base_url": self.server.url, "auth": "oauth2"}
+        return {"type": "mautic", "base_url": self.server.url, "username": self.state.username}
+
+    def fields(self) -> dict[str, FieldRef]:
+        return {role: FieldRef(alias, "checkbox" if kind == "boolean" else kind)  # type: ignore[arg-type]
+                for role, (alias, kind) in self.ROLES.items()}
+
+    def items(self) -> list[ItemRef]:
+        return [*(ItemRef("segment", s) for s in self.segments), ItemRef("tag", "member")]
+
+    def automation(self) -> str | None:
+        return self.campaign
+
+    def refused_update(self) -> FieldUpdate:
+        return FieldUpdate(FieldRef("email", "email"), "not-an-email")
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        st = self.state
+        cid = st.add_contact(email, modified)
+        for role, value in (values or {}).items():
+            if isinstance(value, list):
+                value = "|".join(value)
+            elif isinstance(value, bool):
+                value = int(value)
+            st.contacts[cid]["values"][self.ROLES[role][0]] = value
+        for item in items:
+            if item.kind == "segment":
+                st.contacts[cid]["segments"].add(int(item.ref))
+            else:
+                st.tag(cid, item.ref)
+        for tag in tags:
+            st.tag(cid, tag)
+        return str(cid)
+
+    def tags(self, ref: str) -> set[str]:
+        return set(self.state.contacts[int(ref)]["tags"])
+
+    def notes(self, ref: str) -> list[str]:
+        return self.state.notes_of(int(ref))
+
+    def automations(self, ref: str) -> list[str]:
+        return [str(camp) for camp, cid in self.state.campaign_members if cid == int(ref)]
+
+
+def mautic() -> Harness:
+    return MauticHarness()
+
+
+def mautic_oauth2() -> Harness:
+    return MauticHarness(auth="oauth2")
+
+
 # --- the registry: one line per CRM ---------------------------------------------
 
 HARNESSES: dict[str, Callable[[], Harness]] = {
     "local": local,
     "activecampaign": activecampaign,
     "hubspot": hubspot,
+    "mautic": mautic,
+    "mautic-oauth2": mautic_oauth2,
 }

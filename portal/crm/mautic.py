@@ -1,0 +1,269 @@
+"""Mautic (self-hosted, REST API of 4.x/5.x) adapter.
+
+    [crm.main]
+    type = "mautic"
+    base_url = "https://mautic.example.org"   # the instance; the API is under /api
+    auth = "basic"                            # or "oauth2" (client credentials)
+    username = "portal-api"                   # basic: the API user's login
+    # secrets: PORTAL_CRM_MAIN_PASSWORD (basic), or
+    #          PORTAL_CRM_MAIN_CLIENT_ID and PORTAL_CRM_MAIN_CLIENT_SECRET (oauth2)
+
+Fields are addressed by alias; items are segments (`kind = "segment"`, ref =
+segment id) and tags (`kind = "tag"`, ref = tag name). "Unsubscribe from all"
+is a Do Not Contact entry on the email channel; lifting it removes the entry
+unless Mautic recorded a bounce. Automations are campaign ids: the contact is
+added to the campaign. OAuth2 tokens are kept by portal.crm.oauth (a file in
+the adapter's state folder) and refreshed by a new client-credentials grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from portal.crm.base import (
+    Catalog,
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmConfigError,
+    CrmFieldInfo,
+    CrmItemInfo,
+    FieldRef,
+    FieldType,
+    ItemRef,
+    Profile,
+    Value,
+)
+from portal.crm.http import (
+    CrmHttp,
+    base_url_option,
+    client_options,
+    items_of,
+    marked_note,
+    note_written,
+    notes_to_write,
+    parse_moment,
+    same_email,
+    tag_plan,
+)
+
+DNC_UNSUBSCRIBED, DNC_BOUNCED = 1, 2
+PORTAL_TYPES: dict[str, FieldType] = {
+    "text": "text", "email": "email", "tel": "tel", "textarea": "textarea", "select": "select",
+    "lookup": "select", "multiselect": "multiselect", "boolean": "checkbox", "date": "date",
+    "country": "country", "url": "text", "number": "text", "region": "text", "locale": "text",
+    "timezone": "text",
+}
+
+
+class MauticCrm(CrmAdapter):
+    kind = "mautic"
+    item_kinds = frozenset({"segment", "tag"})
+    supports_tags = True
+    supports_automations = True
+
+    def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
+        super().__init__(name, options, state_dir)
+        self.base_url = base_url_option("Mautic", name, self.options, "/api")
+        mode = self.options.get("auth", "basic")
+        timeouts = client_options(self.options)
+        if mode == "basic":
+            username = str(self.options.get("username", ""))
+            if not username:
+                raise CrmConfigError(f"The Mautic CRM '{name}' needs username = \"...\" "
+                                     f"(the API user) in [crm.{name}].", crm=name)
+            auth: requests.auth.AuthBase = requests.auth.HTTPBasicAuth(username,
+                                                                       self.secret("password"))
+            hint = (f"username in [crm.{name}] and {self.secret_env_name('password')}, and that "
+                    "Mautic's API and its HTTP basic auth are enabled (Configuration → API Settings)")
+        elif mode == "oauth2":
+            auth = self._oauth(timeouts)
+            hint = (f"{self.secret_env_name('client_id')} and {self.secret_env_name('client_secret')}"
+                    " (Settings → API Credentials, OAuth 2)")
+        else:
+            raise CrmConfigError(f"[crm.{name}] auth must be \"basic\" or \"oauth2\".", crm=name)
+        self.http = CrmHttp(
+            name, f"{self.base_url}/api", auth=auth, credentials_hint=hint,
+            permissions_hint=("the role of the API user: it needs to view and edit contacts, "
+                              "segments, notes and campaigns (Settings → Roles)"),
+            **timeouts,
+        )
+
+    def _oauth(self, timeouts: Mapping[str, float]) -> requests.auth.AuthBase:
+        from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
+
+        client = OAuthClient(
+            crm=self.name, kind="mautic", token_url=f"{self.base_url}/oauth/v2/token",
+            client_id=self.secret("client_id"), client_secret=self.secret("client_secret"),
+            grant="client_credentials",
+            hint=f"{self.secret_env_name('client_id')} and {self.secret_env_name('client_secret')}",
+        )
+        self.tokens = TokenManager(client, self.state_dir,
+                                   timeout=(timeouts["connect_timeout"], timeouts["read_timeout"]))
+        return BearerAuth(self.tokens)
+
+    # --- reading -------------------------------------------------------------
+
+    def find_contacts(self, email: str) -> list[Contact]:
+        body = self.http.json("GET", "contacts", params={"search": f"email:{email.strip()}",
+                                                         "limit": 30})
+        return [_contact(c) for c in _records(body.get("contacts"))
+                if same_email(_values(c).get("email"), email)]
+
+    def fetch_profile(
+        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
+    ) -> Profile:
+        raw = self.http.json("GET", f"contacts/{contact.ref}")["contact"]
+        stored = _values(raw)
+        values = {ref.crm_field: _decode(ref.type, stored.get(ref.crm_field)) for ref in fields}
+        tags = _tags(raw)
+        subscribed = {i for i in items if i.kind == "tag" and i.ref in tags}
+        if any(i.kind == "segment" for i in items):
+            body = self.http.json("GET", f"contacts/{contact.ref}/segments")
+            # The docs show "segments"; older answers used "lists".
+            member = {str(s["id"]) for s in _records(body.get("segments", body.get("lists")))}
+            subscribed |= {i for i in items if i.kind == "segment" and i.ref in member}
+        return Profile(contact=_contact(raw), values=values, subscribed=frozenset(subscribed),
+                       opted_out_all=_email_dnc(raw) is not None)
+
+    # --- writing -------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        ref = change.contact_ref
+        raw = self._edit(ref, change)
+        join, leave = items_of(change, "segment")
+        for item in join:
+            self.http.json("POST", f"segments/{item.ref}/contact/{ref}/add")
+        for item in leave:
+            self.http.json("POST", f"segments/{item.ref}/contact/{ref}/remove")
+        if change.unsubscribe_all is not None:
+            self._opt_out(ref, change.unsubscribe_all, raw)
+        notes = notes_to_write(change)
+        if notes:
+            texts = [n.get("text", "") for n in self.http.json(
+                "GET", f"contacts/{ref}/notes", params={"limit": 100}).get("notes", [])]
+            if not note_written(change, None, texts):
+                for campaign in change.automations:
+                    self.http.json("POST", f"campaigns/{campaign}/contact/{ref}/add")
+            for note in notes:
+                if not note_written(change, note, texts):
+                    self.http.json("POST", "notes/new", json={
+                        "lead": int(ref), "text": marked_note(change, note), "type": "general"})
+
+    def _edit(self, ref: str, change: Change) -> dict[str, Any] | None:
+        """One PATCH for fields and tags (it 404s for a missing contact); the
+        contact it answers, or None when there was nothing to send."""
+        body: dict[str, Any] = {}
+        for update in change.fields:
+            body[update.field.crm_field] = _encode(update.value)
+        if any(update.value in (None, "", []) for update in change.fields):
+            body["overwriteWithBlank"] = True  # else Mautic ignores the blanks
+        add, remove = tag_plan(change)
+        if add or remove:
+            body["tags"] = [*add, *(f"-{t}" for t in remove)]
+        if not body:
+            if change.is_empty():
+                return None
+            return self.http.json("GET", f"contacts/{ref}")["contact"]  # proves it exists
+        return self.http.json("PATCH", f"contacts/{ref}/edit", json=body)["contact"]
+
+    def _opt_out(self, ref: str, opt_out: bool, raw: Mapping[str, Any] | None) -> None:
+        if opt_out:
+            self.http.json("POST", f"contacts/{ref}/dnc/email/add", json={
+                "reason": DNC_UNSUBSCRIBED, "comments": "Unsubscribed in the preference portal"})
+            return
+        current = _email_dnc(raw if raw is not None else
+                             self.http.json("GET", f"contacts/{ref}")["contact"])
+        # A bounce is Mautic's finding, not the contact's wish: it stays.
+        if current is not None and int(current.get("reason") or 0) != DNC_BOUNCED:
+            self.http.json("POST", f"contacts/{ref}/dnc/email/remove")
+
+    # --- set-up tools ----------------------------------------------------------
+
+    def describe(self) -> Catalog:
+        raw_fields = self.http.json("GET", "fields/contact", params={"limit": 500}).get("fields", [])
+        fields = []
+        for f in _records(raw_fields):
+            props = f.get("properties") or {}
+            choices = props.get("list", []) if isinstance(props, dict) else []
+            if isinstance(choices, str):  # older Mautic: "a|b" or "label|value" lines
+                choices = [{"label": c, "value": c} for c in choices.split("|") if c]
+            fields.append(CrmFieldInfo(
+                key=f["alias"], label=f.get("label", ""), type=f.get("type", ""),
+                portal_type=PORTAL_TYPES.get(f.get("type", "")),
+                choices=tuple((str(c.get("value")), str(c.get("label"))) for c in choices),
+                custom=f["alias"] not in ("email", "firstname", "lastname"),
+                read_only=not f.get("isPublished", True),
+            ))
+        body = self.http.json("GET", "segments", params={"limit": 500})
+        segments = _records(body.get("lists", body.get("segments")))
+        items = [CrmItemInfo(ItemRef("segment", str(s["id"])), s.get("name", "")) for s in segments]
+        tags = [t["tag"] for t in _records(
+            self.http.json("GET", "tags", params={"limit": 500}).get("tags"))]
+        items += [CrmItemInfo(ItemRef("tag", t), t) for t in tags]
+        return Catalog(fields=tuple(fields), items=tuple(items), tags=tuple(tags))
+
+    def automations(self) -> list[tuple[str, str]]:
+        """(id, name) of the instance's campaigns, for `flask fields`."""
+        body = self.http.json("GET", "campaigns", params={"limit": 500})
+        return [(str(c["id"]), c.get("name", "")) for c in _records(body.get("campaigns"))]
+
+    def check_access(self) -> None:
+        for path in ("contacts", "fields/contact", "segments", "campaigns"):
+            self.http.json("GET", path, params={"limit": 1})
+
+    def endpoints(self) -> list[str]:
+        return [self.base_url]
+
+
+def _records(found: Any) -> list[dict[str, Any]]:
+    """Mautic answers collections as a map keyed by id, or `[]` when empty."""
+    if isinstance(found, dict):
+        return list(found.values())
+    return list(found or [])
+
+
+def _values(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return dict((raw.get("fields") or {}).get("all") or {})
+
+
+def _tags(raw: Mapping[str, Any]) -> set[str]:
+    return {t["tag"] if isinstance(t, dict) else str(t) for t in raw.get("tags") or []}
+
+
+def _email_dnc(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    return next((d for d in raw.get("doNotContact") or [] if d.get("channel") == "email"), None)
+
+
+def _contact(raw: Mapping[str, Any]) -> Contact:
+    values = _values(raw)
+    name = " ".join(str(p) for p in (values.get("firstname"), values.get("lastname")) if p)
+    return Contact(ref=str(raw["id"]), email=str(values.get("email") or ""), name=name,
+                   modified=parse_moment(raw.get("dateModified") or raw.get("dateAdded")))
+
+
+def _encode(value: Value) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return 1 if value else 0
+    if isinstance(value, list):
+        return "|".join(value)  # Mautic's own multiselect storage
+    return value
+
+
+def _decode(kind: str, raw: Any) -> Value:
+    if kind == "checkbox":
+        return str(raw).strip().lower() in ("1", "true", "yes")
+    if raw is None or raw == "" or raw == []:
+        return None
+    if kind == "multiselect":
+        values = raw if isinstance(raw, list) else [v for v in str(raw).split("|") if v]
+        return [str(v) for v in values] or None
+    if kind == "date":
+        return str(raw)[:10]
+    return str(raw)
