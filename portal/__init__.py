@@ -21,7 +21,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     PORTAL_CONFIG environment variable, else the demo configuration.
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
-    from portal import cli, i18n, security, services
+    from portal import cli, embed, i18n, proxy, security, services, theme
     from portal.auth.views import bp as auth_bp
     from portal.profile.views import bp as profile_bp
     from portal.settings import load_config
@@ -50,6 +50,9 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
         app.config.update(overrides)
     i18n.init_app(app)
     security.init_app(app)
+    embed.init_app(app)
+    theme.init_app(app)
+    proxy.init_app(app)
     services.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(profile_bp)

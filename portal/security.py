@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, Response, request, session
 from flask_wtf.csrf import CSRFProtect
 
+from portal import embed, theme
 from portal.settings import Config
 
 csrf = CSRFProtect()
@@ -41,6 +42,18 @@ def secret_key(config: Config, instance: Path) -> str:
     return path.read_text().strip()
 
 
+def content_security_policy(config: Config) -> str:
+    """The policy: only our own origin, plus the theme's hosts and the framing origins."""
+    sources: dict[str, list[str]] = {
+        "default-src": ["'self'"], "img-src": ["'self'", "data:"], "style-src": ["'self'"],
+        "font-src": ["'self'"], "script-src": ["'self'"], "form-action": ["'self'"],
+        "base-uri": ["'none'"], "frame-ancestors": embed.frame_ancestors(config),
+    }
+    for directive, extra in theme.csp_sources(config).items():
+        sources[directive] += [origin for origin in extra if origin not in sources[directive]]
+    return "; ".join(f"{directive} {' '.join(values)}" for directive, values in sources.items())
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     idle_seconds = app.config["PORTAL"].portal.session_idle_minutes * 60
@@ -59,17 +72,18 @@ def init_app(app: Flask) -> None:
         else:
             session["seen"] = now
 
+    policy = content_security_policy(app.config["PORTAL"])
+    # X-Frame-Options cannot name allowed origins: send it only where no one may frame us.
+    framed = embed.settings(app.config["PORTAL"]).framed
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Links carry sign-in tokens: never leak them to other sites.
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        )
+        if not framed:
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", policy)
         if request.endpoint and request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response

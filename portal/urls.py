@@ -1,5 +1,8 @@
 """Absolute URLs for emails: from `[portal] public_url` when set, else from
-the request (which carries the public scheme, host and prefix behind a proxy)."""
+the request (which carries the public scheme, host and prefix behind a proxy).
+
+In iframe mode with `[embed] landing_url`, a sign-in link opens the WordPress
+page that holds the frame, which frames the link's page."""
 
 from __future__ import annotations
 
@@ -7,12 +10,18 @@ from typing import Any
 
 from flask import current_app, url_for
 
+from portal.embed import landing_link
+
 
 def external_url(endpoint: str, **values: Any) -> str:
-    public = current_app.config["PORTAL"].portal.public_url
+    config = current_app.config["PORTAL"]
+    path = url_for(endpoint, _external=False, **values).removeprefix(_script_root())
+    landing = landing_link(config, path)
+    if landing:
+        return landing
+    public = config.portal.public_url
     if public:
-        return public + url_for(endpoint, _external=False, **values).removeprefix(
-            _script_root())
+        return public + path
     return url_for(endpoint, _external=True, **values)
 
 
