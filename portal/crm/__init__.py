@@ -14,6 +14,7 @@ ADAPTERS: dict[str, str] = {
     "local": "portal.crm.local:LocalCrm",
     "activecampaign": "portal.crm.activecampaign:ActiveCampaignCrm",
     "mautic": "portal.crm.mautic:MauticCrm",
+    "clientify": "portal.crm.clientify:ClientifyCrm",
     "hubspot": "portal.crm.hubspot:HubSpotCrm",
     "zoho": "portal.crm.zoho:ZohoCrm",
     "salesforce": "portal.crm.salesforce:SalesforceCrm",

@@ -377,6 +377,79 @@ def mautic_oauth2() -> Harness:
     return MauticHarness(auth="oauth2")
 
 
+# --- Clientify -------------------------------------------------------------------
+
+
+class ClientifyHarness(Harness):
+    name = "clientify"
+    find_budget = 1
+    fetch_budget = 1  # the contact carries its custom fields and tags
+
+    CUSTOM: ClassVar[dict[str, tuple[str, str]]] = {
+        "tel": ("Mobile", "text"), "country": ("Country", "text"),
+        "select": ("Interest", "select"), "multiselect": ("Topics", "multiselect"),
+        "checkbox": ("Volunteer", "boolean"), "date": ("Birthday", "date"),
+    }
+
+    def start(self, tmp_path: Path) -> None:
+        from tests.fakes import clientify as fake
+
+        self.server, self.state = fake.serve()
+        for name, kind in self.CUSTOM.values():
+            self.state.add_custom_field(name, kind, CHOICES if "select" in kind else ())
+        self.welcome = str(self.state.add_automation("Welcome"))
+
+    def env(self, valid: bool = True) -> dict[str, str]:
+        return {"PORTAL_CRM_TEST_API_TOKEN": self.state.token if valid else "wrong-key-5678"}
+
+    def options(self) -> dict[str, Any]:
+        return {"type": "clientify", "base_url": self.server.url}
+
+    def fields(self) -> dict[str, FieldRef]:
+        return {"text": FieldRef("first_name"), "other": FieldRef("last_name"),
+                **{role: FieldRef(name, role) for role, (name, _) in self.CUSTOM.items()}}  # type: ignore[arg-type]
+
+    def items(self) -> list[ItemRef]:
+        return [ItemRef("tag", t) for t in ("news-weekly", "news-events", "news-offers", "member")]
+
+    def automation(self) -> str | None:
+        return self.welcome
+
+    def refused_update(self) -> FieldUpdate:
+        return FieldUpdate(FieldRef("status"), "not-a-status")
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        st = self.state
+        values = dict(values or {})
+        standard = {key: values.pop(role) for role, key in (("text", "first_name"),
+                                                            ("other", "last_name")) if role in values}
+        cid = st.add_contact(email, modified, **standard)
+        for role, value in values.items():
+            if isinstance(value, list):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            st.set_custom(cid, self.CUSTOM[role][0], "--" if value in (None, "") else str(value))
+        for tag in (*(i.ref for i in items), *tags):
+            st.tag(cid, tag)
+        return str(cid)
+
+    def tags(self, ref: str) -> set[str]:
+        return set(self.state.contacts[int(ref)]["tags"])
+
+    def notes(self, ref: str) -> list[str]:
+        return self.state.notes_of(int(ref))
+
+    def automations(self, ref: str) -> list[str]:
+        return [str(a) for a, c in self.state.automation_runs if c == int(ref)]
+
+
+def clientify() -> Harness:
+    return ClientifyHarness()
+
+
 # --- the registry: one line per CRM ---------------------------------------------
 
 HARNESSES: dict[str, Callable[[], Harness]] = {
@@ -385,4 +458,5 @@ HARNESSES: dict[str, Callable[[], Harness]] = {
     "hubspot": hubspot,
     "mautic": mautic,
     "mautic-oauth2": mautic_oauth2,
+    "clientify": clientify,
 }

@@ -1,0 +1,244 @@
+"""Clientify (REST API v1) adapter.
+
+    [crm.main]
+    type = "clientify"
+    base_url = "https://api.clientify.net"    # the default; /v1 is added
+    # secret: PORTAL_CRM_MAIN_API_TOKEN (Settings → Integrations → API key)
+
+Standard fields are addressed by name (`first_name`, `last_name`, `title`,
+`status`, ..., and `email` for the contact's first email); any other name is
+a custom field, addressed by its name as Clientify does (`"--"` is its empty
+value). Clientify has no mailing lists for contacts: subscription items are
+tags (`kind = "tag"`). The email search is fuzzy, so only exact matches are
+kept. "Unsubscribe from all" sets the contact's marketing status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from portal.crm.base import (
+    Catalog,
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmFieldInfo,
+    CrmItemInfo,
+    FieldRef,
+    FieldType,
+    ItemRef,
+    Profile,
+    Value,
+)
+from portal.crm.http import (
+    CrmHttp,
+    client_options,
+    marked_note,
+    note_written,
+    notes_to_write,
+    parse_moment,
+    same_email,
+    tag_plan,
+)
+
+DEFAULT_URL = "https://api.clientify.net"
+EMPTY = "--"  # Clientify's own "no value" for custom fields
+STANDARD = ("first_name", "last_name", "title", "status", "description", "remarks", "summary",
+            "linkedin_url", "contact_source")
+MULTI_SEPARATOR = ","
+SEARCH_PAGES = 5  # a fuzzy search of an exact address is short; never page through everyone
+PORTAL_TYPES: dict[str, FieldType] = {
+    "text": "text", "textarea": "textarea", "date": "date", "select": "select",
+    "multiselect": "multiselect", "boolean": "checkbox", "checkbox": "checkbox",
+}
+
+
+class ClientifyCrm(CrmAdapter):
+    kind = "clientify"
+    item_kinds = frozenset({"tag"})
+    supports_tags = True
+    supports_automations = True
+
+    def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
+        super().__init__(name, options, state_dir)
+        url = str(self.options.get("base_url") or DEFAULT_URL).strip().rstrip("/")
+        self.base_url = url.removesuffix("/v1")
+        env = self.secret_env_name("api_token")
+        self.http = CrmHttp(
+            name, f"{self.base_url}/v1",
+            headers={"Authorization": f"Token {self.secret('api_token')}"},
+            credentials_hint=f"the API key in {env} (Clientify: Settings → Integrations → API)",
+            permissions_hint=f"that the Clientify user owning the key in {env} may edit contacts",
+            **client_options(self.options),
+        )
+
+    # --- reading -------------------------------------------------------------
+
+    def find_contacts(self, email: str) -> list[Contact]:
+        found: list[Contact] = []
+        url: str | None = "contacts/"
+        params: dict[str, Any] | None = {"query": email.strip(), "page_size": 50}
+        for _ in range(SEARCH_PAGES):
+            if not url:
+                break
+            body = self.http.json("GET", url, params=params)
+            found += [_contact(c, email) for c in body.get("results", [])
+                      if any(same_email(e.get("email"), email) for e in c.get("emails", []))]
+            url, params = body.get("next"), None  # `next` carries the query
+        return found
+
+    def fetch_profile(
+        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
+    ) -> Profile:
+        raw = self.http.json("GET", f"contacts/{contact.ref}/")
+        custom = {c.get("field"): c.get("value") for c in raw.get("custom_fields") or []}
+        values: dict[str, Value] = {}
+        for ref in fields:
+            name = ref.crm_field
+            if name == "email":
+                values[name] = _first_email(raw)
+            elif name in STANDARD:
+                values[name] = raw.get(name) or None
+            else:
+                values[name] = _decode(ref.type, custom.get(name))
+        tags = set(raw.get("tags") or [])
+        return Profile(
+            contact=_contact(raw, contact.email),
+            values=values,
+            subscribed=frozenset(i for i in items if i.kind == "tag" and i.ref in tags),
+            opted_out_all=raw.get("marketing_status") is False,
+        )
+
+    # --- writing -------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        ref = change.contact_ref
+        raw = self.http.json("GET", f"contacts/{ref}/")  # proves it exists; emails and tags
+        body: dict[str, Any] = {}
+        custom = []
+        for update in change.fields:
+            name = update.field.crm_field
+            if name == "email":
+                self._write_email(ref, raw, update.value)
+            elif name in STANDARD:
+                body[name] = "" if update.value is None else update.value
+            else:
+                custom.append({"field": name, "value": _encode(update.value)})
+        if custom:
+            body["custom_fields"] = custom
+        if body:
+            self.http.json("PUT", f"contacts/{ref}/", json=body)  # partial: only sent keys change
+        add, remove = tag_plan(change)
+        self._write_tags(ref, set(raw.get("tags") or []), add, remove)
+        if change.unsubscribe_all is not None:
+            self.http.json("PUT", f"contacts/{ref}/marketing_status/",
+                           json={"marketing_status": not change.unsubscribe_all})
+        notes = notes_to_write(change)
+        if notes:
+            wall = self.http.json("GET", f"contacts/{ref}/wallentries").get("results", [])
+            # The wall entry's shape is not documented: look for the marker anywhere in it.
+            texts = [json.dumps(entry, ensure_ascii=False) for entry in wall]
+            if not note_written(change, None, texts):
+                for automation in change.automations:
+                    self.http.json("POST", f"automations/{automation}/add_contacts/",
+                                   json={"contact_id": int(ref)})
+            for note in notes:
+                if not note_written(change, note, texts):
+                    self.http.json("POST", f"contacts/{ref}/note/", json={
+                        "name": note.title, "comment": marked_note(change, note, with_title=False)})
+
+    def _write_email(self, ref: str, raw: Mapping[str, Any], value: Value) -> None:
+        emails = raw.get("emails") or []
+        if emails:
+            self.http.json("PUT", f"contacts/{ref}/emails/{emails[0]['id']}/",
+                           json={"email": value or "", "type": emails[0].get("type", 1)})
+        else:
+            self.http.json("POST", f"contacts/{ref}/emails/", json={"email": value or "", "type": 1})
+
+    def _write_tags(self, ref: str, have: set[str], add: list[str], remove: list[str]) -> None:
+        for name in add:
+            if name not in have:
+                self.http.json("POST", f"contacts/{ref}/tags/", json={"name": name})
+        if not any(name in have for name in remove):
+            return
+        # Removing needs the tag's id, which only the contact's tag list gives.
+        listed = self.http.json("GET", f"contacts/{ref}/tags/").get("results", [])
+        ids = {t["name"]: t["id"] for t in listed}
+        for name in remove:
+            if name in ids:
+                self.http.request("DELETE", f"contacts/{ref}/tags/{ids[name]}/", ok=(404,))
+
+    # --- set-up tools ----------------------------------------------------------
+
+    def describe(self) -> Catalog:
+        body = self.http.json("GET", "custom-fields/", params={"object_type": "contact",
+                                                               "page_size": 200})
+        standard = tuple(CrmFieldInfo(name, name.replace("_", " ").capitalize(), "text",
+                                      "textarea" if name in ("description", "remarks") else "text")
+                         for name in STANDARD)
+        email = CrmFieldInfo("email", "Email", "email", "email")
+        custom = tuple(
+            CrmFieldInfo(
+                key=f["name"], label=f.get("label") or f["name"],
+                type=str(f.get("field_type") or f.get("type") or "text"),
+                portal_type=PORTAL_TYPES.get(str(f.get("field_type") or f.get("type") or "text")),
+                choices=tuple((str(c), str(c)) for c in f.get("choices") or []),
+                custom=True,
+            )
+            for f in body.get("results", [])
+        )
+        tags = [t["name"] for t in self.http.json(
+            "GET", "contacts/tags/", params={"page_size": 200}).get("results", [])]
+        return Catalog(fields=(email, *standard, *custom),
+                       items=tuple(CrmItemInfo(ItemRef("tag", t), t) for t in tags),
+                       tags=tuple(tags))
+
+    def automations(self) -> list[tuple[str, str]]:
+        """(id, name) of the account's automations, for `flask fields`."""
+        found = self.http.json("GET", "automations/", params={"page_size": 200}).get("results", [])
+        return [(str(a["id"]), a.get("name", "")) for a in found]
+
+    def check_access(self) -> None:
+        self.http.json("GET", "contacts/", params={"page_size": 1})
+        self.http.json("GET", "custom-fields/", params={"object_type": "contact", "page_size": 1})
+
+    def endpoints(self) -> list[str]:
+        return [self.base_url]
+
+
+def _first_email(raw: Mapping[str, Any]) -> str | None:
+    emails = raw.get("emails") or []
+    return emails[0].get("email") if emails else None
+
+
+def _contact(raw: Mapping[str, Any], email: str) -> Contact:
+    # A contact can hold several addresses: report the one that matched.
+    match = next((e["email"] for e in raw.get("emails") or [] if same_email(e.get("email"), email)),
+                 _first_email(raw) or "")
+    name = " ".join(p for p in (raw.get("first_name"), raw.get("last_name")) if p)
+    return Contact(ref=str(raw["id"]), email=match, name=name,
+                   modified=parse_moment(raw.get("modified") or raw.get("created")))
+
+
+def _encode(value: Value) -> str:
+    if value is None or value == [] or value == "":
+        return EMPTY
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return MULTI_SEPARATOR.join(value)
+    return str(value)
+
+
+def _decode(kind: str, raw: Any) -> Value:
+    if kind == "checkbox":
+        return str(raw).strip().lower() in ("true", "1", "yes", "si", "sí")
+    if raw is None or raw in ("", EMPTY):
+        return None
+    if kind == "multiselect":
+        values = raw if isinstance(raw, list) else [v.strip() for v in str(raw).split(MULTI_SEPARATOR)]
+        return [str(v) for v in values if v] or None
+    return str(raw)
