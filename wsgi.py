@@ -3,6 +3,7 @@
 import sys
 
 from portal import create_app
+from portal.security import MissingSecretKey
 from portal.settings import ConfigError
 
 try:
@@ -12,4 +13,7 @@ except ConfigError as exc:  # refuse to start, and say exactly why
           file=sys.stderr)
     for problem in exc.problems:
         print(f"  - {problem}", file=sys.stderr)
+    raise SystemExit(1) from None
+except MissingSecretKey as exc:
+    print(f"The portal cannot start: {exc}", file=sys.stderr)
     raise SystemExit(1) from None

@@ -1,0 +1,105 @@
+"""Marketing's configuration: problems reported with their line, and an app
+that refuses to start on a bad file or without its signing key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal import create_app
+from portal.security import MissingSecretKey
+from portal.settings import ConfigError, load_config
+from tests.support.config import demo_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_configuration_is_valid():
+    config = load_config(ROOT / "config" / "demo.toml")
+    assert [f.key for f in config.fields][:3] == ["first_name", "last_name", "email"]
+    assert [g.key for g in config.groups] == ["newsletters", "interests", "notifications"]
+
+
+def test_every_problem_is_reported_with_its_line(tmp_path):
+    path = demo_config(tmp_path, replace={
+        'key = "phone"\ncrm_field = "phone"\ntype = "tel"':
+            'key = "phone"\ncrm_field = "phone"\ntype = "telephone"',
+        "link_lifetime_minutes = 30": "link_lifetime_minutes = 0",
+        'label = { es = "Sector", eu = "Sektorea", en = "Sector" }':
+            'label = { es = "Sector", en = "Sector" }',
+    })
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = caught.value.problems
+    lines = path.read_text().splitlines()
+    assert len(problems) == 3, problems
+    pointed = set()
+    for problem in problems:
+        line = lines[int(problem.split(",")[0].removeprefix("line ")) - 1]
+        pointed |= {n for n in ("link_lifetime", "telephone", "Sector") if n in line}
+    assert pointed == {"link_lifetime", "telephone", "Sector"}, problems
+    assert any('"telephone" is not one of' in p for p in problems)
+    assert any("has no text for eu" in p for p in problems)
+
+
+def test_invalid_toml_is_explained(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[portal\nname = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "not valid TOML" in caught.value.problems[0]
+
+
+def test_unknown_crm_and_missing_block(tmp_path):
+    path = demo_config(tmp_path, replace={'type = "local"': 'type = "dynamics"',
+                                          'crm = "main"': 'crm = "main"\nmirrors = ["parent"]'})
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    text = "\n".join(caught.value.problems)
+    assert "crm.main.type" in text and "must be one of" in text
+    assert 'no [crm.parent] block' in text
+
+
+def test_check_config_command_lists_problems_even_when_the_app_cannot_load(tmp_path):
+    path = demo_config(tmp_path, replace={"session_idle_minutes = 30": "session_idle_minutes = -5"})
+    env = {**os.environ, "PORTAL_CONFIG": str(path), "PORTAL_INSTANCE": str(tmp_path / "i")}
+    flask = Path(sys.executable).parent / "flask"
+    result = subprocess.run([flask, "--app", "wsgi", "check-config"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "session_idle_minutes" in result.stderr and "line" in result.stderr
+    good = subprocess.run([flask, "--app", "wsgi", "check-config", str(ROOT / "config/demo.toml")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0 and "OK" in good.stdout
+
+
+def test_app_refuses_to_start_on_invalid_configuration(tmp_path):
+    path = demo_config(tmp_path, replace={'default_language = "es"': 'default_language = "fr"'})
+    env = {**os.environ, "PORTAL_CONFIG": str(path), "PORTAL_INSTANCE": str(tmp_path / "i")}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot start" in result.stderr and "default_language" in result.stderr
+
+
+def test_outside_the_demo_a_signing_key_is_required(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_INSTANCE", str(tmp_path / "i"))
+    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
+    path = demo_config(tmp_path, replace={"demo = true": "demo = false"})
+    with pytest.raises(MissingSecretKey, match="PORTAL_SECRET_KEY"):
+        create_app(path)
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "k" * 40)
+    assert create_app(path).config["SECRET_KEY"] == "k" * 40
+
+
+def test_demo_keeps_its_own_key_across_restarts(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_INSTANCE", str(tmp_path / "i"))
+    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
+    path = demo_config(tmp_path)
+    first = create_app(path).config["SECRET_KEY"]
+    assert len(first) >= 32 and create_app(path).config["SECRET_KEY"] == first
+    assert (tmp_path / "i" / "secret_key").stat().st_mode & 0o077 == 0
