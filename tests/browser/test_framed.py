@@ -1,0 +1,100 @@
+"""The portal framed by a WordPress page on another origin: sign in by the
+emailed link inside the frame, edit a field, see the confirmation, and the
+frame's height follows the content."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.browser.host import serve_host
+from tests.support.live import serve
+from tests.support.smtp import free_port, link_in
+
+
+def embed_section(host: str) -> str:
+    return (f'[embed]\nframe_ancestors = ["{host}"]\n'
+            f'landing_url = "{host}/preferencias/"\n')
+
+
+def frame_height(page) -> int:
+    return page.eval_on_selector("#preference-portal", "f => f.getBoundingClientRect().height")
+
+
+def content_height(frame) -> int:
+    return frame.evaluate("() => Math.ceil(document.documentElement.getBoundingClientRect().height)")
+
+
+def wait_frame_fits(page, frame) -> None:
+    # The host cannot read the framed document (another origin): only the
+    # portal's message can have set the frame's height.
+    page.wait_for_function("() => document.getElementById('preference-portal').style.height !== ''")
+    page.wait_for_timeout(200)  # let a resize message that is on its way arrive
+    assert abs(frame_height(page) - content_height(frame)) <= 2
+
+
+def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, context, artifacts):
+    host_port = free_port()
+    host_origin = f"http://localhost:{host_port}"
+    app = make_app(append=embed_section(host_origin))
+    with serve(app) as portal_url, serve_host(portal_url, port=host_port) as host:
+        # The headers allow this host, and only it, to frame the portal.
+        answer = requests.get(portal_url + "/", timeout=5)
+        assert f"frame-ancestors {host_origin}" in answer.headers["Content-Security-Policy"]
+        assert "X-Frame-Options" not in answer.headers
+        cookie = answer.headers["Set-Cookie"]
+        assert "SameSite=None" in cookie and "Secure" in cookie and "Partitioned" in cookie
+
+        page = context.new_page()
+        page.goto(host + "/preferencias/")
+        frame = page.frame_locator("#preference-portal")
+        frame.locator("input[type=email]").fill("demo@example.org")
+        frame.locator("form[action$='/sign-in'] button[type=submit]").click()
+        frame.locator("h1").wait_for()
+        portal_frame = page.frame(url=re.compile(r"/sign-in/sent$"))
+        assert portal_frame is not None, [f.url for f in page.frames]
+
+        # The emailed link opens the WordPress page, which frames the link's page.
+        link = link_in(smtp.wait_for("demo@example.org")[0])
+        assert link.startswith(host + "/preferencias/?portal_path=/link/")
+        page.goto(link)
+        frame.locator("form button[type=submit]").click()
+        frame.locator("form.profile-form").wait_for()
+        portal_frame = page.frame(url=re.compile(r"/profile/$"))
+        assert portal_frame is not None
+        wait_frame_fits(page, portal_frame)
+        tall = frame_height(page)
+        assert tall > 1200  # the profile form, not the 900px the snippet starts with
+
+        frame.locator("#first_name").fill("Ane Miren")
+        frame.locator("button[name=action][value=save]").click()
+        confirmation = frame.locator(".message-success[role=status], .messages[role=status] .message-success")
+        confirmation.first.wait_for()
+        assert frame.locator("#first_name").input_value() == "Ane Miren"
+        confirmation.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "framed-profile.png"))
+
+        # The contact's page on the host is only as tall as the portal's content.
+        portal_frame = page.frame(url=re.compile(r"/profile/$"))
+        wait_frame_fits(page, portal_frame)
+
+
+def test_other_origins_may_not_frame_the_portal(make_app, context):
+    allowed = f"http://localhost:{free_port()}"
+    app = make_app(append=embed_section(allowed))
+    with serve(app) as portal_url, serve_host(portal_url, host="localhost") as stranger:
+        page = context.new_page()
+        page.goto(stranger + "/preferencias/")
+        page.wait_for_timeout(500)
+        framed = [f for f in page.frames if f.url.startswith(portal_url)]
+        # Chromium refuses the framed page: no portal document loads in the frame.
+        assert not any(f.locator("input[type=email]").count() for f in framed)
+
+
+def test_without_embed_settings_framing_is_denied(app):
+    with serve(app) as portal_url:
+        answer = requests.get(portal_url + "/", timeout=5)
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert "Partitioned" not in answer.headers["Set-Cookie"]
