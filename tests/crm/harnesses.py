@@ -283,6 +283,12 @@ def hubspot() -> Harness:
     return HubSpotHarness()
 
 
+def salesforce() -> Harness:
+    from tests.crm.oauth_harnesses import SalesforceHarness
+
+    return SalesforceHarness()
+
+
 # --- Mautic --------------------------------------------------------------------
 
 
@@ -456,6 +462,7 @@ HARNESSES: dict[str, Callable[[], Harness]] = {
     "local": local,
     "activecampaign": activecampaign,
     "hubspot": hubspot,
+    "salesforce": salesforce,
     "mautic": mautic,
     "mautic-oauth2": mautic_oauth2,
     "clientify": clientify,

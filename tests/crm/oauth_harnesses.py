@@ -7,6 +7,7 @@ credentials), so every conformance test also crosses the token layer.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -101,3 +102,81 @@ class HubSpotHarness(Harness):
 
     def notes(self, ref: str) -> list[str]:
         return [n["properties"]["hs_note_body"] for n in self.state.notes_of(ref)]
+
+
+# --- Salesforce ----------------------------------------------------------------------
+
+SALESFORCE_ROLES = {"text": "FirstName", "tel": "Phone", "other": "LastName",
+                    "country": "MailingCountry", "select": "Interest__c",
+                    "multiselect": "Topics__c", "checkbox": "Volunteer__c", "date": "Birthdate"}
+
+
+class SalesforceHarness(Harness):
+    name = "salesforce"
+    find_budget = 1  # one SOQL query on Contact
+    fetch_budget = 1  # one SOQL query with the CampaignMembers subquery
+
+    def start(self, tmp_path: Path) -> None:
+        from tests.fakes import salesforce as fake
+
+        self.server, self.state = fake.start()
+        st = self.state
+        st.define_field("Interest__c", "Interest", "picklist", CHOICES)
+        st.define_field("Topics__c", "Topics", "multipicklist", CHOICES)
+        st.define_field("Volunteer__c", "Volunteer", "boolean")
+        st.define_field("Newsletter__c", "Newsletter", "boolean")
+        st.define_field("Interests__c", "Interests", "multipicklist", ("a", "b"))
+        st.define_field("Portal_Tags__c", "Portal tags", "multipicklist", TAG_OPTIONS)
+        self.campaigns = [st.add("Campaign", Name=f"Campaign {n}", IsActive=True)
+                          for n in (1, 2)]
+
+    def env(self, valid: bool = True) -> dict[str, str]:
+        return {"PORTAL_CRM_TEST_CLIENT_SECRET": "client-secret" if valid else "wrong-secret-5678"}
+
+    def options(self) -> dict[str, Any]:
+        return {"type": "salesforce", "grant": "client_credentials", "login_url": self.server.url,
+                "client_id": "client-id", "api_version": "62.0", "tags_field": "Portal_Tags__c"}
+
+    def fields(self) -> dict[str, FieldRef]:
+        return {role: FieldRef(name, "text" if role == "other" else role)  # type: ignore[arg-type]
+                for role, name in SALESFORCE_ROLES.items()}
+
+    def items(self) -> list[ItemRef]:
+        return [ItemRef("campaign", self.campaigns[0]), ItemRef("field", "Newsletter__c"),
+                ItemRef("campaign", self.campaigns[1]), ItemRef("option", "Interests__c", "a")]
+
+    def missing_ref(self) -> str:
+        return "003999999999999AAA"
+
+    def refused_update(self) -> FieldUpdate:
+        return FieldUpdate(FieldRef("Interest__c", "select"), "not-an-option")
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        st = self.state
+        record: dict[str, Any] = {"Email": email, "HasOptedOutOfEmail": False,
+                                  "Volunteer__c": False, "Newsletter__c": False,
+                                  "LastModifiedDate": modified.strftime("%Y-%m-%dT%H:%M:%S.000+0000")}
+        for role, value in (values or {}).items():
+            record[SALESFORCE_ROLES[role]] = ";".join(value) if isinstance(value, list) else value
+        for item in items:
+            if item.kind == "field":
+                record[item.ref] = True
+            elif item.kind == "option":
+                record[item.ref] = item.value
+        if tags:
+            record["Portal_Tags__c"] = ";".join(tags)
+        ref = st.add("Contact", **record)
+        for item in items:
+            if item.kind == "campaign":
+                st.add("CampaignMember", CampaignId=item.ref, ContactId=ref, Status="Sent")
+        return ref
+
+    def tags(self, ref: str) -> set[str]:
+        value = self.state.records["Contact"][ref].get("Portal_Tags__c") or ""
+        return {t for t in value.split(";") if t}
+
+    def notes(self, ref: str) -> list[str]:
+        return [n["Title"] + "\n" + base64.b64decode(n["Content"]).decode()
+                for n in self.state.notes_of(ref)]

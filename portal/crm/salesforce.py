@@ -1,0 +1,458 @@
+"""Salesforce: REST API (SOQL queries, sObject rows), OAuth2 through the token layer.
+
+    [crm.main]
+    type = "salesforce"
+    login_url = "https://login.salesforce.com"   # a sandbox: https://test.salesforce.com;
+                                                 # client_credentials: your My Domain URL
+    grant = "jwt_bearer"             # or "client_credentials", or "refresh_token"
+    client_id = "3MVG9..."           # the connected app's consumer key
+    username = "portal@example.org"  # jwt_bearer: the user the portal acts as
+    api_version = "62.0"             # pinned: the portal was tested against it
+    objects = ["Contact", "Lead"]    # where to look for an email (default: Contact)
+    campaign_status = "Responded"    # the CampaignMember status for a joined campaign
+    tags_field = "Portal_Tags__c"    # optional: a multi-select picklist that stands in for tags
+
+Secrets: PORTAL_CRM_<NAME>_PRIVATE_KEY (the PEM, or PRIVATE_KEY_FILE for its
+path) for jwt_bearer; PORTAL_CRM_<NAME>_CLIENT_SECRET for the others;
+PORTAL_CRM_<NAME>_REFRESH_TOKEN optionally, else `flask crm authorize NAME`.
+
+Every call goes to the `instance_url` of the token answer. Queries are built
+with `soql()`, which quotes every value as the SOQL reference says: user
+input never joins a query unescaped. Subscription items: "field" (a boolean
+field), "option" (one value of a multi-select picklist) and "campaign"
+(CampaignMember of that Campaign Id). The global opt-out is
+HasOptedOutOfEmail; notes are ContentNote linked to the record.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from string import Formatter
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from portal.crm.base import (
+    Catalog,
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmAuthError,
+    CrmConfigError,
+    CrmError,
+    CrmFieldInfo,
+    CrmItemInfo,
+    CrmNotFound,
+    CrmRateLimited,
+    CrmUnsupported,
+    CrmValidationError,
+    FieldRef,
+    FieldType,
+    ItemRef,
+    Profile,
+    Value,
+)
+from portal.crm.http import CrmHttp, client_options, crm_reason
+from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
+
+OPT_OUT = "HasOptedOutOfEmail"
+OBJECTS = ("Contact", "Lead")
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# SOQL reference, "Quoted String Escape Sequences" (the same table as simple-salesforce).
+SOQL_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r",
+                              "\t": "\\t", "\b": "\\b", "\f": "\\f"})
+PORTAL_TYPES: dict[str, FieldType] = {
+    "string": "text", "textarea": "textarea", "email": "email", "phone": "tel",
+    "picklist": "select", "multipicklist": "multiselect", "boolean": "checkbox", "date": "date",
+}
+BASE_COLUMNS = ("Id", "Email", "FirstName", "LastName", "LastModifiedDate")
+# The queries, with every value bound by soql(): never joined to user input by hand.
+FIND = ("SELECT {columns:name} FROM {sobject:name} WHERE Email = {email} "
+        "ORDER BY LastModifiedDate DESC LIMIT 100")
+FIND_LEAD = ("SELECT {columns:name} FROM {sobject:name} WHERE Email = {email} "
+             "AND IsConverted = false ORDER BY LastModifiedDate DESC LIMIT 100")
+RECORD = "SELECT {names:name} FROM {sobject:name} WHERE Id = {ref}"
+RECORD_WITH_CAMPAIGNS = ("SELECT {names:name}, (SELECT Id, CampaignId FROM CampaignMembers) "
+                         "FROM {sobject:name} WHERE Id = {ref}")
+NOTES = ("SELECT Id, TextPreview FROM ContentNote WHERE Id IN "
+         "(SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = {ref})")
+
+
+def soql_literal(value: Any) -> str:
+    """A Python value as a SOQL literal, quoted and escaped."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return "(" + ",".join(soql_literal(v) for v in value) + ")"
+    return "'" + str(value).translate(SOQL_ESCAPES) + "'"
+
+
+class _SoqlFormatter(Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "name":  # an identifier from configuration, never user input
+            names = value if isinstance(value, list | tuple) else [value]
+            for name in names:
+                if not IDENTIFIER.fullmatch(str(name)):
+                    raise CrmConfigError(f"'{name}' is not a Salesforce field or object name.")
+            return ", ".join(map(str, names))
+        return soql_literal(value)
+
+
+def soql(template: str, **values: Any) -> str:
+    """Bind values into a SOQL template: `{email}` becomes a quoted literal,
+    `{fields:name}` a checked list of identifiers."""
+    return _SoqlFormatter().vformat(template, (), values)
+
+
+class SalesforceCrm(CrmAdapter):
+    kind = "salesforce"
+    item_kinds = frozenset({"field", "option", "campaign"})
+    supports_tags = False  # no native tags: a multi-select picklist can stand in (tags_field)
+
+    def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
+        super().__init__(name, options, state_dir)
+        self.api_version = str(self.options.get("api_version", "62.0"))
+        if not re.fullmatch(r"\d{2,3}\.0", self.api_version):
+            raise CrmConfigError(f'crm.{name}.api_version must look like "62.0".', crm=name)
+        self.objects = tuple(self.options.get("objects", ("Contact",)))
+        if not self.objects or any(o not in OBJECTS for o in self.objects):
+            raise CrmConfigError(f"crm.{name}.objects may hold Contact and Lead.", crm=name)
+        self.login_url = str(self.options.get("login_url", "https://login.salesforce.com")).rstrip("/")
+        self.campaign_status = str(self.options.get("campaign_status", "Responded"))
+        self.tags_field = str(self.options.get("tags_field", ""))
+        self.supports_tags = bool(self.tags_field)  # type: ignore[misc]
+        timeouts = client_options(self.options)
+        self.tokens = TokenManager(self.oauth_client(), state_dir, timeout=(
+            timeouts["connect_timeout"], timeouts["read_timeout"]))
+        auth = BearerAuth(self.tokens, expired=_session_expired)
+        self.http = CrmHttp(name, self.login_url, auth=auth, classify=self._classify,
+                            credentials_hint=self.oauth_client_hint(), **timeouts)
+
+    # OAuth ------------------------------------------------------------------------
+
+    def grant(self) -> str:
+        return str(self.options.get("grant", "jwt_bearer"))
+
+    def oauth_client_hint(self) -> str:
+        if self.grant() == "jwt_bearer":
+            return (f"client_id, username and {self.secret_env_name('private_key')} "
+                    "(the certificate uploaded to the connected app, the user pre-authorized)")
+        return f"client_id and {self.secret_env_name('client_secret')}"
+
+    def oauth_client(self) -> OAuthClient:
+        grant = self.grant()
+        secret = "" if grant == "jwt_bearer" else self.secret("client_secret")
+        token_url = str(self.options.get("token_url", f"{self.login_url}/services/oauth2/token"))
+        return OAuthClient(
+            crm=self.name, kind=self.kind, token_url=token_url,
+            authorize_url=f"{self.login_url}/services/oauth2/authorize",
+            client_id=str(self.options.get("client_id", "")), client_secret=secret, grant=grant,
+            scope=str(self.options.get("scopes", "api refresh_token")) if grant == "refresh_token"
+            else "",
+            redirect_uri=str(self.options.get("redirect_uri", "")),
+            bootstrap_refresh_token=_optional_secret(self, "refresh_token"),
+            assertion=self._assertion if grant == "jwt_bearer" else None,
+            # Salesforce sends no expires_in: sessions last as the org says; a 401 refreshes.
+            default_lifetime=float(self.options.get("session_seconds", 3600)),
+            hint=self.oauth_client_hint(),
+        )
+
+    def _assertion(self) -> str:
+        pem = _optional_secret(self, "private_key")
+        if not pem:
+            path = self.secret("private_key_file")
+            try:
+                pem = Path(path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise CrmConfigError(f"Cannot read the private key named by "
+                                     f"{self.secret_env_name('private_key_file')}: "
+                                     f"{exc.strerror}.", crm=self.name) from exc
+        username = str(self.options.get("username", ""))
+        if not username:
+            raise CrmConfigError(f"crm.{self.name}.username is needed for the JWT bearer grant.",
+                                 crm=self.name)
+        audience = str(self.options.get("audience", "https://test.salesforce.com"
+                                        if "test.salesforce.com" in self.login_url
+                                        else "https://login.salesforce.com"))
+        return jwt_assertion(issuer=str(self.options.get("client_id", "")), subject=username,
+                             audience=audience, private_key_pem=pem)
+
+    def _api(self, path: str) -> str:
+        instance = self.tokens.value("instance_url")
+        if not instance:
+            raise CrmAuthError(f"The Salesforce token answer for '{self.name}' named no "
+                               "instance_url.", crm=self.name)
+        if path.startswith("/services/"):
+            return f"{instance}{path}"
+        return f"{instance}/services/data/v{self.api_version}/{path.lstrip('/')}"
+
+    def query(self, text: str) -> list[dict[str, Any]]:
+        """Every record a SOQL query returns, following nextRecordsUrl."""
+        body = self.http.json("GET", self._api("query"), params={"q": text})
+        records = list(body.get("records", []))
+        while not body.get("done", True) and body.get("nextRecordsUrl"):
+            body = self.http.json("GET", self._api(body["nextRecordsUrl"]))
+            records += body.get("records", [])
+        return records
+
+    # reading ----------------------------------------------------------------------
+
+    def find_contacts(self, email: str) -> list[Contact]:
+        found: list[Contact] = []
+        for sobject in self.objects:
+            # A converted Lead lives on as a Contact: only open Leads count.
+            template = FIND_LEAD if sobject == "Lead" else FIND
+            records = self.query(soql(template, columns=BASE_COLUMNS, sobject=sobject,
+                                      email=email.strip()))
+            # SOQL equality ignores case; keep exact matches only, as the contract says.
+            found += [_contact(r) for r in records
+                      if (r.get("Email") or "").lower() == email.strip().lower()]
+        return found
+
+    def fetch_profile(
+        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
+    ) -> Profile:
+        record = self._record(contact.ref, [f.crm_field for f in fields], items)
+        values = {f.crm_field: _from_salesforce(record.get(f.crm_field), f.type) for f in fields}
+        campaigns = _campaigns(record)
+        subscribed = frozenset(i for i in items if (
+            (i.kind == "field" and record.get(i.ref) is True)
+            or (i.kind == "option" and i.value in _split(record.get(i.ref)))
+            or (i.kind == "campaign" and i.ref in campaigns)))
+        return Profile(contact=_contact(record), values=values, subscribed=subscribed,
+                       opted_out_all=record.get(OPT_OUT) is True)
+
+    def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef],
+                with_campaigns: bool | None = None) -> dict[str, Any]:
+        """One query for the record's columns, item fields and, if asked, campaign memberships."""
+        names = list(dict.fromkeys([*BASE_COLUMNS, OPT_OUT, *columns,
+                                    *(i.ref for i in items if i.kind in ("field", "option"))]))
+        if with_campaigns is None:
+            with_campaigns = any(i.kind == "campaign" for i in items)
+        template = RECORD_WITH_CAMPAIGNS if with_campaigns else RECORD
+        records = self.query(soql(template, names=names, sobject=_sobject(ref), ref=ref))
+        if not records:
+            raise CrmNotFound(f"No {_sobject(ref)} {ref} in Salesforce '{self.name}'.", crm=self.name)
+        return records[0]
+
+    def describe(self) -> Catalog:
+        body = self.http.json("GET", self._api(f"sobjects/{self.objects[0]}/describe"))
+        fields, items = [], []
+        for spec in body.get("fields", []):
+            choices = tuple((p["value"], p.get("label") or p["value"])
+                            for p in spec.get("picklistValues") or [] if p.get("active", True))
+            read_only = not spec.get("updateable", False)
+            fields.append(CrmFieldInfo(
+                key=spec["name"], label=spec.get("label", spec["name"]), type=spec.get("type", ""),
+                portal_type=PORTAL_TYPES.get(spec.get("type", "")), choices=choices,
+                custom=bool(spec.get("custom")), read_only=read_only))
+            if read_only or spec["name"] == OPT_OUT:
+                continue
+            if spec.get("type") == "boolean":
+                items.append(CrmItemInfo(ItemRef("field", spec["name"]), spec.get("label", "")))
+            elif spec.get("type") == "multipicklist":
+                items += [CrmItemInfo(ItemRef("option", spec["name"], value),
+                                      f"{spec.get('label')}: {label}") for value, label in choices]
+        campaigns = self.query("SELECT Id, Name FROM Campaign WHERE IsActive = true "
+                               "ORDER BY Name LIMIT 500")
+        items += [CrmItemInfo(ItemRef("campaign", c["Id"]), c.get("Name", "")) for c in campaigns]
+        return Catalog(fields=tuple(fields), items=tuple(items))
+
+    def check_access(self) -> None:
+        self.query(soql("SELECT Id FROM {sobject:name} LIMIT 1", sobject=self.objects[0]))
+
+    def endpoints(self) -> list[str]:
+        return [self.login_url, self.tokens.client.token_url]
+
+    def create_contact(self, email: str, name: str = "") -> Contact:
+        first, _, last = name.rpartition(" ")
+        body = self.http.json("POST", self._api("sobjects/Contact"), json={
+            "Email": email.strip(), "FirstName": first, "LastName": last or email.split("@")[0]})
+        return _contact(self._record(body["id"], [], []))
+
+    # writing ----------------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        ref = change.contact_ref
+        sobject = _sobject(ref)
+        for item in (*change.join, *change.leave):
+            if item.kind not in self.item_kinds:
+                raise CrmValidationError(f"Salesforce has no '{item.kind}' items.", crm=self.name)
+        if (change.add_tags or change.remove_tags) and not self.tags_field:
+            raise CrmUnsupported("Salesforce records have no tags: set tags_field to a multi-select "
+                                 f"picklist in [crm.{self.name}].", crm=self.name)
+        body: dict[str, Any] = {u.field.crm_field: _to_salesforce(u.value, u.field.type)
+                                for u in change.fields}
+        for item in change.join:
+            if item.kind == "field":
+                body[item.ref] = True
+        for item in change.leave:
+            if item.kind == "field":
+                body[item.ref] = False
+        if change.unsubscribe_all is not None:
+            body[OPT_OUT] = change.unsubscribe_all
+        edits: dict[str, tuple[list[str], set[str]]] = {}
+        for item in change.join:
+            if item.kind == "option":
+                edits.setdefault(item.ref, ([], set()))[0].append(item.value or "")
+        for item in change.leave:
+            if item.kind == "option":
+                edits.setdefault(item.ref, ([], set()))[1].add(item.value or "")
+        if change.add_tags or change.remove_tags:
+            add, drop = edits.setdefault(self.tags_field, ([], set()))
+            add.extend(change.add_tags)
+            drop.update(change.remove_tags)
+        campaigns_change = any(i.kind == "campaign" for i in (*change.join, *change.leave))
+        current: dict[str, Any] = {}
+        if edits or campaigns_change:
+            current = self._record(ref, list(edits), [], with_campaigns=campaigns_change)
+        for name, (add, drop) in edits.items():
+            chosen = _split(current.get(name))
+            chosen += [v for v in dict.fromkeys(add) if v not in chosen]
+            body[name] = ";".join(v for v in chosen if v not in drop) or None
+        if body:
+            self.http.request("PATCH", self._api(f"sobjects/{sobject}/{quote(ref)}"), json=body)
+        members = _campaign_members(current)
+        for item in change.join:
+            if item.kind == "campaign" and item.ref not in members:
+                self._join_campaign(ref, sobject, item.ref)
+        for item in change.leave:
+            if item.kind == "campaign" and item.ref in members:
+                self.http.request("DELETE", self._api(f"sobjects/CampaignMember/"
+                                                      f"{quote(members[item.ref])}"), ok=(404,))
+        self._write_notes(ref, change)
+
+    def _join_campaign(self, ref: str, sobject: str, campaign: str) -> None:
+        try:
+            self.http.json("POST", self._api("sobjects/CampaignMember"), json={
+                "CampaignId": campaign, f"{sobject}Id": ref, "Status": self.campaign_status})
+        except CrmValidationError as exc:
+            if "DUPLICATE_VALUE" not in exc.reason:
+                raise  # a member already (an earlier attempt got through): that is the goal
+
+    def _write_notes(self, ref: str, change: Change) -> None:
+        if not change.notes:
+            return
+        marker = change.note_marker()
+        written = self.query(soql(NOTES, ref=ref))
+        if any(marker in (n.get("TextPreview") or "") for n in written):
+            return
+        for note in change.notes:
+            # The marker goes first so the note's preview, which is what can be queried, holds it.
+            html = f"<p>{marker}</p><p>{_html(note.title)}</p><p>{_html(note.body)}</p>"
+            created = self.http.json("POST", self._api("sobjects/ContentNote"), json={
+                "Title": note.title[:255], "Content": base64.b64encode(html.encode()).decode()})
+            self.http.json("POST", self._api("sobjects/ContentDocumentLink"), json={
+                "ContentDocumentId": created["id"], "LinkedEntityId": ref, "ShareType": "V",
+                "Visibility": "AllUsers"})
+
+    # errors -------------------------------------------------------------------------
+
+    def _classify(self, response: requests.Response) -> CrmError | None:
+        errors = _errors(response)
+        codes = {e.get("errorCode") for e in errors}
+        if "REQUEST_LIMIT_EXCEEDED" in codes:
+            # The org's rolling 24-hour API allocation is spent: slow down, do not re-authorise.
+            return CrmRateLimited(f"Salesforce '{self.name}' has used its API request allocation "
+                                  "(REQUEST_LIMIT_EXCEEDED).", crm=self.name)
+        if response.status_code == 400 and errors:
+            reason = crm_reason(response)
+            first = next((e for e in errors if e.get("fields")), errors[0])
+            field = (first.get("fields") or [""])[0]
+            return CrmValidationError(f"Salesforce refused the change: {reason}", crm=self.name,
+                                      reason=f"{first.get('errorCode')}: {first.get('message')}",
+                                      field=field)
+        return None
+
+
+def _session_expired(response: requests.Response) -> bool:
+    return response.status_code == 401 and "INVALID_SESSION_ID" in {
+        e.get("errorCode") for e in _errors(response)}
+
+
+def _errors(response: requests.Response) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    return [e for e in body if isinstance(e, dict)] if isinstance(body, list) else []
+
+
+def _optional_secret(adapter: CrmAdapter, key: str) -> str:
+    try:
+        return adapter.secret(key)
+    except CrmConfigError:
+        return ""
+
+
+def _sobject(ref: str) -> str:
+    # Salesforce ids start with their object's key prefix: 00Q is Lead, 003 Contact.
+    return "Lead" if ref.startswith("00Q") else "Contact"
+
+
+def _contact(record: Mapping[str, Any]) -> Contact:
+    name = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
+    return Contact(ref=record["Id"], email=record.get("Email") or "",
+                   modified=_moment(record.get("LastModifiedDate")), name=name)
+
+
+def _moment(value: Any) -> datetime | None:
+    if not value:
+        return None
+    text = str(value)
+    if re.search(r"[+-]\d{4}$", text):  # Salesforce writes +0000
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _campaigns(record: Mapping[str, Any]) -> set[str]:
+    return set(_campaign_members(record))
+
+
+def _campaign_members(record: Mapping[str, Any]) -> dict[str, str]:
+    """Campaign Id -> CampaignMember Id, from the child relationship (null when empty)."""
+    child = record.get("CampaignMembers") or {}
+    return {m["CampaignId"]: m["Id"] for m in child.get("records", [])}
+
+
+def _split(value: Any) -> list[str]:
+    return [v for v in str(value).split(";") if v] if value else []
+
+
+def _html(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\n", "<br>"))
+
+
+def _from_salesforce(value: Any, kind: str) -> Value:
+    if value is None or value == "":
+        return None
+    if kind == "checkbox":
+        return bool(value)
+    if kind == "multiselect":
+        return _split(value)
+    if isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def _to_salesforce(value: Value, kind: str) -> Any:
+    if kind == "checkbox" and value is None:
+        return False  # a Salesforce checkbox is never null
+    if isinstance(value, list):
+        return ";".join(value) or None
+    if value == "":
+        return None
+    return value
