@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("PORTAL_INSECURE_COOKIES") != "1" and not config.portal.demo,
+        # The cookie lives as long as the idle timeout; each request renews it.
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.portal.session_idle_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the session's idle timeout already bounds it
         MAX_CONTENT_LENGTH=256 * 1024,
     )
