@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal.crm.local import LocalCrm
 from portal.services import portal
 from portal.settings import ConfigError, load_config
+from portal.urls import external_url
 
 demo = AppGroup("demo", help="The demo on the embedded CRM.")
 
@@ -28,6 +29,35 @@ def seed_demo() -> None:
     click.echo(f"Demo CRM ready at {crm.path}" + (f"; added {', '.join(created)}" if created else ""))
     click.echo("Sign in as demo@example.org: the sign-in link is printed here and saved as "
                ".eml in the instance folder.")
+
+
+tokens = AppGroup("tokens", help="Newsletter \"manage my preferences\" links.")
+
+
+@tokens.command("issue")
+@click.argument("emails", nargs=-1, required=True)
+@click.option("--replace", is_flag=True, help="Replace existing tokens: their links stop working.")
+def issue_tokens(emails: tuple[str, ...], replace: bool) -> None:
+    """Write a newsletter token into the CRM for each contact and print its link."""
+    from portal.crm.base import Change, FieldRef, FieldUpdate
+
+    services = portal()
+    field = services.config.portal.newsletter_token_field
+    if not field:
+        raise click.ClickException("Set [portal] newsletter_token_field first.")
+    for email in emails:
+        contact = services.crm.find_contact(email)
+        if contact is None:
+            click.echo(f"{email}: no such contact", err=True)
+            continue
+        current = services.crm.fetch_profile(contact, [FieldRef(field)], []).values.get(field)
+        token = current if current and not replace else services.newsletter.make(
+            contact.ref, contact.email)
+        if token != current:
+            services.writer.submit(Change(contact_ref=contact.ref, email=contact.email,
+                                          fields=(FieldUpdate(FieldRef(field), token),)))
+        with current_app.test_request_context():
+            click.echo(f"{email}: {external_url('auth.newsletter_link', token=token)}")
 
 
 def check_config_command(path: str | None) -> int:
@@ -57,3 +87,4 @@ def check_config(path: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(tokens)

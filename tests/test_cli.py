@@ -1,0 +1,36 @@
+"""Command-line tools an administrator runs."""
+
+from __future__ import annotations
+
+from portal.crm.base import FieldRef
+from tests.conftest import csrf_token
+
+
+def test_demo_seed_is_repeatable(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0 and "demo@example.org" in result.output
+    crm = app.extensions["portal"].crm
+    assert len(crm.find_contacts("demo@example.org")) == 1
+
+
+def test_tokens_issue_prints_a_working_newsletter_link(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tokens", "issue", "demo@example.org", "nobody@example.org"])
+    assert result.exit_code == 0, result.output
+    link = result.output.split("demo@example.org: ", 1)[1].split()[0]
+    assert "/n/" in link
+    crm = app.extensions["portal"].crm
+    contact = crm.find_contact("demo@example.org")
+    token = crm.fetch_profile(contact, [FieldRef("portal_token")], []).values["portal_token"]
+    assert link.endswith(token)
+    # Issuing again keeps the same link; --replace revokes it.
+    again = runner.invoke(args=["tokens", "issue", "demo@example.org"])
+    assert link in again.output
+    replaced = runner.invoke(args=["tokens", "issue", "--replace", "demo@example.org"])
+    assert link not in replaced.output
+    client = app.test_client()
+    path = "/n/" + token
+    page = client.get(path)
+    client.post(path, data={"csrf_token": csrf_token(page.data)})
+    assert client.get("/profile/").status_code == 302  # the old link no longer signs in
