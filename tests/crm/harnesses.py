@@ -289,6 +289,12 @@ def salesforce() -> Harness:
     return SalesforceHarness()
 
 
+def zoho() -> Harness:
+    from tests.crm.oauth_harnesses import ZohoHarness
+
+    return ZohoHarness()
+
+
 # --- Mautic --------------------------------------------------------------------
 
 
@@ -463,6 +469,7 @@ HARNESSES: dict[str, Callable[[], Harness]] = {
     "activecampaign": activecampaign,
     "hubspot": hubspot,
     "salesforce": salesforce,
+    "zoho": zoho,
     "mautic": mautic,
     "mautic-oauth2": mautic_oauth2,
     "clientify": clientify,

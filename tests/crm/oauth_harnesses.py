@@ -180,3 +180,71 @@ class SalesforceHarness(Harness):
     def notes(self, ref: str) -> list[str]:
         return [n["Title"] + "\n" + base64.b64decode(n["Content"]).decode()
                 for n in self.state.notes_of(ref)]
+
+
+# --- Zoho CRM -------------------------------------------------------------------------
+
+ZOHO_ROLES = {"text": "First_Name", "tel": "Phone", "other": "Last_Name",
+              "country": "Mailing_Country", "select": "Interest", "multiselect": "Topics",
+              "checkbox": "Volunteer", "date": "Date_of_Birth"}
+
+
+class ZohoHarness(Harness):
+    name = "zoho"
+    find_budget = 1  # one search (204 when nobody matches)
+    fetch_budget = 1  # one record GET with fields, Email_Opt_Out and Tag
+
+    def start(self, tmp_path: Path) -> None:
+        from tests.fakes import zoho as fake
+
+        self.server, self.state = fake.start()
+        st = self.state
+        st.define_field("Mailing_Country", "Mailing Country", "text", custom=False)
+        st.define_field("Interest", "Interest", "picklist", CHOICES)
+        st.define_field("Topics", "Topics", "multiselectpicklist", CHOICES)
+        st.define_field("Volunteer", "Volunteer", "boolean")
+        st.define_field("Newsletter", "Newsletter", "boolean")
+        st.define_field("Events", "Events", "boolean")
+        st.define_field("Interests", "Interests", "multiselectpicklist", ("a", "b"))
+
+    def env(self, valid: bool = True) -> dict[str, str]:
+        return {"PORTAL_CRM_TEST_CLIENT_SECRET": "client-secret" if valid else "wrong-secret-5678",
+                "PORTAL_CRM_TEST_REFRESH_TOKEN": "refresh-1"}
+
+    def options(self) -> dict[str, Any]:
+        return {"type": "zoho", "accounts_url": self.server.url, "client_id": "client-id"}
+
+    def fields(self) -> dict[str, FieldRef]:
+        return {role: FieldRef(name, "text" if role == "other" else role)  # type: ignore[arg-type]
+                for role, name in ZOHO_ROLES.items()}
+
+    def items(self) -> list[ItemRef]:
+        return [ItemRef("field", "Newsletter"), ItemRef("option", "Interests", "a"),
+                ItemRef("field", "Events"), ItemRef("tag", "member")]
+
+    def missing_ref(self) -> str:
+        return "5725767000000999999"
+
+    def refused_update(self) -> FieldUpdate:
+        return FieldUpdate(FieldRef("Interest", "select"), "not-an-option")
+
+    def seed_contact(self, email: str, *, modified: datetime,
+                     values: Mapping[str, Value] | None = None,
+                     items: tuple[ItemRef, ...] = (), tags: tuple[str, ...] = ()) -> str:
+        st = self.state
+        record = {ZOHO_ROLES[role]: value for role, value in (values or {}).items()}
+        for item in items:
+            if item.kind == "field":
+                record[item.ref] = True
+            elif item.kind == "option":
+                record[item.ref] = [item.value]
+        ref = st.add_contact(email, modified=modified.isoformat(), **record)
+        for name in (*tags, *(i.ref for i in items if i.kind == "tag")):
+            st.tag(ref, name)
+        return ref
+
+    def tags(self, ref: str) -> set[str]:
+        return {t["name"] for t in self.state.contacts[ref]["Tag"]}
+
+    def notes(self, ref: str) -> list[str]:
+        return [f"{n['Note_Title']}\n{n['Note_Content']}" for n in self.state.notes_of(ref)]
