@@ -1,0 +1,127 @@
+"""Zoho CRM beyond the conformance suite: data centres, the api_domain of the
+token answer, 204 on search, credits, token expiry and revocation."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.crm import build_adapter
+from portal.crm.base import Change, CrmAuthError, CrmConfigError, CrmRateLimited, ItemRef
+from tests.fakes import zoho as fake
+from tests.fakes.server import FakeServer
+
+
+@pytest.fixture
+def zoho():
+    server, state = fake.start()
+    yield server, state
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def secrets(monkeypatch):
+    monkeypatch.setenv("PORTAL_CRM_Z_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("PORTAL_CRM_Z_REFRESH_TOKEN", "refresh-1")
+
+
+def adapter_for(server, tmp_path, **options):
+    return build_adapter("z", {"type": "zoho", "accounts_url": server.url, "client_id": "client-id",
+                               **options}, tmp_path)
+
+
+def test_an_eu_account_uses_the_eu_accounts_server_and_api_host(tmp_path):
+    adapter = build_adapter("z", {"type": "zoho", "data_centre": "eu", "client_id": "c",
+                                  "redirect_uri": "https://portal.example.org/cb"}, tmp_path)
+    assert adapter.endpoints() == ["https://accounts.zoho.eu/oauth/v2/token",
+                                   "https://www.zohoapis.eu"]
+    url, _ = adapter.tokens.authorization_url("https://portal.example.org/cb")
+    assert url.startswith("https://accounts.zoho.eu/oauth/v2/auth?")
+    assert "access_type=offline" in url and "prompt=consent" in url
+
+
+def test_an_unknown_data_centre_is_a_configuration_error(tmp_path):
+    with pytest.raises(CrmConfigError, match="data_centre"):
+        build_adapter("z", {"type": "zoho", "data_centre": "mars"}, tmp_path)
+
+
+def test_calls_go_to_the_api_domain_of_the_token_answer(tmp_path):
+    accounts, accounts_state = fake.start()
+    api_state = fake.build_state()
+    api_state.tokens = accounts_state.tokens  # one Zoho account: its API accepts its tokens
+    api = FakeServer(fake.create_app(api_state)).start()
+    accounts_state.api_domain = api.url
+    try:
+        api_state.add_contact("jane@example.org")
+        adapter = adapter_for(accounts, tmp_path)
+        assert len(adapter.find_contacts("jane@example.org")) == 1
+        assert [c.path for c in accounts.calls] == ["/oauth/v2/token"]
+        assert [c.path for c in api.calls] == ["/crm/v8/Contacts/search"]
+        assert api.calls[0].headers["Authorization"].startswith("Zoho-oauthtoken at-")
+    finally:
+        api.stop()
+        accounts.stop()
+
+
+def test_a_search_with_no_match_is_204_and_finds_nobody(zoho, tmp_path):
+    server, _ = zoho
+    adapter = adapter_for(server, tmp_path)
+    assert adapter.find_contacts("nobody@example.org") == []
+    search = server.calls_to("GET", "/crm/v8/Contacts/search")
+    assert len(search) == 1 and search[0].query["email"] == "nobody@example.org"
+
+
+def test_several_records_with_one_email_are_all_found(zoho, tmp_path):
+    server, state = zoho
+    refs = {state.add_contact("twin@example.org"), state.add_contact("Twin@example.org")}
+    assert {c.ref for c in adapter_for(server, tmp_path).find_contacts("twin@example.org")} == refs
+
+
+def test_spent_api_credits_are_rate_limiting(zoho, tmp_path):
+    server, state = zoho
+    adapter = adapter_for(server, tmp_path)
+    adapter.find_contacts("jane@example.org")
+    state.credits_exhausted = True
+    with pytest.raises(CrmRateLimited, match="LIMIT_EXCEEDED") as caught:
+        adapter.find_contacts("jane@example.org")
+    assert caught.value.transient
+
+
+def test_an_expired_token_is_refreshed_and_the_call_repeated(zoho, tmp_path):
+    server, state = zoho
+    state.add_contact("jane@example.org")
+    adapter = adapter_for(server, tmp_path)
+    assert adapter.find_contacts("jane@example.org")
+    state.tokens.expire_all()
+    assert adapter.find_contacts("jane@example.org")
+    assert len(server.calls_to("POST", "/oauth/v2/token")) == 2
+
+
+def test_a_revoked_refresh_token_says_to_authorize_again(zoho, tmp_path):
+    server, state = zoho
+    state.tokens.revoke_all_refresh_tokens()
+    with pytest.raises(CrmAuthError, match=r"revoked: run `flask crm authorize z`"):
+        adapter_for(server, tmp_path).find_contacts("jane@example.org")
+
+
+def test_multi_select_options_are_written_as_a_json_array_with_the_trigger(zoho, tmp_path):
+    server, state = zoho
+    state.define_field("Topics", "Topics", "multiselectpicklist", ("news", "events", "offers"))
+    ref = state.add_contact("jane@example.org", Topics=["news", "offers"])
+    adapter = adapter_for(server, tmp_path)
+    adapter.apply(Change(ref, "jane@example.org", join=(ItemRef("option", "Topics", "events"),),
+                         leave=(ItemRef("option", "Topics", "offers"),), unsubscribe_all=True))
+    assert state.writes[-1] == {"data": [{"Topics": ["news", "events"], "Email_Opt_Out": True}],
+                                "trigger": ["workflow"]}
+    assert state.contacts[ref]["Email_Opt_Out"] is True
+
+
+def test_tags_items_use_the_tag_actions(zoho, tmp_path):
+    server, state = zoho
+    ref = state.add_contact("jane@example.org")
+    state.tag(ref, "old")
+    adapter = adapter_for(server, tmp_path)
+    adapter.apply(Change(ref, "jane@example.org", join=(ItemRef("tag", "member"),),
+                         remove_tags=("old",)))
+    assert {t["name"] for t in state.contacts[ref]["Tag"]} == {"member"}
+    assert server.calls_to("POST", f"/crm/v8/Contacts/{ref}/actions/add_tags")
+    assert server.calls_to("POST", f"/crm/v8/Contacts/{ref}/actions/remove_tags")
