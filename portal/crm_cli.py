@@ -284,13 +284,19 @@ def check_catalog(adapter: CrmAdapter, config: Config) -> list[Finding]:
                 False, f"{where}: the CRM field is {info.type}, the configuration says {spec.type}",
                 f"change type to {info.portal_type} or use a CRM field of a matching type."
                 if info.portal_type else "use a CRM field of a type the portal supports."))
+        elif spec.editable and info.read_only:
+            findings.append(Finding(False, f"{where}: the CRM field is read-only",
+                                    "set editable = false for it, or make it writable in the CRM."))
         else:
             missing = _missing_choices(spec.choices, info)
             findings.append(Finding(not missing, f"{where}: {info.type}" + (
                 f", but the CRM has no option {', '.join(missing)}" if missing else ""),
                 "add the options in the CRM or fix the choices' values." if missing else ""))
+    language = config.portal.language_preference
     for label, key in (("last_changed_field", config.portal.last_changed_field),
-                       ("newsletter_token_field", config.portal.newsletter_token_field)):
+                       ("newsletter_token_field", config.portal.newsletter_token_field),
+                       ("language_preference.field",
+                        language.crm_field if language.mode == "field" else "")):
         if key and key not in by_key:
             findings.append(Finding(False, f'portal.{label} = "{key}": not in the CRM',
                                     "create a text field for it in the CRM (see docs/crm/) "
