@@ -23,11 +23,12 @@ and may find several records.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -102,6 +103,16 @@ class ZohoCrm(CrmAdapter):
             # Without these Zoho gives no refresh token, or none on a second consent.
             authorize_params={"access_type": "offline", "prompt": "consent"},
         )
+
+    def token_url_from_redirect(self, params: Mapping[str, str]) -> str | None:
+        """The token URL of the accounts server Zoho names in the redirect
+        (`accounts-server`), when it is a Zoho one or the configured one."""
+        server = str(params.get("accounts-server") or "").rstrip("/")
+        host = urlsplit(server).hostname or ""
+        if server == self.accounts_url or (server.startswith("https://")
+                                           and re.fullmatch(r"accounts\.zoho\.[a-z.]+", host)):
+            return f"{server}/oauth/v2/token"
+        return None
 
     def _api(self, path: str) -> str:
         base = self.options.get("api_domain") or self.tokens.value("api_domain") or self.default_api

@@ -15,11 +15,16 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from joserfc.jwk import RSAKey
 
+from portal.crm import build_adapter
+from portal.crm.authorize_cli import register_authorize_command
 from portal.crm.base import CrmAuthError, CrmRateLimited, CrmUnavailable
 from portal.crm.http import CrmHttp
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
+from portal.settings import load_config
+from tests.fakes import hubspot
 from tests.fakes.server import FakeServer
 from tests.fakes.tokens import FakeTokens
+from tests.support.config import demo_config
 
 
 class Clock:
@@ -239,3 +244,64 @@ def test_tokens_never_reach_the_log(fake, tmp_path, caplog):
     shown = caplog.text + str(caught.value) + repr(tokens)
     for secret in ("refresh-1", "client-secret", "at-"):
         assert secret not in shown
+
+
+# --- flask crm authorize ---------------------------------------------------------------
+
+
+@pytest.fixture
+def hubspot_cli(tmp_path, monkeypatch):
+    server, state = hubspot.start()
+    state.tokens.refresh_tokens.clear()
+    path = demo_config(tmp_path, append=f"""
+[crm.hs]
+type = "hubspot"
+auth = "oauth"
+base_url = "{server.url}"
+client_id = "client-id"
+redirect_uri = "https://portal.example.org/oauth/callback"
+""")
+    monkeypatch.setenv("PORTAL_CRM_HS_CLIENT_SECRET", "client-secret")
+    monkeypatch.delenv("PORTAL_CRM_HS_REFRESH_TOKEN", raising=False)
+    app = Flask("cli_test", instance_path=str(tmp_path / "instance"))
+    app.config["PORTAL"] = load_config(path)
+    register_authorize_command(app)
+    yield app, server, state
+    server.stop()
+
+
+def test_authorize_prints_the_consent_url_and_stores_the_tokens(hubspot_cli, tmp_path):
+    app, _, state = hubspot_cli
+    result = app.test_cli_runner().invoke(
+        args=["crm", "authorize", "hs"],
+        input="https://portal.example.org/oauth/callback?code=good-code\n")
+    assert result.exit_code == 0, result.output
+    assert "https://app.hubspot.com/oauth/authorize?response_type=code&client_id=client-id" \
+        in result.output
+    assert "redirect_uri=https%3A%2F%2Fportal.example.org%2Foauth%2Fcallback" in result.output
+    stored = tmp_path / "instance" / "oauth" / "hs.json"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    refresh = json.loads(stored.read_text())["refresh_token"]
+    assert refresh in state.tokens.refresh_tokens
+    assert refresh not in result.output and "at-" not in result.output
+    # The adapter now works from the stored tokens.
+    state.add_contact("jane@example.org")
+    adapter = build_adapter("hs", app.config["PORTAL"].crms["hs"], tmp_path / "instance")
+    assert adapter.find_contact("jane@example.org") is not None
+
+
+def test_authorize_refuses_an_answer_from_another_attempt(hubspot_cli):
+    app, _, state = hubspot_cli
+    result = app.test_cli_runner().invoke(args=[
+        "crm", "authorize", "hs", "--response",
+        "https://portal.example.org/oauth/callback?code=good-code&state=not-this-one"])
+    assert result.exit_code != 0
+    assert "state differs" in result.output
+    assert "good-code" in state.tokens.codes  # never traded
+
+
+def test_authorize_reports_a_refused_code(hubspot_cli):
+    app, _, _ = hubspot_cli
+    result = app.test_cli_runner().invoke(args=["crm", "authorize", "hs", "--response", "bad-code"])
+    assert result.exit_code != 0
+    assert "refused the authorization code" in result.output

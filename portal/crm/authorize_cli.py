@@ -1,0 +1,106 @@
+"""`flask crm authorize NAME`: grant the portal OAuth2 access to a CRM, once.
+
+It prints the CRM's consent URL, asks for the address the browser was sent
+to afterwards (or just its `code`), trades the code for tokens and stores
+them where the adapter keeps them (a 0600 file in the instance folder). The
+tokens are never printed. Run it again whenever the CRM says the refresh
+token was revoked.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from portal.crm import build_adapter
+from portal.crm.base import CrmAdapter, CrmError
+from portal.crm.oauth import TokenManager
+from portal.settings import Config, load_config
+
+crm_group = AppGroup("crm", help="Connect the portal to its CRMs.")
+
+
+def register_authorize_command(app: Flask) -> None:
+    """Add `flask crm authorize` to the app's command line."""
+    app.cli.add_command(crm_group)
+
+
+@crm_group.command("authorize")
+@click.argument("name")
+@click.option("--redirect-uri", default=None,
+              help="The redirect URI registered for the CRM app (default: redirect_uri in "
+                   "[crm.NAME]).")
+@click.option("--response", "pasted", default=None,
+              help="The address the browser was sent to, or its code (else it is asked for).")
+@with_appcontext
+def authorize_command(name: str, redirect_uri: str | None, pasted: str | None) -> None:
+    """Walk through the OAuth2 authorization-code flow for the CRM NAME."""
+    adapter = _adapter(name)
+    tokens: TokenManager | None = getattr(adapter, "tokens", None)
+    if tokens is None:
+        raise click.ClickException(
+            f"The {adapter.kind} CRM '{name}' does not use OAuth2 here: its credentials come from "
+            "the environment (see docs/crm/).")
+    redirect = redirect_uri or tokens.client.redirect_uri
+    if not redirect:
+        raise click.ClickException(f"Set redirect_uri in [crm.{name}] to the redirect URI registered "
+                                   "for the CRM app, or pass --redirect-uri.")
+    try:
+        url, state = tokens.authorization_url(redirect)
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"1. Open this address, signed in to {adapter.kind} as the user the portal acts for,"
+               " and allow access:\n")
+    click.echo(f"   {url}\n")
+    click.echo(f"2. The browser then goes to {redirect}?code=... (the page may not load: that is "
+               "fine).")
+    answer = pasted or click.prompt("   Paste that whole address (or just the code)")
+    code, params = _read_answer(answer)
+    if params.get("error"):
+        raise click.ClickException(f"{adapter.kind} refused: {params['error']} "
+                                   f"{params.get('error_description', '')}".strip())
+    if params.get("state") and params["state"] != state:
+        raise click.ClickException("The pasted address belongs to another attempt (state differs): "
+                                   "open the new address above.")
+    token_url = _token_url_from_redirect(adapter, params)
+    try:
+        tokens.exchange_code(code, redirect, token_url)
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Authorized: the tokens for '{name}' are stored in {tokens.path} (readable by "
+               "this user only). Run `flask doctor` to check the connection.")
+
+
+def _read_answer(answer: str) -> tuple[str, dict[str, str]]:
+    answer = answer.strip()
+    if "?" not in answer and "=" not in answer:
+        return answer, {}
+    query = urlsplit(answer).query if "?" in answer else answer
+    params = {key: values[0] for key, values in parse_qs(query).items()}
+    if not params.get("code") and not params.get("error"):
+        raise click.ClickException("The pasted address has no code= in it.")
+    return params.get("code", ""), params
+
+
+def _token_url_from_redirect(adapter: CrmAdapter, params: dict[str, str]) -> str | None:
+    # Zoho sends the user's own accounts server back with the code (multi-DC accounts).
+    pick = getattr(adapter, "token_url_from_redirect", None)
+    return pick(params) if callable(pick) else None
+
+
+def _adapter(name: str) -> CrmAdapter:
+    config: Config | None = current_app.config.get("PORTAL")
+    if config is None:
+        config = load_config(os.environ.get("PORTAL_CONFIG") or "config/demo.toml")
+    if name not in config.crms:
+        known = ", ".join(sorted(config.crms)) or "none"
+        raise click.ClickException(f"No [crm.{name}] in the configuration (there is: {known}).")
+    try:
+        return build_adapter(name, config.crms[name], Path(current_app.instance_path))
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from exc
