@@ -3,7 +3,7 @@
     [crm.main]
     type = "clientify"
     base_url = "https://api.clientify.net"    # the default; /v1 is added
-    # secret: PORTAL_CRM_MAIN_API_TOKEN (Settings → Integrations → API key)
+    # secret: PORTAL_CRM_MAIN_API_TOKEN (the API key from Clientify's settings)
 
 Standard fields are addressed by name (`first_name`, `last_name`, `title`,
 `status`, ..., and `email` for the contact's first email); any other name is
@@ -70,7 +70,7 @@ class ClientifyCrm(CrmAdapter):
         self.http = CrmHttp(
             name, f"{self.base_url}/v1",
             headers={"Authorization": f"Token {self.secret('api_token')}"},
-            credentials_hint=f"the API key in {env} (Clientify: Settings → Integrations → API)",
+            credentials_hint=f"the API key in {env} (from the API section of Clientify's settings)",
             permissions_hint=f"that the Clientify user owning the key in {env} may edit contacts",
             **client_options(self.options),
         )
