@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal.crm.local import LocalCrm
+from portal.queue_cli import register_queue_commands
 from portal.services import portal
 from portal.settings import ConfigError, load_config
 from portal.urls import external_url
@@ -86,5 +87,6 @@ def check_config(path: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    register_queue_commands(app)
     app.cli.add_command(demo)
     app.cli.add_command(tokens)

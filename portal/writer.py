@@ -1,14 +1,40 @@
-"""Applying a contact's Change to the CRM (and its mirrors)."""
+"""Applying a contact's Change to the CRM (and its mirrors), never losing it.
+
+A save is applied at once, with the short timeout of the web path. On a
+transient fault (timeout, reset, 5xx, 429, the outbound limiter saying
+"not now") it is kept in the ledger and delivered by the queue with
+exponential backoff that honours Retry-After, until it lands or its
+deadline passes; then it stays in the ledger flagged failed, for an
+operator. A permanent fault is the contact's to see and fix.
+
+Mirror CRMs get every change through the queue, after the main CRM was
+tried. Each CRM has its own contact ids, so a mirror finds its contact by
+the change's email, creating it where the adapter can.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import Enum
 
-from portal.crm.base import Change, CrmAdapter, CrmError
+from portal.cache import ProfileCache
+from portal.crm.base import (
+    Change,
+    CrmAdapter,
+    CrmError,
+    CrmRateLimited,
+    CrmUnsupported,
+    ItemRef,
+)
+from portal.ledger import FAILED, PENDING, Entry, Ledger, new_entry
 
 log = logging.getLogger(__name__)
+
+Wake = Callable[[str, float], None]  # (entry id, when as epoch seconds): enqueue a delivery
 
 
 class Outcome(Enum):
@@ -24,15 +50,154 @@ class WriteResult:
     error: CrmError | None = None
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try again: doubling from `first` up to `maximum`, with jitter,
+    never sooner than the CRM's Retry-After; give up at the entry's deadline."""
+
+    first: float = 5.0
+    maximum: float = 600.0
+    deadline: float = 72 * 3600.0
+
+    def delay(self, attempts: int, error: CrmError) -> float:
+        backoff = min(self.maximum, self.first * 2 ** max(0, attempts - 1))
+        backoff *= random.uniform(0.8, 1.2)  # spread a crowd of retries apart
+        asked = error.retry_after if isinstance(error, CrmRateLimited) else None
+        return max(backoff, asked or 0.0)
+
+
 class Writer:
-    def __init__(self, crm: CrmAdapter, mirrors: dict[str, CrmAdapter] | None = None) -> None:
+    def __init__(self, crm: CrmAdapter, mirrors: dict[str, CrmAdapter] | None = None, *,
+                 ledger: Ledger, wake: Wake, profiles: ProfileCache,
+                 policy: RetryPolicy | None = None, lease_seconds: float = 120.0) -> None:
         self.crm = crm
         self.mirrors = mirrors or {}
+        self.ledger = ledger
+        self.wake = wake
+        self.profiles = profiles
+        self.policy = policy or RetryPolicy()
+        self.lease_seconds = lease_seconds
+
+    # --- the web path ------------------------------------------------------------
 
     def submit(self, change: Change) -> WriteResult:
+        """Apply `change` to the main CRM now, or keep it for the queue; mirrors
+        always go through the queue."""
+        try:
+            for name in self.mirrors:
+                self._keep(name, change)
+        except Exception as exc:  # the ledger's storage is down: nothing could be kept
+            log.error("Change %s could not be kept for the mirrors: %s", change.id, exc)
+            return WriteResult(Outcome.FAILED)
+        if any(e.status == PENDING for e in self.ledger.for_contact(self.crm.name,
+                                                                      change.contact_ref)):
+            # An older change is still on its way: this one must land after it.
+            return self._queued(change, None)
         try:
             self.crm.apply(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
-            return WriteResult(Outcome.FAILED if exc.transient else Outcome.REFUSED, exc)
+            if not exc.transient:
+                return WriteResult(Outcome.REFUSED, exc)
+            return self._queued(change, exc)
+        self.profiles.refresh(self.crm.name, change)
         return WriteResult(Outcome.APPLIED)
+
+    def _queued(self, change: Change, error: CrmError | None) -> WriteResult:
+        try:
+            entry = self._keep(self.crm.name, change, str(error or ""), error)
+        except Exception as exc:
+            log.error("Change %s could not be kept: %s", change.id, exc)
+            return WriteResult(Outcome.FAILED, error)
+        log.info("Change %s queued for %s (entry %s)", change.id, self.crm.name, entry.id)
+        return WriteResult(Outcome.QUEUED, error)
+
+    def _keep(self, crm: str, change: Change, why: str = "",
+              error: CrmError | None = None) -> Entry:
+        entry = new_entry(crm, change, self.policy.deadline, why)
+        if error is not None:
+            entry = replace(entry, attempts=1,
+                            next_try=time.time() + self.policy.delay(1, error))
+        self.ledger.add(entry)
+        self.wake(entry.id, entry.next_try)
+        return entry
+
+    # --- the queue's path --------------------------------------------------------
+
+    def deliver(self, entry_id: str) -> None:
+        """Try one ledger entry (run by the queue). Safe to run twice: the lease
+        keeps two workers apart and a Change applies idempotently."""
+        entry = self.ledger.get(entry_id)
+        if entry is None or entry.status != PENDING or entry.next_try > time.time() + 1:
+            return  # landed, failed, or a duplicate wake-up ahead of its time
+        if not self.ledger.claim(entry_id, self.lease_seconds):
+            return  # another worker holds it
+        try:
+            self._deliver(entry)
+        finally:
+            self.ledger.release(entry_id)
+
+    def _deliver(self, entry: Entry) -> None:
+        older = [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
+                 if e.status == PENDING and e.created < entry.created]
+        if older:  # keep the contact's changes in order
+            self._retry_later(entry, max(o.next_try for o in older) + 1, entry.last_error,
+                              count=False)
+            return
+        adapter = self.crm if entry.crm == self.crm.name else self.mirrors.get(entry.crm)
+        if adapter is None:
+            self._fail(entry, f"No CRM named {entry.crm} is configured any more.")
+            return
+        try:
+            adapter.apply(self._for(adapter, entry.change))
+        except CrmError as exc:
+            attempts = entry.attempts + 1
+            if not exc.transient:
+                self._fail(replace(entry, attempts=attempts), f"{type(exc).__name__}: {exc}")
+            elif time.time() >= entry.deadline:
+                self._fail(replace(entry, attempts=attempts), f"Deadline passed; last: {exc}")
+            else:
+                when = time.time() + self.policy.delay(attempts, exc)
+                self._retry_later(replace(entry, attempts=attempts), when, str(exc))
+            return
+        if adapter is self.crm:
+            self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
+        self.ledger.remove(entry.id)
+        log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
+
+    def _for(self, adapter: CrmAdapter, change: Change) -> Change:
+        """The change addressed to this CRM's own contact (mirrors match by email),
+        with the main CRM's field and list ids translated by the mirror's
+        `field_map` and `list_map` (ids without an entry pass unchanged)."""
+        if adapter is self.crm:
+            return change
+        fields = dict(adapter.options.get("field_map", {}))
+        lists = dict(adapter.options.get("list_map", {}))
+
+        def item(i: ItemRef) -> ItemRef:
+            return replace(i, ref=lists.get(i.ref, i.ref)) if i.kind == "list" else i
+
+        change = replace(
+            change,
+            fields=tuple(replace(u, field=replace(u.field, crm_field=fields.get(
+                u.field.crm_field, u.field.crm_field))) for u in change.fields),
+            join=tuple(map(item, change.join)), leave=tuple(map(item, change.leave)))
+        contact = adapter.find_contact(change.email)
+        if contact is None:
+            try:
+                contact = adapter.create_contact(change.email)
+            except CrmUnsupported as exc:
+                raise CrmUnsupported(f"No contact {change.email} in {adapter.name}, and it "
+                                     "cannot be created from the portal.", crm=adapter.name) from exc
+        return replace(change, contact_ref=contact.ref)
+
+    def _retry_later(self, entry: Entry, when: float, error: str, count: bool = True) -> None:
+        self.ledger.save(replace(entry, next_try=when, last_error=error))
+        self.wake(entry.id, when)
+        if count:
+            log.info("Entry %s: attempt %d failed (%s); next in %.1fs", entry.id,
+                     entry.attempts, error, when - time.time())
+
+    def _fail(self, entry: Entry, why: str) -> None:
+        log.error("Entry %s failed for good, kept for an operator: %s", entry.id, why)
+        self.ledger.save(replace(entry, status=FAILED, last_error=why))

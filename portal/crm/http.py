@@ -300,11 +300,13 @@ def _connection_problem(exc: requests.ConnectionError) -> str:
 # --- helpers the adapters share ----------------------------------------------
 
 
-def client_options(options: Mapping[str, Any]) -> dict[str, float]:
-    """Timeouts from a `[crm.NAME]` block (`connect_timeout`, `read_timeout`, seconds)."""
+def client_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Timeouts from a `[crm.NAME]` block (`connect_timeout`, `read_timeout`, seconds),
+    and the shared outbound limiter that portal.services puts in the options."""
     return {
         "connect_timeout": float(options.get("connect_timeout", 3.05)),
         "read_timeout": float(options.get("read_timeout", 10.0)),
+        "limiter": options.get("limiter"),
     }
 
 

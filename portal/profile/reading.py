@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from portal.cache import applied
 from portal.crm.base import Contact, FieldRef, ItemRef, Profile
+from portal.ledger import pending_changes
 from portal.services import portal
 from portal.settings import Config
 
@@ -32,9 +34,16 @@ def item_refs(config: Config) -> list[ItemRef]:
 
 
 def read_profile(contact: Contact) -> Profile:
+    """The profile as the contact last saved it: the CRM's data (cached), with
+    the contact's changes still on their way to the CRM laid over it."""
     services = portal()
-    return services.crm.fetch_profile(contact, field_refs(services.config),
-                                      item_refs(services.config))
+    # The ledger first: a change that lands meanwhile is in the cache by then.
+    pending = pending_changes(services.ledger, services.crm.name, contact.ref)
+    profile = services.profiles.read(services.crm, contact, field_refs(services.config),
+                                     item_refs(services.config))
+    for change in pending:
+        profile = applied(profile, change)
+    return profile
 
 
 def contact_languages(config: Config, profile: Profile) -> list[str]:

@@ -1,0 +1,158 @@
+"""Caching what the CRM said, so page views spare it (flask-caching).
+
+A profile is cached under the CRM's name and the contact's ref, never per
+page or language, and holds CRM data only (never HTML). Each entry records
+when it was fetched: within `profile_cache_seconds` it is served as is; past
+that it is fetched again, and while the CRM is down the older copy (up to
+`stale_profile_seconds`) still lets the contact see their page. A write
+refreshes the cached profile with what it changed. Field and list
+catalogs are kept for `catalog_cache_seconds`.
+
+Backends: files under the instance folder (shared by the processes of one
+machine), "simple" (one process), Redis (several machines) or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_caching import Cache
+
+from portal.crm.base import (
+    Catalog,
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmError,
+    FieldRef,
+    ItemRef,
+    Profile,
+)
+from portal.resilience import Resilience
+
+BACKENDS = {"filesystem": "FileSystemCache", "simple": "SimpleCache", "redis": "RedisCache",
+            "none": "NullCache"}
+
+
+def build_cache(app: Flask, settings: Resilience) -> Cache:
+    config: dict[str, Any] = {
+        "CACHE_TYPE": BACKENDS[settings.cache],
+        "CACHE_KEY_PREFIX": "portal:",
+        "CACHE_DEFAULT_TIMEOUT": settings.profile_cache_seconds,
+    }
+    if settings.cache == "filesystem":
+        config["CACHE_DIR"] = str(Path(app.instance_path) / "cache")
+        config["CACHE_THRESHOLD"] = 20000  # one small file per contact seen lately
+    if settings.cache == "redis":
+        config["CACHE_REDIS_URL"] = settings.redis
+    return Cache(app, config=config)
+
+
+def applied(profile: Profile, change: Change) -> Profile:
+    """The profile as the CRM will hold it once `change` has landed."""
+    values = dict(profile.values)
+    for update in change.fields:
+        values[update.field.crm_field] = update.value
+    subscribed = set(profile.subscribed)
+    subscribed |= set(change.join) | {ItemRef("tag", t) for t in change.add_tags}
+    subscribed -= set(change.leave) | {ItemRef("tag", t) for t in change.remove_tags}
+    opted_out = profile.opted_out_all if change.unsubscribe_all is None else change.unsubscribe_all
+    return replace(profile, values=values, subscribed=frozenset(subscribed),
+                   opted_out_all=opted_out)
+
+
+def _digest(fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> str:
+    """Which fields and items a cached profile answers for: a changed
+    configuration must not be served an older shape."""
+    text = json.dumps([[f.crm_field, f.type] for f in fields] +
+                      [[i.kind, i.ref, i.value] for i in items])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _dump(profile: Profile, digest: str) -> str:
+    contact = profile.contact
+    return json.dumps({
+        "fetched": time.time(), "digest": digest,
+        "contact": {"ref": contact.ref, "email": contact.email, "name": contact.name,
+                    "modified": contact.modified.isoformat() if contact.modified else None},
+        "values": profile.values,
+        "subscribed": sorted([i.kind, i.ref, i.value] for i in profile.subscribed),
+        "opted_out_all": profile.opted_out_all,
+    }, ensure_ascii=False)
+
+
+def _load(text: str) -> tuple[Profile, float, str]:
+    raw = json.loads(text)
+    c = raw["contact"]
+    contact = Contact(c["ref"], c["email"], datetime.fromisoformat(c["modified"])
+                      if c["modified"] else None, c["name"])
+    profile = Profile(contact, raw["values"], frozenset(ItemRef(*i) for i in raw["subscribed"]),
+                      raw["opted_out_all"])
+    return profile, raw["fetched"], raw["digest"]
+
+
+class ProfileCache:
+    def __init__(self, cache: Cache, settings: Resilience) -> None:
+        self.cache = cache
+        self.fresh_for = settings.profile_cache_seconds
+        self.keep_for = max(settings.stale_profile_seconds, settings.profile_cache_seconds)
+        self.catalog_for = settings.catalog_cache_seconds
+        self.enabled = settings.cache != "none"
+
+    @staticmethod
+    def _key(crm: str, contact_ref: str) -> str:
+        return f"profile:{crm}:{contact_ref}"
+
+    def read(self, crm: CrmAdapter, contact: Contact, fields: Sequence[FieldRef],
+             items: Sequence[ItemRef]) -> Profile:
+        """The contact's profile: cached if fresh, else from the CRM; the older
+        copy when the CRM cannot answer (else the CRM's error)."""
+        digest = _digest(fields, items)
+        key = self._key(crm.name, contact.ref)
+        cached = self.cache.get(key) if self.enabled else None
+        old = _load(cached) if cached else None
+        if old and old[2] == digest and time.time() - old[1] < self.fresh_for:
+            return old[0]
+        try:
+            profile = crm.fetch_profile(contact, fields, items)
+        except CrmError as exc:
+            if old and old[2] == digest and exc.transient:
+                return old[0]
+            raise
+        if self.enabled:
+            self.cache.set(key, _dump(profile, digest), timeout=self.keep_for)
+        return profile
+
+    def refresh(self, crm: str, change: Change) -> None:
+        """Fold a change that reached the CRM into its cached profile."""
+        if not self.enabled:
+            return
+        key = self._key(crm, change.contact_ref)
+        cached = self.cache.get(key)
+        if cached:
+            profile, fetched, digest = _load(cached)
+            text = json.loads(_dump(applied(profile, change), digest))
+            text["fetched"] = fetched  # the rest is as old as it was
+            self.cache.set(key, json.dumps(text, ensure_ascii=False), timeout=self.keep_for)
+
+    def forget(self, crm: str, contact_ref: str) -> None:
+        self.cache.delete(self._key(crm, contact_ref))
+
+    def catalog(self, crm: CrmAdapter, describe: Callable[[], Catalog] | None = None) -> Catalog:
+        """The CRM's fields, lists and tags, kept for `catalog_cache_seconds`."""
+        key = f"catalog:{crm.name}"
+        found = self.cache.get(key) if self.enabled else None
+        if found is not None:
+            return found
+        catalog = (describe or crm.describe)()
+        if self.enabled:
+            self.cache.set(key, catalog, timeout=self.catalog_for)
+        return catalog

@@ -1,0 +1,65 @@
+"""The outbound rate limiter: keeps the portal under each CRM's request budget.
+
+A moving window per CRM (the `limits` package), in memory for one process or
+in Redis (`[portal] storage_url`) so every web worker and queue worker share
+one budget. `acquire` waits briefly for a slot and, when the wait would be
+longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
+pages don't hang, and the writer queues the change for later.
+
+Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
+string, "100/10 seconds" too); "off" turns it off. The defaults are the
+limits each CRM documents.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from portal.crm.base import CrmRateLimited
+
+# Documented limits (see the CRM reference notes); None where there is none to keep.
+DEFAULT_RATES: dict[str, str | None] = {
+    "activecampaign": "5/second",
+    "hubspot": "100/10 seconds",
+    "zoho": "10/second",
+    "salesforce": None,  # a daily allocation, not a rate
+    "local": None,
+}
+
+
+def rate_option(options: Mapping[str, Any]) -> str | None:
+    """The rate a `[crm.NAME]` block asks for, or its type's default."""
+    rate = options.get("rate_limit", DEFAULT_RATES.get(str(options.get("type", "local"))))
+    return None if not rate or rate == "off" else str(rate)
+
+
+class SharedLimiter:
+    """`acquire(crm)` for the CRMs given in `rates` (name -> limits string)."""
+
+    def __init__(self, storage_url: str, rates: Mapping[str, str | None],
+                 max_wait: float = 2.0) -> None:
+        self.window = MovingWindowRateLimiter(storage_from_string(storage_url))
+        self.items: dict[str, RateLimitItem] = {
+            name: parse(rate) for name, rate in rates.items() if rate}
+        self.max_wait = max_wait
+
+    def acquire(self, crm: str) -> None:
+        item = self.items.get(crm)
+        if item is None:
+            return
+        started = time.monotonic()
+        while not self.window.hit(item, "crm-out", crm):
+            reset = self.window.get_window_stats(item, "crm-out", crm).reset_time
+            wait = max(0.005, reset - time.time())
+            if time.monotonic() - started + wait > self.max_wait:
+                raise CrmRateLimited(f"{crm}: the portal's own request budget is spent.",
+                                     crm=crm, retry_after=wait)
+            # A little jitter keeps waiting workers from waking all at once.
+            time.sleep(wait + random.uniform(0, 0.02))

@@ -1,0 +1,136 @@
+"""The durable queue that delivers kept changes: Huey on SQLite or Redis.
+
+Huey carries wake-ups ("deliver entry X", now or after a delay); the
+ledger (portal.ledger) holds the entries themselves, and the writer decides
+what a delivery does. A periodic sweep, and one at every worker start,
+enqueues again any entry that is overdue and held by no worker: that is
+how a job lost with a killed worker comes back.
+
+Two ways to run the workers:
+- embedded (the default): threads inside the web process, started by its
+  first request, so `make run` needs nothing else;
+- separate: `embedded_worker = false` and, beside the web server,
+  `PORTAL_CONFIG=... huey_consumer portal.queue.huey -w 2 -m 1`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from huey.consumer import Consumer
+
+from portal.ledger import PENDING, Ledger
+from portal.resilience import Resilience
+
+log = logging.getLogger(__name__)
+
+
+class _EmbeddedConsumer(Consumer):
+    def _set_signal_handlers(self) -> None:
+        return None  # the web server owns the process's signals
+
+
+class ChangeQueue:
+    def __init__(self, app: Flask, settings: Resilience, ledger: Ledger, path: Path) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.huey = build_huey(settings, path)
+        self._consumer: Consumer | None = None
+        self._lock = threading.Lock()
+
+        @self.huey.task(name="deliver")
+        def deliver(entry_id: str) -> None:
+            with app.app_context():
+                app.extensions["portal"].writer.deliver(entry_id)
+
+        @self.huey.periodic_task(crontab(minute="*"), name="sweep")
+        def sweep_every_minute() -> None:
+            self.sweep()
+
+        @self.huey.on_startup()
+        def sweep_at_start() -> None:
+            self.sweep()
+
+        self._deliver = deliver
+
+    def wake(self, entry_id: str, when: float) -> None:
+        """Have a worker deliver the entry at `when` (epoch seconds)."""
+        delay = when - time.time()
+        if delay > 0.5:
+            self._deliver.schedule(args=(entry_id,), delay=delay)
+        else:
+            self._deliver(entry_id)
+
+    def sweep(self) -> int:
+        """Enqueue again every pending entry overdue by `sweep_after_seconds`
+        that no worker holds; return how many."""
+        overdue = time.time() - self.settings.sweep_after_seconds
+        found = [e for e in self.ledger.entries()
+                 if e.status == PENDING and e.next_try <= overdue and not self.ledger.leased(e.id)]
+        for entry in found:
+            self._deliver(entry.id)
+        if found:
+            log.info("Sweep enqueued %d overdue entr%s again", len(found),
+                     "y" if len(found) == 1 else "ies")
+        return len(found)
+
+    # --- embedded workers ---------------------------------------------------------
+
+    def start_worker(self) -> None:
+        """Run the queue's workers as threads of this process (idempotent)."""
+        with self._lock:
+            if self._consumer is not None:
+                return
+            self._consumer = _EmbeddedConsumer(
+                self.huey, workers=self.settings.worker_threads, periodic=True,
+                max_delay=self.settings.worker_poll_seconds, check_worker_health=False,
+                shutdown_timeout=10)
+            self._consumer.start()
+
+    def stop_worker(self) -> None:
+        with self._lock:
+            if self._consumer is not None:
+                self._consumer.stop(graceful=True)
+                self._consumer = None
+
+    @property
+    def running(self) -> bool:
+        return self._consumer is not None
+
+
+def build_huey(settings: Resilience, path: Path) -> Huey:
+    """Huey on Redis, or on the SQLite file at `path`."""
+    if settings.queue == "redis":
+        return RedisHuey("portal", url=settings.redis, results=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("portal", filename=str(path), results=False)
+
+
+def start_embedded_on_first_request(app: Flask, queue: ChangeQueue) -> None:
+    """Start the embedded workers with the first request the app serves: the
+    web server's own worker processes get them (after any fork), while
+    `flask` commands, which serve no requests, never do."""
+    started = threading.Event()
+
+    @app.before_request
+    def _start_queue() -> None:
+        if not started.is_set():
+            started.set()
+            queue.start_worker()
+
+
+def __getattr__(name: str) -> Any:
+    # `huey_consumer portal.queue.huey`: build the app (PORTAL_CONFIG,
+    # PORTAL_INSTANCE) and hand its queue's Huey to the consumer.
+    if name == "huey":
+        from portal import create_app
+
+        return create_app().extensions["portal"].queue.huey
+    raise AttributeError(name)

@@ -1,0 +1,101 @@
+"""The `[resilience]` section: queue, retries, caches and the outbound limiter.
+
+    [resilience]
+    queue = "sqlite"              # or "redis" when several web servers share the work
+    queue_path = "queue.sqlite3"  # under the instance folder
+    redis_url = "redis://127.0.0.1:6379/0"   # PORTAL_REDIS_URL wins (it may hold a password)
+    embedded_worker = true        # run the queue inside the web process; false with huey_consumer
+    worker_threads = 2
+    apply_timeout = 5.0           # seconds a page waits for the CRM before queueing the change
+    backoff_first = 5.0           # first retry after this many seconds, doubling each time...
+    backoff_max = 600.0           # ...up to this
+    deadline_hours = 72.0         # then the change is kept, flagged failed, for an operator
+    lease_seconds = 120.0         # a job running longer than this is presumed dead
+    sweep_after_seconds = 60.0    # overdue entries no worker holds are enqueued again
+    cache = "filesystem"          # "simple" (one process), "redis", or "none"
+    profile_cache_seconds = 300
+    stale_profile_seconds = 86400 # shown (with pending changes) while the CRM is down
+    catalog_cache_seconds = 3600
+    limiter = true                # keep under each [crm.NAME] rate_limit
+    limiter_max_wait = 2.0        # a page waits this long for a slot, then queues or says so
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from portal.settings import Config, register_section
+
+SECTION = "resilience"
+CHOICES = {"queue": ("sqlite", "redis"), "cache": ("filesystem", "simple", "redis", "none")}
+
+
+@dataclass(frozen=True)
+class Resilience:
+    queue: str = "sqlite"
+    queue_path: str = "queue.sqlite3"
+    redis_url: str = ""
+    embedded_worker: bool = True
+    worker_threads: int = 2
+    worker_poll_seconds: float = 1.0
+    apply_timeout: float = 5.0
+    backoff_first: float = 5.0
+    backoff_max: float = 600.0
+    deadline_hours: float = 72.0
+    lease_seconds: float = 120.0
+    sweep_after_seconds: float = 60.0
+    cache: str = "filesystem"
+    profile_cache_seconds: int = 300
+    stale_profile_seconds: int = 86400
+    catalog_cache_seconds: int = 3600
+    limiter: bool = True
+    limiter_max_wait: float = 2.0
+
+    @property
+    def redis(self) -> str:
+        return os.environ.get("PORTAL_REDIS_URL") or self.redis_url
+
+
+DEFAULTS = Resilience()
+
+
+def _kind(default: Any) -> tuple[type, ...]:
+    if isinstance(default, bool):
+        return (bool,)
+    if isinstance(default, float):
+        return (int, float)
+    return (type(default),)
+
+
+def check(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
+    known = {f.name for f in fields(Resilience)}
+    for key, value in section.items():
+        if key not in known:
+            report(key, "is not a setting of [resilience]")
+            continue
+        default = getattr(DEFAULTS, key)
+        kinds = _kind(default)
+        if not isinstance(value, kinds) or (kinds != (bool,) and isinstance(value, bool)):
+            report(key, f"must be {'a number' if kinds == (int, float) else kinds[0].__name__}")
+        elif key in CHOICES and value not in CHOICES[key]:
+            report(key, "must be one of " + ", ".join(f'"{c}"' for c in CHOICES[key]))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            report(key, "must not be negative")
+    uses_redis = section.get("queue") == "redis" or section.get("cache") == "redis"
+    if uses_redis and not (section.get("redis_url") or os.environ.get("PORTAL_REDIS_URL")):
+        report("redis_url", "is needed for Redis (or set PORTAL_REDIS_URL)")
+
+
+register_section(SECTION, check)
+
+
+def resilience(config: Config) -> Resilience:
+    section = config.section(SECTION)
+    values = {f.name: section[f.name] for f in fields(Resilience) if f.name in section}
+    for f in fields(Resilience):
+        if f.name in values and isinstance(getattr(DEFAULTS, f.name), float):
+            values[f.name] = float(values[f.name])
+    return Resilience(**values)
