@@ -10,6 +10,7 @@ import pytest
 
 from portal.crm.base import Change, CrmConfigError, CrmRateLimited, FieldUpdate, ItemRef
 from tests.crm.harnesses import ActiveCampaignHarness
+from tests.fakes.activecampaign import DOCUMENTED_PER_SECOND
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -72,7 +73,7 @@ def test_unsubscribe_from_all_leaves_every_list(ac, tmp_path):
 
 def test_the_account_limit_of_five_a_second_is_answered_with_a_wait(ac, tmp_path):
     adapter = ac.adapter(tmp_path)
-    ac.server.faults.per_second = 5
+    ac.server.faults.per_second = DOCUMENTED_PER_SECOND
     with pytest.raises(CrmRateLimited) as caught:
         for _ in range(6):
             adapter.find_contacts("jane@example.org")

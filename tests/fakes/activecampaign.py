@@ -39,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 from tests.fakes.server import FakeServer
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DOCUMENTED_PER_SECOND = 5  # ActiveCampaign's limit per account, for `serve(per_second=...)`
 
 
 def ac_time(moment: datetime | None = None) -> str:
@@ -326,6 +327,11 @@ def create_app(state: AcState) -> Flask:
     return app
 
 
-def serve(state: AcState | None = None) -> tuple[FakeServer, AcState]:
+def serve(state: AcState | None = None, *, latency: float = 0.0,
+          per_second: int = 0) -> tuple[FakeServer, AcState]:
+    """Start the fake; `latency` (seconds) and `per_second` (0: no limit) are the
+    benchmark's knobs, also reachable later through `server.faults`."""
     state = state or AcState()
-    return FakeServer(create_app(state)).start(), state
+    server = FakeServer(create_app(state))
+    server.faults.latency, server.faults.per_second = latency, per_second
+    return server.start(), state

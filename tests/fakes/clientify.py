@@ -266,8 +266,12 @@ def throttled() -> Response:
     return response
 
 
-def serve(state: ClientifyState | None = None) -> tuple[FakeServer, ClientifyState]:
+def serve(state: ClientifyState | None = None, *, latency: float = 0.0,
+          per_second: int = 0) -> tuple[FakeServer, ClientifyState]:
+    """Start the fake; `latency` (seconds) and `per_second` (0: no limit) are the
+    benchmark's knobs, also reachable later through `server.faults`."""
     state = state or ClientifyState()
     server = FakeServer(create_app(state))
     server.faults.rate_limit_response = throttled
+    server.faults.latency, server.faults.per_second = latency, per_second
     return server.start(), state

@@ -318,8 +318,12 @@ def rate_limited(state: MauticState) -> Response:
     return response
 
 
-def serve(state: MauticState | None = None) -> tuple[FakeServer, MauticState]:
+def serve(state: MauticState | None = None, *, latency: float = 0.0,
+          per_second: int = 0) -> tuple[FakeServer, MauticState]:
+    """Start the fake; `latency` (seconds) and `per_second` (0: no limit) are the
+    benchmark's knobs, also reachable later through `server.faults`."""
     state = state or MauticState()
     server = FakeServer(create_app(state))
     server.faults.rate_limit_response = lambda: rate_limited(state)
+    server.faults.latency, server.faults.per_second = latency, per_second
     return server.start(), state
