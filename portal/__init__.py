@@ -23,6 +23,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
     from portal import cli, embed, i18n, proxy, security, services, theme
+    from portal.auth import wordpress
     from portal.auth.views import bp as auth_bp
     from portal.profile.views import bp as profile_bp
     from portal.settings import load_config
@@ -56,6 +57,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     embed.init_app(app)
     theme.init_app(app)
     proxy.init_app(app)
+    wordpress.init_app(app)
     services.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(profile_bp)
