@@ -10,7 +10,9 @@ Standard fields are addressed by name (`first_name`, `last_name`, `title`,
 a custom field, addressed by its name as Clientify does (`"--"` is its empty
 value). Clientify has no mailing lists for contacts: subscription items are
 tags (`kind = "tag"`). The email search is fuzzy, so only exact matches are
-kept. "Unsubscribe from all" sets the contact's marketing status.
+kept. "Unsubscribe from all" sets the contact's marketing status; Clientify
+does not document its values, so true is taken as "may receive marketing"
+(the toggle in its own connector catalogue), and checked on a test contact.
 """
 
 from __future__ import annotations
