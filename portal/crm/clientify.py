@@ -12,7 +12,7 @@ value). Clientify has no mailing lists for contacts: subscription items are
 tags (`kind = "tag"`). The email search is fuzzy, so only exact matches are
 kept. "Unsubscribe from all" sets the contact's marketing status; Clientify
 does not document its values, so true is taken as "may receive marketing"
-(the toggle in its own connector catalogue), and checked on a test contact.
+(the toggle in its own connector catalogue): check it on a test contact.
 """
 
 from __future__ import annotations
