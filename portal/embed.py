@@ -95,4 +95,4 @@ def landing_link(config: Config, portal_path: str) -> str | None:
     if not embed.landing_url or not LANDING_PATH.match(portal_path):
         return None
     joiner = "&" if urlsplit(embed.landing_url).query else "?"
-    return embed.landing_url + joiner + urlencode({LANDING_PARAM: portal_path})
+    return embed.landing_url + joiner + urlencode({LANDING_PARAM: portal_path}, safe="/")
