@@ -170,6 +170,10 @@ class TokenManager:
     def _obtain(self, stored: Mapping[str, Any]) -> dict[str, Any]:
         client = self.client
         refresh = stored.get("refresh_token") or client.bootstrap_refresh_token
+        bootstrap = client.bootstrap_refresh_token
+        if stored.get("revoked") == _digest(refresh or "") and bootstrap \
+                and _digest(bootstrap) != stored["revoked"]:
+            refresh = bootstrap  # a new refresh token given in the environment since
         if client.grant == "refresh_token":
             if not refresh:
                 raise CrmAuthError(

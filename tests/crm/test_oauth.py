@@ -305,3 +305,16 @@ def test_authorize_reports_a_refused_code(hubspot_cli):
     result = app.test_cli_runner().invoke(args=["crm", "authorize", "hs", "--response", "bad-code"])
     assert result.exit_code != 0
     assert "refused the authorization code" in result.output
+
+
+def test_a_new_refresh_token_in_the_environment_replaces_a_revoked_one(fake, tmp_path):
+    TokenManager(client(fake), tmp_path).access_token()
+    fake.tokens.revoke_all_refresh_tokens()
+    tokens = TokenManager(client(fake), tmp_path)
+    tokens.invalidate(tokens.access_token())
+    with pytest.raises(CrmAuthError, match="revoked"):
+        tokens.access_token()
+    fake.tokens.refresh_tokens.add("refresh-2")
+    assert TokenManager(client(fake, bootstrap_refresh_token="refresh-2"), tmp_path).access_token()
+    stored = json.loads((tmp_path / "oauth" / "main.json").read_text())
+    assert stored["refresh_token"] == "refresh-2" and "revoked" not in stored
