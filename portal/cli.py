@@ -1,4 +1,5 @@
-"""Command-line tools: `flask demo seed`, `flask check-config`."""
+"""Command-line tools: `flask demo seed`, `flask check-config`, `flask tokens`, and the
+registration of the CRM and queue commands."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from portal.crm.authorize_cli import register_authorize_command
 from portal.crm.local import LocalCrm
+from portal.crm_cli import register_crm_commands
 from portal.queue_cli import register_queue_commands
 from portal.services import portal
 from portal.settings import ConfigError, load_config
@@ -87,6 +90,8 @@ def check_config(path: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    register_queue_commands(app)
+    register_crm_commands(app)  # flask fields, flask doctor
+    register_authorize_command(app)  # flask crm authorize NAME
+    register_queue_commands(app)  # flask queue
     app.cli.add_command(demo)
     app.cli.add_command(tokens)
