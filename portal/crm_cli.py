@@ -304,6 +304,7 @@ def check_catalog(adapter: CrmAdapter, config: Config) -> list[Finding]:
         elif key:
             findings.append(Finding(True, f'portal.{label} = "{key}"'))
     findings += _check_items(adapter, catalog, config)
+    findings += _check_tags(adapter, config)
     return findings
 
 
@@ -338,6 +339,19 @@ def _check_items(adapter: CrmAdapter, catalog: Catalog, config: Config) -> list[
                 findings.append(Finding(False, f'{where}: automation "{automation}" not in the CRM',
                                         "use an automation id that `flask fields` lists."))
     return findings
+
+
+def _check_tags(adapter: CrmAdapter, config: Config) -> list[Finding]:
+    """Say so when the configuration asks for tags from a CRM that has none (HubSpot)."""
+    asking = [f'item "{i.key}" (tags on subscribe/unsubscribe)' for i in config.items()
+              if i.on_subscribe.tags or i.on_unsubscribe.tags]
+    if config.portal.language_preference.mode == "tags":
+        asking.append('portal.language_preference (mode = "tags")')
+    if not asking or adapter.supports_tags:
+        return []
+    return [Finding(False, f"{adapter.kind} has no tags, but {'; '.join(asking)} asks for them",
+                    f"remove those tags, use subscription items instead, or set the stand-in "
+                    f"for tags described in docs/crm/{adapter.kind}.md.")]
 
 
 def _message(exc: Exception) -> str:

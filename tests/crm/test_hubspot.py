@@ -166,3 +166,24 @@ def test_an_expired_oauth_token_is_refreshed_on_the_way(hub, tmp_path, monkeypat
     state.tokens.expire_all()
     assert adapter.find_contact("jane@example.org")
     assert len(server.calls_to("POST", "/oauth/v1/token")) == 2
+
+
+def test_doctor_says_hubspot_has_no_tags_when_the_configuration_asks_for_them(
+        hub, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from portal.crm_cli import check_catalog
+    from portal.settings import LanguagePreference, load_config
+    from tests.support.config import demo_config
+
+    server, _ = hub
+    config = load_config(demo_config(tmp_path))
+    config = replace(config, portal=replace(config.portal,
+                                            language_preference=LanguagePreference("tags")))
+    findings = check_catalog(private_app(server, tmp_path, monkeypatch), config)
+    failed = [f for f in findings if not f.ok and "language_preference" in f.what]
+    assert len(failed) == 1 and "hubspot has no tags" in failed[0].what
+    assert "docs/crm/hubspot.md" in failed[0].fix
+    findings = check_catalog(private_app(server, tmp_path, monkeypatch,
+                                         tags_property="topics"), config)
+    assert not [f for f in findings if "language_preference" in f.what]
