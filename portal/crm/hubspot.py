@@ -43,6 +43,7 @@ from portal.crm.base import (
     Change,
     Contact,
     CrmAdapter,
+    CrmAuthError,
     CrmConfigError,
     CrmError,
     CrmFieldInfo,
@@ -186,8 +187,11 @@ class HubSpotCrm(CrmAdapter):
         definitions = self.http.json("GET", "/communication-preferences/v4/definitions")
         items += [CrmItemInfo(ItemRef("subscription_type", str(d["id"])), d.get("name", str(d["id"])))
                   for d in definitions.get("results", []) if d.get("isActive", True)]
-        lists = self.http.json("POST", "/crm/v3/lists/search",
-                               json={"processingTypes": ["MANUAL", "SNAPSHOT"], "count": 500})
+        try:
+            lists = self.http.json("POST", "/crm/v3/lists/search",
+                                   json={"processingTypes": ["MANUAL", "SNAPSHOT"], "count": 500})
+        except CrmAuthError:
+            lists = {}  # the lists scopes are optional: without them there are no list items
         items += [CrmItemInfo(ItemRef("list", str(lst["listId"])), lst.get("name", ""))
                   for lst in lists.get("lists", []) if lst.get("processingType") != "DYNAMIC"]
         return Catalog(fields=tuple(fields), items=tuple(items))

@@ -154,6 +154,13 @@ def test_the_catalogue_lists_types_lists_and_options(hub, tmp_path, monkeypatch)
     assert next(f for f in catalog.fields if f.key == "hs_email_optout").read_only
 
 
+def test_without_the_lists_scopes_the_catalogue_has_no_lists(hub, tmp_path, monkeypatch):
+    server, state = hub
+    state.lists_scope = False
+    kinds = {i.item.kind for i in private_app(server, tmp_path, monkeypatch).describe().items}
+    assert kinds == {"subscription_type", "option"}
+
+
 def test_an_expired_oauth_token_is_refreshed_on_the_way(hub, tmp_path, monkeypatch):
     server, state = hub
     state.private_app_token = None

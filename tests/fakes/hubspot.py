@@ -62,6 +62,7 @@ class HubSpotState:
     opted_out: set[str] = field(default_factory=set)  # emails, lower case
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lists_scope: bool = True  # False: the token lacks crm.lists.read/write
     ids: Any = field(default_factory=lambda: itertools.count(501))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -134,6 +135,9 @@ def create_app(state: HubSpotState) -> Flask:
         token = header.removeprefix("Bearer ")
         if header.startswith("Bearer ") and (token == state.private_app_token
                                              or state.tokens.valid(token)):
+            if request.path.startswith("/crm/v3/lists") and not state.lists_scope:
+                return _error(403, "This app hasn't been granted all required scopes to make this "
+                                   "call.", "MISSING_SCOPES")
             return None
         return _error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
 
