@@ -23,7 +23,6 @@ and may find several records.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -109,8 +108,9 @@ class ZohoCrm(CrmAdapter):
         (`accounts-server`), when it is a Zoho one or the configured one."""
         server = str(params.get("accounts-server") or "").rstrip("/")
         host = urlsplit(server).hostname or ""
-        if server == self.accounts_url or (server.startswith("https://")
-                                           and re.fullmatch(r"accounts\.zoho\.[a-z.]+", host)):
+        zoho_hosts = {f"accounts.zoho.{centre}" for centre in DATA_CENTRES}
+        if server == self.accounts_url or (server.startswith("https://") and host in zoho_hosts
+                                           and server == f"https://{host}"):
             return f"{server}/oauth/v2/token"
         return None
 

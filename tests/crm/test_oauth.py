@@ -10,6 +10,7 @@ import multiprocessing
 import stat
 import threading
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from flask import Flask, Response, jsonify, request
@@ -271,7 +272,7 @@ redirect_uri = "https://portal.example.org/oauth/callback"
 
 
 def test_authorize_prints_the_consent_url_and_stores_the_tokens(hubspot_cli, tmp_path):
-    app, _, state = hubspot_cli
+    app, server, state = hubspot_cli
     result = app.test_cli_runner().invoke(
         args=["crm", "authorize", "hs"],
         input="https://portal.example.org/oauth/callback?code=good-code\n")
@@ -284,6 +285,9 @@ def test_authorize_prints_the_consent_url_and_stores_the_tokens(hubspot_cli, tmp
     refresh = json.loads(stored.read_text())["refresh_token"]
     assert refresh in state.tokens.refresh_tokens
     assert refresh not in result.output and "at-" not in result.output
+    trade = parse_qs(server.calls_to("POST", "/oauth/v1/token")[0].body.decode())
+    assert trade["grant_type"] == ["authorization_code"] and trade["code"] == ["good-code"]
+    assert trade["redirect_uri"] == ["https://portal.example.org/oauth/callback"]
     # The adapter now works from the stored tokens.
     state.add_contact("jane@example.org")
     adapter = build_adapter("hs", app.config["PORTAL"].crms["hs"], tmp_path / "instance")

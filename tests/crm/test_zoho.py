@@ -125,3 +125,13 @@ def test_tags_items_use_the_tag_actions(zoho, tmp_path):
     assert {t["name"] for t in state.contacts[ref]["Tag"]} == {"member"}
     assert server.calls_to("POST", f"/crm/v8/Contacts/{ref}/actions/add_tags")
     assert server.calls_to("POST", f"/crm/v8/Contacts/{ref}/actions/remove_tags")
+
+
+def test_the_accounts_server_named_in_the_redirect_is_followed_only_if_it_is_zoho(tmp_path):
+    adapter = build_adapter("z", {"type": "zoho", "client_id": "c"}, tmp_path)
+    assert adapter.token_url_from_redirect({"accounts-server": "https://accounts.zoho.eu"}) == \
+        "https://accounts.zoho.eu/oauth/v2/token"
+    assert adapter.token_url_from_redirect({"accounts-server": "https://accounts.zoho.eu.evil.example"}) \
+        is None
+    assert adapter.token_url_from_redirect({"accounts-server": "http://accounts.zoho.eu"}) is None
+    assert adapter.token_url_from_redirect({}) is None
