@@ -148,7 +148,9 @@ class TokenManager:
             client_secret=self.client.client_secret or None,
             # All three CRMs read the client from the form body.
             token_endpoint_auth_method="client_secret_post",  # noqa: S106
-            scope=self.client.scope or None,
+            # Scopes are asked for on the consent page only: refresh answers keep them, and
+            # Zoho's token endpoint documents no scope field.
+            scope=None,
             **kwargs,
         )
         session.headers["User-Agent"] = USER_AGENT
@@ -261,7 +263,9 @@ class TokenManager:
         session = self._session(redirect_uri=redirect_uri)
         try:
             url, state = session.create_authorization_url(
-                self.client.authorize_url, state=uuid.uuid4().hex, **self.client.authorize_params)
+                self.client.authorize_url, state=uuid.uuid4().hex,
+                **({"scope": self.client.scope} if self.client.scope else {}),
+                **self.client.authorize_params)
         finally:
             session.close()
         return url, state

@@ -280,6 +280,7 @@ def test_authorize_prints_the_consent_url_and_stores_the_tokens(hubspot_cli, tmp
     assert "https://app.hubspot.com/oauth/authorize?response_type=code&client_id=client-id" \
         in result.output
     assert "redirect_uri=https%3A%2F%2Fportal.example.org%2Foauth%2Fcallback" in result.output
+    assert "scope=crm.objects.contacts.read+crm.objects.contacts.write" in result.output
     stored = tmp_path / "instance" / "oauth" / "hs.json"
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     refresh = json.loads(stored.read_text())["refresh_token"]
