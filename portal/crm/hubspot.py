@@ -125,8 +125,9 @@ class HubSpotCrm(CrmAdapter):
 
     def find_contacts(self, email: str) -> list[Contact]:
         # email is unique in HubSpot: idProperty=email finds the one contact, 404 means none.
+        # HubSpot keeps emails in lower case; asking in lower case matches whatever was typed.
         try:
-            body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(email.strip())}",
+            body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(email.strip().lower())}",
                                   params={"idProperty": "email", "properties": "email,firstname,lastname"})
         except CrmNotFound:
             return []
