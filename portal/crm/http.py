@@ -222,7 +222,7 @@ class CrmHttp:
                                  crm=self.crm) from exc
         except requests.ConnectionError as exc:
             raise CrmUnavailable(
-                f"Could not reach {self.crm} ({where}): {_connection_problem(exc)}.",
+                f"Could not reach {self.crm} ({where}): {connection_problem(exc)}.",
                 crm=self.crm,
             ) from exc
         except CrmError:
@@ -282,7 +282,7 @@ class CrmHttp:
         return redact(path.split("?", 1)[0], self.secrets)
 
 
-def _connection_problem(exc: requests.ConnectionError) -> str:
+def connection_problem(exc: requests.ConnectionError) -> str:
     """Say in plain words what went wrong, without the URL (it may hold secrets)."""
     text = str(exc)
     if "Name or service not known" in text or "nodename nor servname" in text \

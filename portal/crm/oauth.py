@@ -36,7 +36,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from portal.crm.base import CrmAuthError, CrmConfigError, CrmRateLimited, CrmUnavailable
-from portal.crm.http import USER_AGENT, _connection_problem, rate_limit_wait
+from portal.crm.http import USER_AGENT, connection_problem, rate_limit_wait
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GRANTS = ("refresh_token", "client_credentials", "jwt_bearer")
@@ -221,7 +221,7 @@ class TokenManager:
                                  crm=crm) from exc
         except requests.ConnectionError as exc:
             raise CrmUnavailable(f"Could not reach the {kind} token endpoint of '{crm}': "
-                                 f"{_connection_problem(exc)}.", crm=crm) from exc
+                                 f"{connection_problem(exc)}.", crm=crm) from exc
         except requests.RequestException as exc:
             raise CrmUnavailable(f"The {kind} token endpoint failed: {type(exc).__name__}.",
                                  crm=crm) from exc
