@@ -1,0 +1,29 @@
+"""What a contact does in the browser, shared by the browser tests."""
+
+from __future__ import annotations
+
+from tests.support.smtp import Inbox, link_in
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def sign_in(page, base: str, smtp: Inbox, email: str = "demo@example.org") -> None:
+    """Ask for a link on the sign-in page, open it from the email, press the button."""
+    before = len(smtp.sent_to(email))
+    page.goto(base + "/")
+    page.locator("input[type=email]").fill(email)
+    page.locator("form[action$='/sign-in'] button[type=submit]").click()
+    page.wait_for_url("**/sign-in/sent")
+    page.goto(link_in(smtp.wait_for(email, count=before + 1)[-1]))
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/profile/")
+
+
+def axe_violations(page) -> str:
+    """axe-core's WCAG 2.1 A/AA report for the page, or "" when it finds nothing."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG_21_AA)
+    return results.generate_report() if results.violations_count else ""
