@@ -10,6 +10,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+# Imported for their configuration sections, so check-config knows them without the app.
+from portal import embed, proxy, theme  # noqa: F401
+from portal.auth import wordpress  # noqa: F401
 from portal.crm.authorize_cli import register_authorize_command
 from portal.crm.local import LocalCrm
 from portal.crm_cli import register_crm_commands

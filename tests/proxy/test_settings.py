@@ -70,3 +70,19 @@ def test_proxy_hops_are_not_believed_beyond_the_configured_number(make_app):
     html = page.get_data(as_text=True)
     assert 'action="/preferencias/sign-in"' in html
     assert "evil.example" not in html
+
+
+def test_check_config_knows_these_sections_without_the_app(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support.config import demo_config
+
+    path = demo_config(tmp_path, append=(
+        '[embed]\nframe_ancestors = ["https://www.example.org"]\n[proxy]\ntrusted_hops = 1\n'
+        '[theme.properties]\naccent = "#8a1538"\n[wordpress]\nclient_id = "portal"\n'
+        'discovery_url = "https://www.example.org/.well-known/openid-configuration"\n'))
+    done = subprocess.run([sys.executable, "-m", "flask", "check-config", str(path)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "OK" in done.stdout
