@@ -32,10 +32,8 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import (
-    CrmHttp,
-    base_url_option,
-    client_options,
+from portal.crm.http import CrmHttp, base_url_option, client_options
+from portal.crm.planning import (
     items_of,
     marked_note,
     note_written,

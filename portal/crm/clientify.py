@@ -35,9 +35,8 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import (
-    CrmHttp,
-    client_options,
+from portal.crm.http import CrmHttp, client_options
+from portal.crm.planning import (
     marked_note,
     note_written,
     notes_to_write,

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Protocol
 
 import requests
@@ -27,7 +27,6 @@ from requests.adapters import HTTPAdapter
 
 from portal import __version__
 from portal.crm.base import (
-    Change,
     CrmAuthError,
     CrmConfigError,
     CrmError,
@@ -35,8 +34,6 @@ from portal.crm.base import (
     CrmRateLimited,
     CrmUnavailable,
     CrmValidationError,
-    ItemRef,
-    Note,
 )
 
 log = logging.getLogger(__name__)
@@ -321,60 +318,3 @@ def base_url_option(adapter_kind: str, name: str, options: Mapping[str, Any],
     if strip_suffix and url.endswith(strip_suffix):
         url = url[: -len(strip_suffix)]
     return url
-
-
-def parse_moment(value: Any) -> datetime | None:
-    """A CRM timestamp ("2015-07-21T14:12:03-05:00", "2015-07-21 14:12:03") as
-    an aware datetime, or None."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def same_email(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and a.strip().casefold() == b.strip().casefold()  # type: ignore[union-attr]
-
-
-def tag_plan(change: Change) -> tuple[list[str], list[str]]:
-    """Tags to add and to remove: `add_tags`/`remove_tags` plus items of kind "tag".
-    A tag both added and removed ends up added (the later intent wins)."""
-    add = [*change.add_tags, *(i.ref for i in change.join if i.kind == "tag")]
-    remove = [*change.remove_tags, *(i.ref for i in change.leave if i.kind == "tag")]
-    add = list(dict.fromkeys(add))
-    remove = [t for t in dict.fromkeys(remove) if t not in add]
-    return add, remove
-
-
-def items_of(change: Change, kind: str) -> tuple[list[ItemRef], list[ItemRef]]:
-    """Items of one kind to join and to leave."""
-    return ([i for i in change.join if i.kind == kind], [i for i in change.leave if i.kind == kind])
-
-
-AUTOMATION_NOTE = "Automations started by the preference portal"
-
-
-def marked_note(change: Change, note: Note, with_title: bool = True) -> str:
-    """A note's text ending with the change's marker, so a second apply can see it.
-    `with_title=False` for CRMs that keep the title apart (then it is not repeated)."""
-    head = f"{note.title}\n\n" if with_title and note.title else ""
-    return f"{head}{note.body.rstrip()}\n\n{change.note_marker()}"
-
-
-def notes_to_write(change: Change) -> list[Note]:
-    """The change's notes; a change that starts automations without a note gets
-    one, so its marker tells a second apply not to start them again."""
-    if change.notes or not change.automations:
-        return list(change.notes)
-    return [Note(AUTOMATION_NOTE, ", ".join(change.automations))]
-
-
-def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> bool:
-    """Whether a note text already carries this change's marker (and the note's
-    title, if `note` is given)."""
-    marker = change.note_marker()
-    return any(marker in (text or "") and (note is None or note.title in text)
-               for text in texts)

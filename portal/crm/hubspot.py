@@ -59,6 +59,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
+from portal.crm.planning import merge_options, option_edits
 
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
                "LEGITIMATE_INTEREST_PQL", "NON_GDPR", "PERFORMANCE_OF_CONTRACT", "PROCESS_AND_STORE")
@@ -227,23 +228,11 @@ class HubSpotCrm(CrmAdapter):
         if (change.add_tags or change.remove_tags) and not self.tags_property:
             raise CrmUnsupported("HubSpot contacts have no tags: set tags_property to a "
                                  f"multiple-checkbox property in [crm.{self.name}].", crm=self.name)
-        # Multiple-checkbox properties changed option by option: property -> (add, drop).
-        edits: dict[str, tuple[list[str], set[str]]] = {}
-        for item in change.join:
-            if item.kind == "option":
-                edits.setdefault(item.ref, ([], set()))[0].append(item.value or "")
-        for item in change.leave:
-            if item.kind == "option":
-                edits.setdefault(item.ref, ([], set()))[1].add(item.value or "")
-        if change.add_tags or change.remove_tags:
-            add, drop = edits.setdefault(self.tags_property, ([], set()))
-            add.extend(change.add_tags)
-            drop.update(change.remove_tags)
+        # Multiple-checkbox properties change option by option, merged with what is there.
+        edits = option_edits(change, self.tags_property)
         current = self._read_for_write(ref, set(edits), change)
         for prop, (add, drop) in edits.items():
-            chosen = _split(current.get(prop))
-            chosen += [v for v in dict.fromkeys(add) if v not in chosen]
-            props[prop] = ";".join(v for v in chosen if v not in drop)
+            props[prop] = ";".join(merge_options(_split(current.get(prop)), add, drop))
         if props:
             self.http.json("PATCH", f"/crm/v3/objects/contacts/{_path(ref)}",
                            json={"properties": props})

@@ -59,6 +59,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
+from portal.crm.planning import merge_options, option_edits
 
 OPT_OUT = "HasOptedOutOfEmail"
 OBJECTS = ("Contact", "Lead")
@@ -300,25 +301,13 @@ class SalesforceCrm(CrmAdapter):
                 body[item.ref] = False
         if change.unsubscribe_all is not None:
             body[OPT_OUT] = change.unsubscribe_all
-        edits: dict[str, tuple[list[str], set[str]]] = {}
-        for item in change.join:
-            if item.kind == "option":
-                edits.setdefault(item.ref, ([], set()))[0].append(item.value or "")
-        for item in change.leave:
-            if item.kind == "option":
-                edits.setdefault(item.ref, ([], set()))[1].add(item.value or "")
-        if change.add_tags or change.remove_tags:
-            add, drop = edits.setdefault(self.tags_field, ([], set()))
-            add.extend(change.add_tags)
-            drop.update(change.remove_tags)
+        edits = option_edits(change, self.tags_field)
         campaigns_change = any(i.kind == "campaign" for i in (*change.join, *change.leave))
         current: dict[str, Any] = {}
         if edits or campaigns_change:
             current = self._record(ref, list(edits), [], with_campaigns=campaigns_change)
         for name, (add, drop) in edits.items():
-            chosen = _split(current.get(name))
-            chosen += [v for v in dict.fromkeys(add) if v not in chosen]
-            body[name] = ";".join(v for v in chosen if v not in drop) or None
+            body[name] = ";".join(merge_options(_split(current.get(name)), add, drop)) or None
         if body:
             self.http.request("PATCH", self._api(f"sobjects/{sobject}/{quote(ref)}"), json=body)
         members = _campaign_members(current)
