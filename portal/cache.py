@@ -47,6 +47,7 @@ def build_cache(app: Flask, settings: Resilience) -> Cache:
         "CACHE_TYPE": BACKENDS[settings.cache],
         "CACHE_KEY_PREFIX": "portal:",
         "CACHE_DEFAULT_TIMEOUT": settings.profile_cache_seconds,
+        "CACHE_NO_NULL_WARNING": True,  # "none" is a choice (benchmarks, debugging)
     }
     if settings.cache == "filesystem":
         config["CACHE_DIR"] = str(Path(app.instance_path) / "cache")

@@ -24,6 +24,8 @@ from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmRateLimited
 
+MARGIN = 0.1  # seconds; network and scheduling jitter between our clock and the CRM's
+
 # Documented limits (see the CRM reference notes); None where there is none to keep.
 DEFAULT_RATES: dict[str, str | None] = {
     "activecampaign": "5/second",
@@ -57,9 +59,10 @@ class SharedLimiter:
         started = time.monotonic()
         while not self.window.hit(item, "crm-out", crm):
             reset = self.window.get_window_stats(item, "crm-out", crm).reset_time
-            wait = max(0.005, reset - time.time())
+            # The margin keeps requests sent just as a slot frees from reaching
+            # the CRM a hair inside its own window; the jitter spreads wakers.
+            wait = max(0.0, reset - time.time()) + MARGIN + random.uniform(0, 0.02)
             if time.monotonic() - started + wait > self.max_wait:
                 raise CrmRateLimited(f"{crm}: the portal's own request budget is spent.",
                                      crm=crm, retry_after=wait)
-            # A little jitter keeps waiting workers from waking all at once.
-            time.sleep(wait + random.uniform(0, 0.02))
+            time.sleep(wait)

@@ -42,6 +42,7 @@ class Account:
     events: str = ""
     contact: str = ""
     drop_after: dict[str, int] = field(default_factory=dict)  # "METHOD /path" -> answers to lose
+    arrivals: list[float] = field(default_factory=list)  # when each request arrived (monotonic)
 
     @property
     def row(self) -> dict:
@@ -63,7 +64,10 @@ def start_account(contact: bool = True, first_ids: int = 100) -> Account:
     state = fake.AcState()
     state.ids = itertools.count(first_ids)  # each account its own ids, as in real life
     app = fake.create_app(state)
-    account = Account(FakeServer(app), state)
+    arrivals: list[float] = []
+    # Registered before the fake's own hook, so it sees the requests answered 429 too.
+    app.before_request(lambda: arrivals.append(time.monotonic()))
+    account = Account(FakeServer(app), state, arrivals=arrivals)
 
     # Lose the answer after the CRM did the work: the case that needs idempotency.
     @app.after_request

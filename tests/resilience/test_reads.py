@@ -1,0 +1,114 @@
+"""Reads that spare the CRM: the profile cache and the outbound limiter."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from datetime import UTC, datetime
+
+from tests.resilience.conftest import save, signed_in_client
+
+
+def profile_reads(ac) -> int:
+    return len(ac.server.calls_to("GET", f"/api/3/contacts/{ac.contact}"))
+
+
+def test_profile_is_read_from_the_crm_once_then_from_the_cache(portal_app, ac, smtp):
+    client = signed_in_client(portal_app, smtp)
+    assert client.get("/profile/?lang=en").status_code == 200
+    first = len(ac.server.calls)
+    # Another page view, in another language: same CRM data, no CRM call.
+    assert client.get("/profile/?lang=eu").status_code == 200
+    assert client.get("/profile/?lang=es").status_code == 200
+    assert len(ac.server.calls) == first
+
+
+def test_a_write_refreshes_the_cached_profile(portal_app, ac, smtp):
+    client = signed_in_client(portal_app, smtp)
+    client.get("/profile/")
+    reads = profile_reads(ac)
+    answer = save(client, ac, first_name="Cached", topics=("theatre",))
+    assert answer.status_code == 302
+    page = client.get("/profile/").data.decode()
+    assert "Your changes are saved." in page and 'value="Cached"' in page
+    # The save's own apply reads the contact once; the page after it costs nothing.
+    assert profile_reads(ac) == reads + 1
+
+
+def test_cache_lifetime_is_configurable(portal_for, ac, smtp):
+    app = portal_for(resilience={"profile_cache_seconds": 0})
+    client = signed_in_client(app, smtp)
+    client.get("/profile/")
+    reads = profile_reads(ac)
+    client.get("/profile/")
+    assert profile_reads(ac) == reads + 1
+
+
+def test_cache_off_reads_the_crm_every_time(portal_for, ac, smtp):
+    app = portal_for(resilience={"cache": "none"})
+    client = signed_in_client(app, smtp)
+    client.get("/profile/")
+    reads = profile_reads(ac)
+    client.get("/profile/")
+    assert profile_reads(ac) == reads + 1
+
+
+def test_crm_down_without_a_cached_profile_says_so(portal_app, ac, smtp):
+    client = signed_in_client(portal_app, smtp)
+    ac.server.go_down()
+    assert client.get("/profile/").status_code == 503
+    ac.server.come_back()
+
+
+def max_in_one_second(moments: list[float]) -> int:
+    window: deque[float] = deque()
+    worst = 0
+    for moment in sorted(moments):
+        window.append(moment)
+        while moment - window[0] >= 1.0:
+            window.popleft()
+        worst = max(worst, len(window))
+    return worst
+
+
+def crowd_reads(apps, ac, readers: int = 12) -> list[int]:
+    """`readers` adapters' worth of profile reads at once, spread over `apps`."""
+    from portal.crm.base import Contact
+
+    statuses: list[int] = []
+    refs = [ac.state.add_contact(f"c{n}@example.org", datetime.now(UTC)) for n in range(readers)]
+
+    def read(app, ref: str) -> None:
+        with app.app_context():
+            crm = app.extensions["portal"].crm
+            try:
+                crm.fetch_profile(Contact(ref, "x@example.org"), [], [])
+                statuses.append(200)
+            except Exception as exc:
+                statuses.append(429 if getattr(exc, "transient", False) else 500)
+
+    threads = [threading.Thread(target=read, args=(apps[n % len(apps)], ref))
+               for n, ref in enumerate(refs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def test_limiter_keeps_the_portal_under_the_crms_limit(portal_for, ac):
+    ac.server.faults.per_second = 5  # ActiveCampaign's documented limit, enforced by the fake
+    app = portal_for(resilience={"limiter_max_wait": 5.0})
+    start = len(ac.arrivals)
+    statuses = crowd_reads([app], ac)
+    assert statuses.count(200) == 12
+    assert ac.server.rate_limited == 0
+    assert max_in_one_second(ac.arrivals[start:]) <= 5
+
+
+def test_limiter_gives_up_quickly_rather_than_hang(portal_for, ac):
+    app = portal_for(resilience={"limiter_max_wait": 0.2})
+    statuses = crowd_reads([app], ac)
+    # Five go out at once; the rest are told "rate limited" (transient), none hangs.
+    assert statuses.count(200) == 5 and statuses.count(429) == 7
+    assert ac.server.rate_limited == 0

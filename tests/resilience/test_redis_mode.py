@@ -1,0 +1,63 @@
+"""Several web servers sharing the work through a real Redis: the queue, the
+ledger, the profile cache and the outbound limiter are shared."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from tests.resilience.conftest import queue_cli, save, signed_in_client, wait_until
+from tests.resilience.test_reads import crowd_reads, max_in_one_second
+
+
+@pytest.fixture
+def shared(redis_url):
+    redis.Redis.from_url(redis_url).flushdb()
+    return {"resilience": {"queue": "redis", "cache": "redis", "redis_url": redis_url},
+            "storage_url": redis_url}
+
+
+def test_a_change_kept_by_one_server_is_seen_and_delivered_by_another(portal_for, ac, smtp,
+                                                                     shared):
+    web1 = portal_for(instance="web1", **shared)
+    web2 = portal_for(instance="web2", **shared)
+    one, two = signed_in_client(web1, smtp), signed_in_client(web2, smtp)
+    one.get("/profile/")
+    ac.server.go_down()
+    save(one, ac, first_name="Shared", comments="Via Redis.")
+    # The other server shows what the contact saved: same ledger, same cache.
+    page = two.get("/profile/").data.decode()
+    assert 'value="Shared"' in page
+    assert "1 pending, 0 failed." in queue_cli(web2, "list")
+
+    ac.server.come_back()
+    web2.extensions["portal"].queue.start_worker()
+    wait_until(lambda: not web1.extensions["portal"].ledger.entries(), what="delivery via Redis")
+    assert ac.row["firstName"] == "Shared"
+    assert len([n for n in ac.notes() if "Via Redis." in n]) == 1
+
+
+def test_servers_share_one_budget_per_crm(portal_for, ac, shared):
+    ac.server.faults.per_second = 5
+    shared["resilience"]["limiter_max_wait"] = 5.0
+    web1 = portal_for(instance="web1", **shared)
+    web2 = portal_for(instance="web2", **shared)
+    start = len(ac.arrivals)
+    statuses = crowd_reads([web1, web2], ac)
+    assert statuses.count(200) == 12
+    assert ac.server.rate_limited == 0
+    assert max_in_one_second(ac.arrivals[start:]) <= 5
+
+
+def test_worker_outage_in_redis_mode_loses_nothing(portal_for, ac, smtp, shared):
+    web = portal_for(**shared)
+    client = signed_in_client(web, smtp)
+    client.get("/profile/")
+    ac.server.go_down()
+    for name in ("One", "Two", "Three"):
+        save(client, ac, first_name=name)
+    assert len(web.extensions["portal"].ledger.entries()) == 3
+    ac.server.come_back()
+    web.extensions["portal"].queue.start_worker()
+    wait_until(lambda: not web.extensions["portal"].ledger.entries(), what="all three")
+    assert ac.row["firstName"] == "Three"  # in the order they were saved
