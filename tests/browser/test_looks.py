@@ -80,3 +80,36 @@ def test_whole_flow_with_the_keyboard_alone(context, make_app, smtp):
         focus_by_tab(page, "button[name=action][value=save]")
         outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none"
+
+
+THEME = '''[theme]
+logo = "img/weekly.svg"
+logo_alt = "Demo Elkartea"
+
+[theme.properties]
+accent = "#8a1538"
+radius = "2px"
+font = 'Georgia, "DejaVu Serif", serif'
+'''
+
+
+def test_the_host_sites_look_applies_without_breaking_the_policy(context, make_app, artifacts):
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    with serve(make_app(append=THEME)) as base:
+        page.goto(base + "/")
+        button = page.locator("form[action$='/sign-in'] button[type=submit]")
+        look = button.evaluate("b => { const s = getComputedStyle(b); "
+                               "return [s.backgroundColor, s.borderTopLeftRadius, s.fontFamily]; }")
+        assert look[0] == "rgb(138, 21, 56)"
+        assert look[1] == "2px"
+        assert look[2].startswith("Georgia")
+        logo = page.get_by_role("img", name="Demo Elkartea")
+        assert logo.is_visible()
+        assert logo.evaluate("img => img.naturalWidth") > 0
+        page.screenshot(path=str(artifacts / "themed-sign-in.png"))
+        report = axe_violations(page)
+        assert not report, report
+    assert not refused, refused

@@ -165,3 +165,21 @@ def test_incomplete_configuration_is_refused_by_line(make_app):
     with pytest.raises(ConfigError) as refused:
         make_app(append='[wordpress]\nkind = "oidc"\nclient_id = "x"\n')
     assert any("wordpress.discovery_url" in problem for problem in refused.value.problems)
+
+
+def test_in_iframe_mode_the_login_opens_in_the_whole_window_and_returns_to_the_page(
+        wordpress_login):
+    embed = ('[embed]\nframe_ancestors = ["https://www.example.org"]\n'
+             'landing_url = "https://www.example.org/preferencias/"\n')
+    with wordpress_login("oidc", extra=embed) as dance:
+        start = dance.browser.get(dance.portal + "/", timeout=10)
+        assert 'href="/wordpress/login" target="_top"' in start.text
+        login = dance.start()
+        # The test speaks plain HTTP; the cookie is Secure (as iframe mode needs), so
+        # let requests send it back the way a browser does on loopback.
+        for cookie in dance.browser.cookies:
+            cookie.secure = False
+        to_portal = dance.consent(login, follow=False)
+        back = dance.browser.get(to_portal.headers["Location"], allow_redirects=False, timeout=10)
+        assert back.status_code == 302
+        assert back.headers["Location"] == "https://www.example.org/preferencias/"
