@@ -5,6 +5,7 @@ frame's height follows the content."""
 from __future__ import annotations
 
 import re
+import time
 
 import requests
 
@@ -26,13 +27,17 @@ def content_height(frame) -> int:
     return frame.evaluate("() => Math.ceil(document.documentElement.getBoundingClientRect().height)")
 
 
-def wait_frame_fits(page, frame) -> None:
-    # The host cannot read the framed document (another origin): only the
-    # portal's message can have set the frame's height.
-    page.wait_for_function("() => document.getElementById('preference-portal').style.height !== ''")
-    page.wait_for_timeout(200)  # let a resize message that is on its way arrive
-    # The snippet keeps a min-height of 480px for short pages.
-    assert abs(frame_height(page) - max(content_height(frame), 480)) <= 2
+def wait_frame_fits(page, frame, timeout: float = 5.0) -> None:
+    """Wait until the frame is as tall as the portal's content (the host cannot
+    read the framed document: only the portal's message can size the frame).
+    The snippet keeps a min-height of 480px for short pages."""
+    deadline = time.monotonic() + timeout
+    while True:
+        want = max(content_height(frame), 480)
+        if abs(frame_height(page) - want) <= 2:
+            return
+        assert time.monotonic() < deadline, f"frame {frame_height(page)}px, content {want}px"
+        page.wait_for_timeout(50)
 
 
 def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, context, artifacts):
