@@ -48,6 +48,11 @@ function preference_portal_shortcode( $atts ) {
 	if ( preg_match( '#^/(link|n)/[A-Za-z0-9._-]+$#', $path ) ) {
 		$src = $portal . $path;
 	}
+	// Speak the site's language (es, eu or en) in the frame too.
+	$lang = strtolower( substr( determine_locale(), 0, 2 ) );
+	if ( in_array( $lang, array( 'es', 'eu', 'en' ), true ) ) {
+		$src = add_query_arg( 'lang', $lang, $src );
+	}
 	$parts  = wp_parse_url( $portal );
 	$origin = $parts['scheme'] . '://' . $parts['host'] . ( isset( $parts['port'] ) ? ':' . $parts['port'] : '' );
 	$id     = 'preference-portal-' . wp_unique_id();

@@ -17,13 +17,14 @@ SNIPPET = ROOT / "wordpress" / "preference-portal-block.html"
 PLACEHOLDER = "https://preferencias.example.org"
 
 
-def host_app(portal_url: str) -> Flask:
+def host_app(portal_url: str, language: str = "es") -> Flask:
     app = Flask("wordpress_host")
     snippet = SNIPPET.read_text(encoding="utf-8").replace(PLACEHOLDER, portal_url)
 
     @app.get("/preferencias/")
     def page() -> str:
-        return ("<!doctype html><html lang='es'><head><meta charset='utf-8'>"
+        return (f"<!doctype html><html lang='{language}'><head>"
+                "<meta charset='utf-8'>"
                 "<title>Preferencias · Demo Elkartea</title></head><body>"
                 "<header><h1>Demo Elkartea</h1></header><main>"
                 f"{snippet}</main><footer id='after-frame'>Pie de página</footer></body></html>")
@@ -32,8 +33,9 @@ def host_app(portal_url: str) -> Flask:
 
 
 @contextmanager
-def serve_host(portal_url: str, host: str = "localhost", port: int = 0) -> Iterator[str]:
-    server = make_server(host, port, host_app(portal_url), threaded=True)
+def serve_host(portal_url: str, host: str = "localhost", port: int = 0,
+               language: str = "es") -> Iterator[str]:
+    server = make_server(host, port, host_app(portal_url, language), threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

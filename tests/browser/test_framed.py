@@ -112,3 +112,12 @@ def test_without_embed_settings_framing_is_denied(app):
     assert answer.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
     assert "Partitioned" not in answer.headers["Set-Cookie"]
+
+
+def test_frame_speaks_the_wordpress_pages_language(make_app, context):
+    host_port = free_port()
+    app = make_app(append=embed_section(f"http://localhost:{host_port}"))
+    with serve(app) as portal_url, serve_host(portal_url, port=host_port, language="eu") as host:
+        page = context.new_page()  # the browser itself asks for Spanish
+        page.goto(host + "/preferencias/")
+        page.frame_locator("#preference-portal").locator("html[lang=eu] input[type=email]").wait_for()
