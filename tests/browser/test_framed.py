@@ -7,11 +7,15 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 import requests
 
+from tests.browser.conftest import need
 from tests.browser.host import serve_host
 from tests.support.live import serve
 from tests.support.smtp import free_port, link_in
+
+FRAME = ".preference-portal-frame"  # the iframe both snippets write
 
 
 def embed_section(host: str) -> str:
@@ -20,7 +24,7 @@ def embed_section(host: str) -> str:
 
 
 def frame_height(page) -> int:
-    return page.eval_on_selector("#preference-portal", "f => f.getBoundingClientRect().height")
+    return page.eval_on_selector(FRAME, "f => f.getBoundingClientRect().height")
 
 
 def content_height(frame) -> int:
@@ -40,11 +44,14 @@ def wait_frame_fits(page, frame, timeout: float = 5.0) -> None:
         page.wait_for_timeout(50)
 
 
-def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, context, artifacts):
+@pytest.mark.parametrize("snippet", ["block", "shortcode"])
+def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, context, artifacts,
+                                                             snippet):
+    php = need("php", "php-cli") if snippet == "shortcode" else ""
     host_port = free_port()
     host_origin = f"http://localhost:{host_port}"
     app = make_app(append=embed_section(host_origin))
-    with serve(app) as portal_url, serve_host(portal_url, port=host_port) as host:
+    with serve(app) as portal_url, serve_host(portal_url, port=host_port, php=php) as host:
         # The headers allow this host, and only it, to frame the portal.
         answer = requests.get(portal_url + "/", timeout=5)
         assert f"frame-ancestors {host_origin}" in answer.headers["Content-Security-Policy"]
@@ -54,7 +61,7 @@ def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, con
 
         page = context.new_page()
         page.goto(host + "/preferencias/")
-        frame = page.frame_locator("#preference-portal")
+        frame = page.frame_locator(FRAME)
         frame.locator("input[type=email]").fill("demo@example.org")
         frame.locator("form[action$='/sign-in'] button[type=submit]").click()
         frame.locator("h1").wait_for()
@@ -79,7 +86,7 @@ def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, con
         confirmation.first.wait_for()
         assert frame.locator("#first_name").input_value() == "Ane Miren"
         confirmation.first.scroll_into_view_if_needed()
-        page.screenshot(path=str(artifacts / "framed-profile.png"))
+        page.screenshot(path=str(artifacts / f"framed-profile-{snippet}.png"))
 
         # The contact's page on the host is only as tall as the portal's content.
         portal_frame = page.frame(url=re.compile(r"/profile/$"))
@@ -88,7 +95,7 @@ def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, con
         # Signing out leads to the short sign-in page: the frame shrinks with it.
         frame.locator("form[action$='/sign-out'] button").click()
         frame.locator("input[type=email]").wait_for()
-        page.wait_for_function("h => document.getElementById('preference-portal')"
+        page.wait_for_function("h => document.querySelector('.preference-portal-frame')"
                                ".getBoundingClientRect().height < h", arg=tall)
         start_frame = next(f for f in page.frames if f.url.startswith(portal_url))
         wait_frame_fits(page, start_frame)
@@ -120,4 +127,4 @@ def test_frame_speaks_the_wordpress_pages_language(make_app, context):
     with serve(app) as portal_url, serve_host(portal_url, port=host_port, language="eu") as host:
         page = context.new_page()  # the browser itself asks for Spanish
         page.goto(host + "/preferencias/")
-        page.frame_locator("#preference-portal").locator("html[lang=eu] input[type=email]").wait_for()
+        page.frame_locator(FRAME).locator("html[lang=eu] input[type=email]").wait_for()
