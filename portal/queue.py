@@ -26,6 +26,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
 
+from portal.crm.limiter import background_work
 from portal.ledger import PENDING, Ledger
 from portal.resilience import Resilience
 
@@ -47,7 +48,7 @@ class ChangeQueue:
 
         @self.huey.task(name="deliver")
         def deliver(entry_id: str) -> None:
-            with app.app_context():
+            with app.app_context(), background_work():
                 app.extensions["portal"].writer.deliver(entry_id)
 
         @self.huey.periodic_task(crontab(minute="*"), name="sweep")

@@ -4,7 +4,8 @@ A moving window per CRM (the `limits` package), in memory for one process or
 in Redis (`[portal] storage_url`) so every web worker and queue worker share
 one budget. `acquire` waits briefly for a slot and, when the wait would be
 longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
-pages don't hang, and the writer queues the change for later.
+pages don't hang, and the writer queues the change for later. Queue work
+(`background_work()`) leaves two fifths of each window to pages.
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
 string, "100/10 seconds" too); "off" turns it off. The defaults are the
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -24,7 +27,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmRateLimited
 
-MARGIN = 0.1  # seconds; network and scheduling jitter between our clock and the CRM's
+MARGIN = 0.25  # seconds; network and scheduling jitter between our clock and the CRM's
 
 # Documented limits (see the CRM reference notes); None where there is none to keep.
 DEFAULT_RATES: dict[str, str | None] = {
@@ -56,13 +59,38 @@ class SharedLimiter:
         item = self.items.get(crm)
         if item is None:
             return
+        # Queue work leaves part of each window to pages: a contact waiting for
+        # a page comes before a change that is already safely kept.
+        background = _background.get()
+        reserve = max(1, item.amount * 2 // 5) if background else 0
+        # A queue worker may wait out a couple of windows: a change of several
+        # calls must be able to finish, and no contact is waiting on it.
+        patience = max(self.max_wait, 2 * item.get_expiry() + MARGIN) if background \
+            else self.max_wait
         started = time.monotonic()
-        while not self.window.hit(item, "crm-out", crm):
-            reset = self.window.get_window_stats(item, "crm-out", crm).reset_time
+        while True:
+            stats = self.window.get_window_stats(item, "crm-out", crm) if reserve else None
+            if (stats is None or stats.remaining > reserve) and \
+                    self.window.hit(item, "crm-out", crm):
+                return
+            reset = (stats or self.window.get_window_stats(item, "crm-out", crm)).reset_time
             # The margin keeps requests sent just as a slot frees from reaching
             # the CRM a hair inside its own window; the jitter spreads wakers.
             wait = max(0.0, reset - time.time()) + MARGIN + random.uniform(0, 0.02)
-            if time.monotonic() - started + wait > self.max_wait:
+            if time.monotonic() - started + wait > patience:
                 raise CrmRateLimited(f"{crm}: the portal's own request budget is spent.",
                                      crm=crm, retry_after=wait)
             time.sleep(wait)
+
+
+_background: ContextVar[bool] = ContextVar("portal_limiter_background", default=False)
+
+
+@contextmanager
+def background_work() -> Iterator[None]:
+    """Mark the CRM calls made inside as queue work, which yields to pages."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from datetime import UTC, datetime
 
@@ -112,3 +113,29 @@ def test_limiter_gives_up_quickly_rather_than_hang(portal_for, ac):
     # Five go out at once; the rest are told "rate limited" (transient), none hangs.
     assert statuses.count(200) == 5 and statuses.count(429) == 7
     assert ac.server.rate_limited == 0
+
+
+def test_queue_work_leaves_room_for_pages():
+    import pytest
+
+    from portal.crm.base import CrmRateLimited
+    from portal.crm.limiter import SharedLimiter
+
+    limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=0.1)
+    queue_work = threading.Thread(target=lambda: [_background_call(limiter) for _ in range(4)])
+    queue_work.start()
+    time.sleep(0.3)  # three went out; the fourth waits for the next window...
+    assert queue_work.is_alive()
+    limiter.acquire("main")  # ...while pages still get through, twice
+    limiter.acquire("main")
+    with pytest.raises(CrmRateLimited):
+        limiter.acquire("main")
+    queue_work.join(5)
+    assert not queue_work.is_alive()  # and the queue's fourth call went out after all
+
+
+def _background_call(limiter) -> None:
+    from portal.crm.limiter import background_work
+
+    with background_work():
+        limiter.acquire("main")
