@@ -36,11 +36,11 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, session, url_for
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
-from portal.auth.session import FULL, sign_in, signed_in
+from portal.auth.session import FULL, sign_in
 from portal.crm.base import CrmError
 from portal.embed import settings as embed_settings
 from portal.services import portal
@@ -155,13 +155,31 @@ def _client() -> Any:
     return current_app.extensions["portal_wordpress_client"]
 
 
-def problem(reason: str, status: int) -> tuple[str, int]:
-    return render_template("auth/wordpress_problem.html", reason=reason,
-                           site=_settings().site_name), status
+# Each way the login can fail, and the status its page answers with.
+PROBLEMS = {"denied": 403, "state": 400, "expired": 400, "refused": 400, "unreachable": 503,
+            "no_email": 403, "unverified": 403, "no_contact": 404}
+
+
+def problem(reason: str, email: str = "") -> Response:
+    """Show what went wrong on a page of its own, so that switching the
+    language there does not replay the callback."""
+    session["wordpress_problem"] = {"reason": reason, "email": email}
+    return redirect(url_for("wordpress.problem_page"))
+
+
+@bp.get("/problem")
+def problem_page() -> tuple[str, int]:
+    wp = _settings()
+    shown = session.get("wordpress_problem") or {"reason": "state", "email": ""}
+    reason = shown["reason"] if shown.get("reason") in PROBLEMS else "state"
+    template = "auth/wordpress_no_contact.html" if reason == "no_contact" else \
+        "auth/wordpress_problem.html"
+    return render_template(template, reason=reason, email=shown.get("email", ""),
+                           site=wp.site_name), PROBLEMS[reason]
 
 
 @bp.get("/login")
-def login() -> Response | tuple[str, int]:
+def login() -> Response:
     wp = _settings()
     client = _client()
     try:
@@ -172,7 +190,7 @@ def login() -> Response | tuple[str, int]:
         return client.authorize_redirect(_callback_url())
     except (requests.RequestException, ValueError) as exc:
         log.warning("WordPress login could not start: %s", exc)
-        return problem("unreachable", 503)
+        return problem("unreachable")
 
 
 def _callback_url() -> str:
@@ -189,23 +207,23 @@ def callback() -> Response | tuple[str, int]:
         if not claims.get("email"):
             claims.update(_user_info(wp, client, token, claims.get("sub")))
     except MismatchingStateError:
-        return problem("state", 400)
+        return problem("state")
     except OAuthError as exc:
         if exc.error == "access_denied":
-            return problem("denied", 403)
+            return problem("denied")
         log.info("WordPress login refused: %s %s", exc.error, exc.description)
-        return problem("expired" if exc.error == "invalid_grant" else "refused", 400)
+        return problem("expired" if exc.error == "invalid_grant" else "refused")
     except requests.RequestException as exc:
         log.warning("WordPress could not be reached during login: %s", exc)
-        return problem("unreachable", 503)
+        return problem("unreachable")
     except (AuthlibBaseError, JoseError, ValueError) as exc:  # a bad ID token or answer
         log.warning("WordPress login answer rejected: %s", exc)
-        return problem("refused", 400)
+        return problem("refused")
     email = str(claims.get("email") or claims.get("user_email") or "").strip()
     if not email:
-        return problem("no_email", 403)
+        return problem("no_email")
     if claims.get("email_verified") is False:
-        return problem("unverified", 403)
+        return problem("unverified")
     return _sign_in_member(wp, email, _name_of(claims))
 
 
@@ -236,14 +254,8 @@ def _sign_in_member(wp: WordPressSettings, email: str, name: str) -> Response | 
         log.warning("CRM look-up failed during WordPress login: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
     if contact is None:
-        return render_template("auth/wordpress_no_contact.html", email=email,
-                               site=wp.site_name), 404
+        return problem("no_contact", email)
     sign_in(contact, FULL, via="wordpress")
     landing = embed_settings(services.config).landing_url
     # Started from the frame on the WordPress page: go back to that page.
     return redirect(landing or url_for("profile.show"))
-
-
-@bp.get("/")
-def index() -> Response:
-    return redirect(url_for("profile.show" if signed_in() else "auth.start"))

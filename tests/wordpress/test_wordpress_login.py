@@ -183,3 +183,9 @@ def test_in_iframe_mode_the_login_opens_in_the_whole_window_and_returns_to_the_p
         back = dance.browser.get(to_portal.headers["Location"], allow_redirects=False, timeout=10)
         assert back.status_code == 302
         assert back.headers["Location"] == "https://www.example.org/preferencias/"
+
+
+def test_without_configuration_there_is_no_wordpress_door(client):
+    assert "/wordpress/login" not in client.get("/").get_data(as_text=True)
+    assert client.get("/wordpress/login").status_code == 404
+    assert client.get("/wordpress/callback?code=x&state=y").status_code == 404
