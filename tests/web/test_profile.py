@@ -77,6 +77,7 @@ def test_untouched_form_saves_nothing(signed):
 
 
 def test_contact_edits_every_kind_of_field(signed):
+    signed.get("/profile/?lang=en")  # the confirmation is in the contact's language
     form = current_form(signed)
     form.update({
         "first_name": "Ane Miren", "last_name": "", "phone": "+34 611 222 333",
