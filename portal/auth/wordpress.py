@@ -36,7 +36,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, session, url_for
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
@@ -131,8 +131,11 @@ def init_app(app: Flask) -> None:
     client_kwargs: dict[str, Any] = {"scope": " ".join(wp.scopes), "default_timeout": wp.timeout}
     if wp.pkce or (wp.pkce is None and wp.kind == "oauth2"):
         client_kwargs["code_challenge_method"] = "S256"
-    options: dict[str, Any] = {"client_id": wp.client_id,
-                               "client_secret": os.environ.get(SECRET_ENV, ""),
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        log.warning("%s is not set: the WordPress login works only for a public client "
+                    "(PKCE without a secret).", SECRET_ENV)
+    options: dict[str, Any] = {"client_id": wp.client_id, "client_secret": secret,
                                "client_kwargs": client_kwargs}
     if wp.kind == "oidc":
         options["server_metadata_url"] = wp.discovery_url
@@ -145,8 +148,6 @@ def init_app(app: Flask) -> None:
 def _settings() -> WordPressSettings:
     wp = current_app.extensions.get("portal_wordpress")
     if wp is None:
-        from flask import abort
-
         abort(404)
     return wp
 
