@@ -65,7 +65,7 @@ function preference_portal_shortcode( $atts ) {
 		absint( $atts['height'] )
 	);
 	$html .= sprintf(
-		'<script>(function(){var o=%1$s,f=document.getElementById(%2$s);window.addEventListener("message",function(e){if(e.origin!==o||e.source!==f.contentWindow){return;}var d=e.data||{};if(d.type==="preference-portal:height"&&d.height>0&&d.height<20000){f.style.height=Math.ceil(d.height)+"px";}});})();</script>',
+		'<script>(function(){var o=%1$s,f=document.getElementById(%2$s);window.addEventListener("message",function(e){if(e.origin!==o||e.source!==f.contentWindow){return;}var d=e.data||{};if(d.type==="preference-portal:height"&&d.height>0&&d.height<20000){f.style.height=Math.ceil(d.height)+"px";if(d.loaded&&f.getBoundingClientRect().top<-1){f.scrollIntoView();}}});})();</script>',
 		wp_json_encode( $origin ),
 		wp_json_encode( $id )
 	);
