@@ -41,8 +41,9 @@ def test_oidc_denied_consent_signs_nobody_in(wordpress_login):
         assert not dance.signed_in()
 
 
-def test_callback_with_a_state_this_browser_never_sent_is_refused(wordpress_login):
-    with wordpress_login("oidc") as dance:
+@pytest.mark.parametrize("kind", ["oidc", "oauth2"])
+def test_callback_with_a_state_this_browser_never_sent_is_refused(wordpress_login, kind):
+    with wordpress_login(kind) as dance:
         consent = dance.start()
         to_portal = dance.consent(consent, follow=False)
         callback = to_portal.headers["Location"]
@@ -87,8 +88,9 @@ def test_provider_down_before_login_gives_a_clear_page(wordpress_login):
         assert not dance.signed_in()
 
 
-def test_provider_down_during_token_exchange_gives_a_clear_page(wordpress_login):
-    with wordpress_login("oidc") as dance:
+@pytest.mark.parametrize("kind", ["oidc", "oauth2"])
+def test_provider_down_during_token_exchange_gives_a_clear_page(wordpress_login, kind):
+    with wordpress_login(kind) as dance:
         to_portal = dance.consent(dance.start(), follow=False)
         dance.provider.go_down()
         answer = dance.browser.get(to_portal.headers["Location"], timeout=30)
