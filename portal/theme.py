@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, url_for
 
 from portal.settings import Config, register_section
 
@@ -44,8 +44,6 @@ class Theme:
     stylesheet: str = ""
 
     def logo_url(self) -> str:
-        from flask import url_for
-
         if not self.logo or _is_remote(self.logo) or self.logo.startswith("/"):
             return self.logo
         return url_for("static", filename=self.logo)
