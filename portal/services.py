@@ -14,7 +14,7 @@ from portal.auth.throttle import LinkRequestThrottle
 from portal.cache import ProfileCache, build_cache
 from portal.crm import build_adapter
 from portal.crm.base import CrmAdapter
-from portal.crm.limiter import SharedLimiter, rate_option
+from portal.crm.limiter import SharedLimiter, new_unit_of_work, rate_option
 from portal.ledger import Ledger, build_ledger
 from portal.mail import Mailer
 from portal.queue import ChangeQueue, start_embedded_on_first_request
@@ -81,6 +81,7 @@ def init_app(app: Flask) -> None:
         queue=queue,
         limiter=limiter,
     )
+    app.before_request(new_unit_of_work)
     if settings.embedded_worker and not app.testing:
         start_embedded_on_first_request(app, queue)
 

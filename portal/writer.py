@@ -82,13 +82,18 @@ class Writer:
 
     def submit(self, change: Change) -> WriteResult:
         """Apply `change` to the main CRM now, or keep it for the queue; mirrors
-        always go through the queue."""
-        try:
+        get what the main CRM took (or will take), always through the queue."""
+        result = self._submit(change)
+        if result.outcome in (Outcome.APPLIED, Outcome.QUEUED):
             for name in self.mirrors:
-                self._keep(name, change)
-        except Exception as exc:  # the ledger's storage is down: nothing could be kept
-            log.error("Change %s could not be kept for the mirrors: %s", change.id, exc)
-            return WriteResult(Outcome.FAILED)
+                try:
+                    self._keep(name, change)
+                except Exception as exc:  # the ledger's storage failed just now
+                    log.error("Change %s could not be kept for mirror %s: %s",
+                              change.id, name, exc)
+        return result
+
+    def _submit(self, change: Change) -> WriteResult:
         if any(e.status == PENDING for e in self.ledger.for_contact(self.crm.name,
                                                                       change.contact_ref)):
             # An older change is still on its way: this one must land after it.

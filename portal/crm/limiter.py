@@ -63,15 +63,18 @@ class SharedLimiter:
         # a page comes before a change that is already safely kept.
         background = _background.get()
         reserve = max(1, item.amount * 2 // 5) if background else 0
-        # A queue worker may wait out a couple of windows: a change of several
-        # calls must be able to finish, and no contact is waiting on it.
-        patience = max(self.max_wait, 2 * item.get_expiry() + MARGIN) if background \
-            else self.max_wait
+        # Work that already spent calls (a page's second read, a change's
+        # next write) may wait out a couple of windows: giving up would waste
+        # what it spent. A queue worker may too: no contact is waiting on it.
+        patience = self.max_wait
+        if background or _spent.get():
+            patience = max(self.max_wait, 2 * item.get_expiry() + MARGIN)
         started = time.monotonic()
         while True:
             stats = self.window.get_window_stats(item, "crm-out", crm) if reserve else None
             if (stats is None or stats.remaining > reserve) and \
                     self.window.hit(item, "crm-out", crm):
+                _spent.set(True)
                 return
             reset = (stats or self.window.get_window_stats(item, "crm-out", crm)).reset_time
             # The margin keeps requests sent just as a slot frees from reaching
@@ -84,12 +87,19 @@ class SharedLimiter:
 
 
 _background: ContextVar[bool] = ContextVar("portal_limiter_background", default=False)
+_spent: ContextVar[bool] = ContextVar("portal_limiter_spent", default=False)
+
+
+def new_unit_of_work() -> None:
+    """Call at the start of each request or job: nothing is spent yet."""
+    _spent.set(False)
 
 
 @contextmanager
 def background_work() -> Iterator[None]:
     """Mark the CRM calls made inside as queue work, which yields to pages."""
     token = _background.set(True)
+    new_unit_of_work()
     try:
         yield
     finally:

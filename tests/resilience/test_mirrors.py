@@ -62,3 +62,14 @@ def test_contact_missing_in_the_mirror_is_flagged_for_an_operator(portal_for, ac
         assert ac.row["firstName"] == "Orphan"
     finally:
         empty.server.stop()
+
+
+def test_a_change_the_main_crm_refuses_does_not_reach_the_mirror(portal_for, ac, parent, smtp):
+    app = portal_for(mirrors={"parent": parent})
+    client = signed_in_client(app, smtp)
+    client.get("/profile/")
+    ac.server.faults.fail_next = 1
+    ac.server.faults.fail_status = 422
+    assert save(client, ac, first_name="Refused").status_code == 422
+    assert not app.extensions["portal"].ledger.entries()
+    assert parent.row["firstName"] == "Ane"

@@ -11,7 +11,8 @@ from tests.resilience.conftest import save, signed_in_client
 
 
 def profile_reads(ac) -> int:
-    return len(ac.server.calls_to("GET", f"/api/3/contacts/{ac.contact}"))
+    path = f"/api/3/contacts/{ac.contact}"
+    return len([c for c in ac.server.calls_to("GET", path) if c.path == path])
 
 
 def test_profile_is_read_from_the_crm_once_then_from_the_cache(portal_app, ac, smtp):
@@ -119,16 +120,18 @@ def test_queue_work_leaves_room_for_pages():
     import pytest
 
     from portal.crm.base import CrmRateLimited
-    from portal.crm.limiter import SharedLimiter
+    from portal.crm.limiter import SharedLimiter, new_unit_of_work
 
     limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=0.1)
     queue_work = threading.Thread(target=lambda: [_background_call(limiter) for _ in range(4)])
     queue_work.start()
     time.sleep(0.3)  # three went out; the fourth waits for the next window...
     assert queue_work.is_alive()
-    limiter.acquire("main")  # ...while pages still get through, twice
-    limiter.acquire("main")
-    with pytest.raises(CrmRateLimited):
+    for _ in range(2):  # ...while two pages still get through
+        new_unit_of_work()
+        limiter.acquire("main")
+    new_unit_of_work()
+    with pytest.raises(CrmRateLimited):  # and a third page is told at once
         limiter.acquire("main")
     queue_work.join(5)
     assert not queue_work.is_alive()  # and the queue's fourth call went out after all
