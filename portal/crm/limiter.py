@@ -25,7 +25,7 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from portal.crm.base import CrmRateLimited
+from portal.crm.base import CrmConfigError, CrmRateLimited
 
 MARGIN = 0.25  # seconds; network and scheduling jitter between our clock and the CRM's
 
@@ -51,8 +51,16 @@ class SharedLimiter:
     def __init__(self, storage_url: str, rates: Mapping[str, str | None],
                  max_wait: float = 2.0) -> None:
         self.window = MovingWindowRateLimiter(storage_from_string(storage_url))
-        self.items: dict[str, RateLimitItem] = {
-            name: parse(rate) for name, rate in rates.items() if rate}
+        self.items: dict[str, RateLimitItem] = {}
+        for name, rate in rates.items():
+            if not rate:
+                continue
+            try:
+                self.items[name] = parse(rate)
+            except ValueError:
+                raise CrmConfigError(f'[crm.{name}] rate_limit = "{rate}" is not a rate; write '
+                                     'it like "5/second" or "100/10 seconds", or "off".',
+                                     crm=name) from None
         self.max_wait = max_wait
 
     def acquire(self, crm: str) -> None:
