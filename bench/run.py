@@ -172,7 +172,7 @@ def run_one(label: str, resilience: dict, contacts: int, spawn: float, tail: flo
     (work / "cookies.json").write_text(json.dumps(session_cookies(refs)), encoding="utf-8")
     port = free_port()
     web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "16",
+        [str(BIN / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "32",
          "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
         cwd=ROOT, env=env, stdout=(work / "gunicorn.log").open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -17,7 +17,7 @@
     stale_profile_seconds = 86400 # shown (with pending changes) while the CRM is down
     catalog_cache_seconds = 3600
     limiter = true                # keep under each [crm.NAME] rate_limit
-    limiter_max_wait = 1.0        # a page waits this long for a slot, then queues or says so
+    limiter_max_wait = 1.5        # a page waits this long for a slot, then queues or says so
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Resilience:
     stale_profile_seconds: int = 86400
     catalog_cache_seconds: int = 3600
     limiter: bool = True
-    limiter_max_wait: float = 1.0
+    limiter_max_wait: float = 1.5
 
     @property
     def redis(self) -> str:
