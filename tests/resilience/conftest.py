@@ -179,12 +179,12 @@ def portal_for(ac: Account, smtp: Inbox, tmp_path: Path, monkeypatch) -> Iterato
     The queue's workers are started by the test when it wants them."""
     apps: list[Flask] = []
 
-    def build(instance: str = "instance", **options) -> Flask:
+    def build(instance: str = "instance", testing: bool = True, **options) -> Flask:
         folder = tmp_path / instance
         monkeypatch.setenv("PORTAL_INSTANCE", str(folder))
         path = tmp_path / f"{instance}.toml"
         path.write_text(config_text(ac, smtp.port, **options), encoding="utf-8")
-        app = create_app(path, {"TESTING": True})
+        app = create_app(path, {"TESTING": testing})
         apps.append(app)
         return app
 

@@ -172,3 +172,16 @@ def test_operator_drops_an_entry(portal_app, ac, smtp):
     output = queue_cli(portal_app, "drop", "--yes", entry_id)
     assert "dropped" in output
     assert "0 pending, 0 failed." in queue_cli(portal_app, "list")
+
+
+def test_embedded_worker_starts_with_the_first_request(portal_for, ac, smtp):
+    # As `make run` serves it: no separate worker process, nothing started by hand.
+    app = portal_for(testing=False)
+    assert not app.extensions["portal"].queue.running
+    client = signed_in_client(app, smtp)
+    assert app.extensions["portal"].queue.running
+    client.get("/profile/")
+    ac.server.faults.fail_next = 1
+    save(client, ac, first_name="Embedded")
+    wait_until(lambda: ledger_empty(app), what="the embedded worker to deliver")
+    assert ac.row["firstName"] == "Embedded"
