@@ -30,6 +30,7 @@ from portal.crm.base import (
     CrmUnsupported,
     ItemRef,
 )
+from portal.crm.limiter import without_waiting
 from portal.ledger import FAILED, PENDING, Entry, Ledger, new_entry
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,9 @@ class Writer:
             # An older change is still on its way: this one must land after it.
             return self._queued(change, None)
         try:
-            self.crm.apply(change)
+            # When the CRM's budget is spent the queue is the better place to wait.
+            with without_waiting():
+                self.crm.apply(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
             if not exc.transient:

@@ -77,6 +77,8 @@ class SharedLimiter:
         patience = self.max_wait
         if background or _spent.get():
             patience = max(self.max_wait, 2 * item.get_expiry() + MARGIN)
+        if _no_wait.get():
+            patience = 0.0
         started = time.monotonic()
         while True:
             stats = self.window.get_window_stats(item, "crm-out", crm) if reserve else None
@@ -96,6 +98,20 @@ class SharedLimiter:
 
 _background: ContextVar[bool] = ContextVar("portal_limiter_background", default=False)
 _spent: ContextVar[bool] = ContextVar("portal_limiter_spent", default=False)
+
+
+_no_wait: ContextVar[bool] = ContextVar("portal_limiter_no_wait", default=False)
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """CRM calls inside take a free slot or fail at once: for work that has a
+    better place to wait (a save, which the queue keeps and retries)."""
+    token = _no_wait.set(True)
+    try:
+        yield
+    finally:
+        _no_wait.reset(token)
 
 
 def new_unit_of_work() -> None:

@@ -142,3 +142,22 @@ def _background_call(limiter) -> None:
 
     with background_work():
         limiter.acquire("main")
+
+
+def test_a_save_finding_the_budget_spent_is_queued_not_held(portal_for, ac, smtp):
+    from tests.resilience.conftest import wait_until
+
+    ac.server.faults.per_second = 3
+    # Three calls per three seconds: the sign-in's two lookups by email and the
+    # profile read spend them all.
+    app = portal_for(main_options='rate_limit = "3/3 seconds"',
+                     resilience={"limiter_max_wait": 5.0})
+    client = signed_in_client(app, smtp)
+    client.get("/profile/")
+    answer = save(client, ac, first_name="Budget")
+    assert answer.status_code == 302
+    assert "They will reach our system shortly." in client.get("/profile/").data.decode()
+    app.extensions["portal"].queue.start_worker()
+    wait_until(lambda: not app.extensions["portal"].ledger.entries(), 30, "the queued save")
+    assert ac.row["firstName"] == "Budget"
+    assert ac.server.rate_limited == 0
