@@ -98,7 +98,7 @@ class Writer:
         if any(e.status == PENDING for e in self.ledger.for_contact(self.crm.name,
                                                                       change.contact_ref)):
             # An older change is still on its way: this one must land after it.
-            return self._queued(change, None)
+            return self._queued(change, None, "Waits for an earlier change of this contact.")
         try:
             # When the CRM's budget is spent the queue is the better place to wait.
             with without_waiting():
@@ -111,9 +111,9 @@ class Writer:
         self.profiles.refresh(self.crm.name, change)
         return WriteResult(Outcome.APPLIED)
 
-    def _queued(self, change: Change, error: CrmError | None) -> WriteResult:
+    def _queued(self, change: Change, error: CrmError | None, why: str = "") -> WriteResult:
         try:
-            entry = self._keep(self.crm.name, change, str(error or ""), error)
+            entry = self._keep(self.crm.name, change, why or str(error or ""), error)
         except Exception as exc:
             log.error("Change %s could not be kept: %s", change.id, exc)
             return WriteResult(Outcome.FAILED, error)

@@ -4,8 +4,9 @@ A moving window per CRM (the `limits` package), in memory for one process or
 in Redis (`[portal] storage_url`) so every web worker and queue worker share
 one budget. `acquire` waits briefly for a slot and, when the wait would be
 longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
-pages don't hang, and the writer queues the change for later. Queue work
-(`background_work()`) leaves two fifths of each window to pages.
+pages don't hang, and the writer queues the change for later. Calls that
+continue started work come first, then new pages, then queue work
+(`background_work()`).
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
 string, "100/10 seconds" too); "off" turns it off. The defaults are the
@@ -67,15 +68,17 @@ class SharedLimiter:
         item = self.items.get(crm)
         if item is None:
             return
-        # Queue work leaves part of each window to pages: a contact waiting for
-        # a page comes before a change that is already safely kept.
-        background = _background.get()
-        reserve = max(1, item.amount * 2 // 5) if background else 0
-        # Work that already spent calls (a page's second read, a change's
-        # next write) may wait out a couple of windows: giving up would waste
-        # what it spent. A queue worker may too: no contact is waiting on it.
+        background, spent = _background.get(), _spent.get()
+        # Slots a call leaves to others, by priority. Work that already spent
+        # calls (a page's second read) takes any slot: giving up would waste
+        # them. A new page leaves a fifth of the window to such work; queue
+        # work leaves two fifths, as a contact waiting for a page comes before
+        # a change that is already safely kept.
+        reserve = 0 if spent else max(1, item.amount * 2 // 5) if background \
+            else item.amount // 5
+        # Spent work and queue workers may wait out a couple of windows.
         patience = self.max_wait
-        if background or _spent.get():
+        if background or spent:
             patience = max(self.max_wait, 2 * item.get_expiry() + MARGIN)
         if _no_wait.get():
             patience = 0.0

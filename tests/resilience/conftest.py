@@ -27,7 +27,7 @@ EMAIL = "ane@example.org"
 FAST = {
     "apply_timeout": 1.0, "backoff_first": 0.2, "backoff_max": 1.0, "lease_seconds": 2.0,
     "sweep_after_seconds": 0.5, "worker_poll_seconds": 0.1, "worker_threads": 2,
-    "limiter_max_wait": 0.5, "cache": "filesystem",
+    "cache": "filesystem",
 }
 
 
