@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import redis
+
 from tests.resilience.conftest import save, signed_in_client, wait_until
 
 CONSUMER = str(Path(sys.executable).with_name("huey_consumer"))
@@ -22,9 +25,15 @@ def start_consumer(tmp_path: Path, log_name: str) -> subprocess.Popen:
                             env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def test_worker_killed_while_holding_a_job(portal_for, ac, smtp, tmp_path):
+@pytest.mark.parametrize("mode", ["sqlite", "redis"])
+def test_worker_killed_while_holding_a_job(portal_for, ac, smtp, tmp_path, request, mode):
+    settings: dict = {"embedded_worker": False}
+    if mode == "redis":
+        url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(url).flushdb()
+        settings.update(queue="redis", cache="redis", redis_url=url)
     # read_timeout above the CRM's latency below: the job is slow, not failing.
-    app = portal_for(resilience={"embedded_worker": False}, main_options="read_timeout = 10")
+    app = portal_for(resilience=settings, main_options="read_timeout = 10")
     services = app.extensions["portal"]
     client = signed_in_client(app, smtp)
     client.get("/profile/")
