@@ -11,6 +11,10 @@ field's numeric id; items are lists (`kind = "list"`, ref = list id) and tags
 and custom values and list memberships; tags need one more call.
 ActiveCampaign has no global opt-out in v3: "unsubscribe from all" sets every
 list the contact is on to unsubscribed.
+
+New contacts are made with `POST /api/3/contacts`. Email is unique per
+account: when it is taken, ActiveCampaign answers 422 `duplicate` and the
+adapter returns the contact that already has it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from portal.crm.planning import (
     notes_to_write,
     parse_moment,
     same_email,
+    split_name,
     tag_plan,
 )
 
@@ -137,6 +142,18 @@ class ActiveCampaignCrm(CrmAdapter):
         return self._field_meta
 
     # --- writing -------------------------------------------------------------
+
+    def create_contact(self, email: str, name: str = "") -> Contact:
+        first, last = split_name(name)
+        response = self.http.request("POST", "contacts", ok=(422,), json={
+            "contact": {"email": email.strip(), "firstName": first, "lastName": last}})
+        if response.status_code == 422:
+            codes = {e.get("code") for e in response.json().get("errors", [])}
+            existing = self.find_contact(email) if "duplicate" in codes else None
+            if existing is None:
+                raise self.http.error_for(response, "POST", "contacts")
+            return existing
+        return _contact(response.json()["contact"])
 
     def apply(self, change: Change) -> None:
         ref = change.contact_ref

@@ -30,6 +30,7 @@ when the contact lifts it without choosing one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -59,7 +60,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
-from portal.crm.planning import merge_options, option_edits
+from portal.crm.planning import merge_options, option_edits, split_name
 
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
                "LEGITIMATE_INTEREST_PQL", "NON_GDPR", "PERFORMANCE_OF_CONTRACT", "PROCESS_AND_STORE")
@@ -67,6 +68,7 @@ SCOPES = ("crm.objects.contacts.read crm.objects.contacts.write crm.schemas.cont
           "communication_preferences.read_write crm.lists.read crm.lists.write oauth")
 OPT_OUT = "hs_email_optout"  # HubSpot's own "unsubscribed from all email" property
 NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association type note → contact
+EXISTING_ID = re.compile(r"Existing ID: (\d+)")  # in the 409 that answers a taken email
 PORTAL_TYPES: dict[str, FieldType] = {
     "text": "text", "textarea": "textarea", "phonenumber": "tel", "select": "select",
     "radio": "select", "checkbox": "multiselect", "booleancheckbox": "checkbox", "date": "date",
@@ -209,10 +211,22 @@ class HubSpotCrm(CrmAdapter):
         return urls
 
     def create_contact(self, email: str, name: str = "") -> Contact:
-        first, _, last = name.partition(" ")
-        body = self.http.json("POST", "/crm/v3/objects/contacts", json={"properties": {
-            "email": email.strip(), "firstname": first, "lastname": last}})
-        return self._contact(body)
+        first, last = split_name(name)
+        response = self.http.request("POST", "/crm/v3/objects/contacts", ok=(409,), json={
+            "properties": {"email": email.strip(), "firstname": first, "lastname": last}})
+        if response.status_code != 409:
+            return self._contact(response.json())
+        # Email is unique: HubSpot answers 409 "Contact already exists. Existing ID: N",
+        # so the contact someone else just made is the one to use.
+        found = EXISTING_ID.search(crm_reason(response))
+        if found:
+            return self._contact(self.http.json(
+                "GET", f"/crm/v3/objects/contacts/{found.group(1)}",
+                params={"properties": "email,firstname,lastname"}))
+        existing = self.find_contact(email)
+        if existing is None:
+            raise self.http.error_for(response, "POST", "/crm/v3/objects/contacts")
+        return existing
 
     # writing ------------------------------------------------------------------
 

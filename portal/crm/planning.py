@@ -93,3 +93,14 @@ def merge_options(current: list[str], add: Iterable[str], drop: set[str]) -> lis
     chosen = list(current)
     chosen += [v for v in dict.fromkeys(add) if v not in chosen]
     return [v for v in chosen if v not in drop]
+
+
+def split_name(name: str, email: str = "", last_required: bool = False) -> tuple[str, str]:
+    """First and last name from one display name: the first word is the given
+    name, the rest the surname (Spanish and Basque names carry two). Where the
+    CRM requires a last name, a one-word name goes there whole, and no name at
+    all becomes the email's local part, so the record can still be created."""
+    first, _, last = " ".join(name.split()).partition(" ")
+    if last_required and not last:
+        return "", first or email.strip().split("@", 1)[0]
+    return first, last

@@ -9,6 +9,12 @@ api-evangelist/activecampaign (openapi/activecampaign-contacts-api-openapi.yml,
 - `GET /api/3/contacts?email=` exact match → `{"scoreValues", "contacts": [...], "meta": {"total": "N"}}`.
 - `GET /api/3/contacts/{id}` side-loads `fieldValues`, `contactLists`, `contactAutomations`;
   404 `{"message": "No Result found for Subscriber with id N"}`.
+- `POST /api/3/contacts` `{"contact": {"email", "firstName", "lastName", ...}}` → 201
+  `{"fieldValues": [], "contact": {...}}`, as in the v3 reference's "Create a contact";
+  email is unique per account, so a taken email answers 422
+  `{"errors": [{"title": "Email address already exists in the system.", "code": "duplicate",
+  "source": {"pointer": "/data/attributes/email"}}]}` and a missing or invalid one 422
+  `field_missing` / `email_invalid`.
 - `PUT /api/3/contacts/{id}` `{"contact": {..., "fieldValues": [{"field", "value"}]}}`;
   an invalid email answers 422 `{"errors": [{"title", "detail", "code", "source"}]}`.
 - multi-values (listbox, checkbox) stored as `||a||b||`.
@@ -183,6 +189,26 @@ def create_app(state: AcState) -> Flask:
             found = [c for c in state.contacts.values() if not email or c["email"].lower() == email]
         return jsonify({"scoreValues": [], "contacts": found, "meta": {"total": str(len(found)),
                         "page_input": {"email": email}}})
+
+    @app.post("/api/3/contacts")
+    def create_contact() -> Any:
+        body = (request.get_json(silent=True) or {}).get("contact")
+        if not isinstance(body, dict):
+            return jsonify({}), 400
+        email = str(body.get("email") or "").strip()
+        if not EMAIL.match(email):
+            code = "email_invalid" if email else "field_missing"
+            return jsonify({"errors": [{"title": "Email address is not valid.", "detail": "",
+                                        "code": code,
+                                        "source": {"pointer": "/data/attributes/email"}}]}), 422
+        with state.lock:
+            if any(c["email"].lower() == email.lower() for c in state.contacts.values()):
+                return jsonify({"errors": [{"title": "Email address already exists in the system.",
+                                            "detail": "", "code": "duplicate",
+                                            "source": {"pointer": "/data/attributes/email"}}]}), 422
+            standard = {k: str(body[k]) for k in ("firstName", "lastName", "phone") if body.get(k)}
+            cid = state.add_contact(email, datetime.now(UTC), **standard)
+            return jsonify({"fieldValues": [], "contact": state.contacts[cid]}), 201
 
     @app.get("/api/3/contacts/<cid>")
     def get_contact(cid: str) -> Any:

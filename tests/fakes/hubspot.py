@@ -5,6 +5,11 @@ Follows HubSpot/HubSpot-public-api-spec-collection (commit 99893791):
   /crm/v3/objects/contacts/{contactId} with `idProperty` and `properties`
   (404 when no record has that id or email), `associations=notes`, values
   always strings, `updatedAt`; errors as {status, message, category}.
+  POST /crm/v3/objects/contacts {"properties": {...}} → 201 with the new
+  record; email is unique, so a taken one answers 409 {"status": "error",
+  "message": "Contact already exists. Existing ID: N", "category": "CONFLICT"}
+  (the answer quoted in HubSpot/hubspot-api-nodejs#545 and
+  hubspot-api-python#51). Emails are kept in lower case.
 - PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json:
   GET /crm/v3/properties/contacts → {"results": [Property]}.
 - PublicApiSpecs/Communication Preferences/Subscriptions/Rollouts/176901/v4/
@@ -180,9 +185,12 @@ def create_app(state: HubSpotState) -> Flask:
 
     @app.post("/crm/v3/objects/contacts")
     def create_contact() -> Response:
-        props = request.get_json()["properties"]
-        if state.find(props.get("email", "")):
-            return _error(409, "Contact already exists.", "CONFLICT")
+        props = dict(request.get_json()["properties"])
+        props["email"] = props.get("email", "").strip().lower()
+        existing = state.find(props["email"]) if props["email"] else None
+        if existing is not None:
+            return _error(409, f"Contact already exists. Existing ID: {existing['id']}",
+                          "CONFLICT")
         contact_id = state.add_contact(**props)
         response = jsonify(contact_json(state.contacts[contact_id]))
         response.status_code = 201
