@@ -27,7 +27,6 @@ from portal.crm.base import (
     CrmAdapter,
     CrmError,
     CrmRateLimited,
-    CrmUnsupported,
     ItemRef,
 )
 from portal.crm.limiter import without_waiting
@@ -194,9 +193,12 @@ class Writer:
         if contact is None:
             try:
                 contact = adapter.create_contact(change.email)
-            except CrmUnsupported as exc:
-                raise CrmUnsupported(f"No contact {change.email} in {adapter.name}, and it "
-                                     "cannot be created from the portal.", crm=adapter.name) from exc
+            except CrmError as exc:
+                if exc.transient:
+                    raise  # the next attempt finds or creates it
+                # Unsupported, or refused (no permission): say which contact and where.
+                raise type(exc)(f"No contact {change.email} in {adapter.name}, and the portal "
+                                f"could not create it: {exc}", crm=adapter.name) from exc
         return replace(change, contact_ref=contact.ref)
 
     def _retry_later(self, entry: Entry, when: float, error: str, count: bool = True) -> None:

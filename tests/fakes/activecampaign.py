@@ -14,7 +14,9 @@ api-evangelist/activecampaign (openapi/activecampaign-contacts-api-openapi.yml,
   email is unique per account, so a taken email answers 422
   `{"errors": [{"title": "Email address already exists in the system.", "code": "duplicate",
   "source": {"pointer": "/data/attributes/email"}}]}` and a missing or invalid one 422
-  `field_missing` / `email_invalid`.
+  `field_missing` / `email_invalid`. An API user whose group may not add contacts
+  (`may_add_contacts = False`) gets the fake's 403 (the status AC gives a missing permission;
+  its exact words on this endpoint are not documented).
 - `PUT /api/3/contacts/{id}` `{"contact": {..., "fieldValues": [{"field", "value"}]}}`;
   an invalid email answers 422 `{"errors": [{"title", "detail", "code", "source"}]}`.
 - multi-values (listbox, checkbox) stored as `||a||b||`.
@@ -66,6 +68,7 @@ class AcState:
     notes: list[dict[str, Any]] = field(default_factory=list)
     automations: dict[str, dict[str, Any]] = field(default_factory=dict)
     contact_automations: list[dict[str, Any]] = field(default_factory=list)
+    may_add_contacts: bool = True  # the API user's group permission
     ids: itertools.count = field(default_factory=lambda: itertools.count(100))
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -192,6 +195,8 @@ def create_app(state: AcState) -> Flask:
 
     @app.post("/api/3/contacts")
     def create_contact() -> Any:
+        if not state.may_add_contacts:
+            return jsonify({"message": "You do not have permission to add contacts"}), 403
         body = (request.get_json(silent=True) or {}).get("contact")
         if not isinstance(body, dict):
             return jsonify({}), 400

@@ -47,21 +47,43 @@ def test_mirror_down_does_not_hold_up_the_contact(portal_for, ac, parent, smtp):
     assert parent.row["firstName"] == "MainFirst"
 
 
-def test_contact_missing_in_the_mirror_is_flagged_for_an_operator(portal_for, ac, smtp,
-                                                                 monkeypatch):
-    empty = start_account(contact=False, first_ids=7000)
-    monkeypatch.setenv("PORTAL_CRM_PARENT_API_TOKEN", empty.state.token)
-    try:
-        app = portal_for(mirrors={"parent": empty})
-        client = signed_in_client(app, smtp)
-        save(client, ac, first_name="Orphan")
-        app.extensions["portal"].queue.start_worker()
-        wait_until(lambda: "1 failed" in queue_cli(app, "list"), what="the mirror to refuse")
-        listing = queue_cli(app, "list", "--failed")
-        assert f"No contact {EMAIL} in parent" in listing
-        assert ac.row["firstName"] == "Orphan"
-    finally:
-        empty.server.stop()
+@pytest.fixture
+def empty_parent(monkeypatch):
+    account = start_account(contact=False, first_ids=7000)  # the parent has never seen Ane
+    monkeypatch.setenv("PORTAL_CRM_PARENT_API_TOKEN", account.state.token)
+    yield account
+    account.server.stop()
+
+
+def test_contact_missing_in_the_mirror_is_created_there(portal_for, ac, empty_parent, smtp):
+    app = portal_for(mirrors={"parent": empty_parent})
+    client = signed_in_client(app, smtp)
+    save(client, ac, first_name="Orphan", topics=("theatre",), lists=("weekly",))
+    app.extensions["portal"].queue.start_worker()
+    wait_until(lambda: not app.extensions["portal"].ledger.entries(), what="the mirror write")
+    assert "0 pending, 0 failed." in queue_cli(app, "list")
+    made = [ref for ref, c in empty_parent.state.contacts.items() if c["email"] == EMAIL]
+    assert len(made) == 1  # created once, then the change applied to it
+    empty_parent.contact = made[0]
+    assert empty_parent.row["firstName"] == "Orphan"
+    assert empty_parent.value(empty_parent.topics) == "||theatre||"
+    assert empty_parent.weekly in empty_parent.lists()
+    assert ac.row["firstName"] == "Orphan"
+
+
+def test_a_mirror_that_may_not_create_the_contact_flags_it_with_the_reason(
+        portal_for, ac, empty_parent, smtp):
+    empty_parent.state.may_add_contacts = False  # the parent's API user may only edit
+    app = portal_for(mirrors={"parent": empty_parent})
+    client = signed_in_client(app, smtp)
+    save(client, ac, first_name="Orphan")
+    app.extensions["portal"].queue.start_worker()
+    wait_until(lambda: "1 failed" in queue_cli(app, "list"), what="the mirror to refuse")
+    listing = queue_cli(app, "list", "--failed")
+    assert f"No contact {EMAIL} in parent, and the portal could not create it" in listing
+    assert "permission" in listing
+    assert not empty_parent.state.contacts
+    assert ac.row["firstName"] == "Orphan"  # the main CRM has the change all the same
 
 
 def test_a_change_the_main_crm_refuses_does_not_reach_the_mirror(portal_for, ac, parent, smtp):
