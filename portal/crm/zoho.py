@@ -19,6 +19,13 @@ Subscription items: "field" (a boolean field's api_name), "option" (a
 multi-select picklist's api_name and one of its values) and "tag". The
 global opt-out is Email_Opt_Out. Search answers 204 when nothing matches
 and may find several records.
+
+New contacts are inserted with `POST /crm/v8/{module}`; Last_Name is
+mandatory there, so a one-word name (or, without a name, the email's local
+part) goes to Last_Name. Email is not unique in Zoho unless an administrator
+marks it so: by default a taken email gets a second record, as in Zoho
+itself; where it is unique, Zoho answers DUPLICATE_DATA and the adapter
+returns the record that has it.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason, rate_limit_wait
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
+from portal.crm.planning import split_name
 
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa")
 OPT_OUT = "Email_Opt_Out"
@@ -194,6 +202,28 @@ class ZohoCrm(CrmAdapter):
                 str(self.options.get("api_domain") or self.default_api)]
 
     # writing ----------------------------------------------------------------------
+
+    def create_contact(self, email: str, name: str = "") -> Contact:
+        first, last = split_name(name, email, last_required=True)
+        record = {"Email": email.strip(), "Last_Name": last}
+        if first:
+            record["First_Name"] = first
+        path = self._api(self.module)
+        response = self.http.request("POST", path, ok=(400,),
+                                     json={"data": [record], "trigger": self.triggers})
+        answer = (_body(response).get("data") or [{}])[0]
+        if response.status_code == 400:
+            details = answer.get("details") or {}
+            if answer.get("code") != "DUPLICATE_DATA" or details.get("api_name") != "Email":
+                raise self.http.error_for(response, "POST", path)
+            # Email made unique by an administrator: the record that has it is the contact.
+            existing = str((details.get("duplicate_record") or {}).get("id") or "")
+            found = self.find_contacts(email)
+            if not found:  # not searchable yet: the duplicate's id is all there is
+                raise self.http.error_for(response, "POST", path)
+            return next((c for c in found if c.ref == existing), found[0])
+        made = answer.get("details") or {}
+        return _contact({**record, "id": made["id"], "Modified_Time": made.get("Modified_Time")})
 
     def apply(self, change: Change) -> None:
         ref = change.contact_ref

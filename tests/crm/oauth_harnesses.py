@@ -113,6 +113,8 @@ SALESFORCE_ROLES = {"text": "FirstName", "tel": "Phone", "other": "LastName",
 
 class SalesforceHarness(Harness):
     name = "salesforce"
+    duplicate_create = "second"  # duplicates are normal unless a duplicate rule blocks them
+    last_name_required = True
     find_budget = 1  # one SOQL query on Contact
     fetch_budget = 1  # one SOQL query with the CampaignMembers subquery
 
@@ -191,6 +193,8 @@ ZOHO_ROLES = {"text": "First_Name", "tel": "Phone", "other": "Last_Name",
 
 class ZohoHarness(Harness):
     name = "zoho"
+    duplicate_create = "second"  # Email is not unique unless an administrator says so
+    last_name_required = True
     find_budget = 1  # one search (204 when nobody matches)
     fetch_budget = 1  # one record GET with fields, Email_Opt_Out and Tag
 

@@ -135,3 +135,14 @@ def test_the_accounts_server_named_in_the_redirect_is_followed_only_if_it_is_zoh
         is None
     assert adapter.token_url_from_redirect({"accounts-server": "http://accounts.zoho.eu"}) is None
     assert adapter.token_url_from_redirect({}) is None
+
+
+def test_where_email_is_unique_creating_a_taken_email_returns_the_record_that_has_it(
+        zoho, tmp_path):
+    server, state = zoho
+    state.unique_email = True
+    taken = state.add_contact("miren@example.org", First_Name="Miren", Last_Name="Agirre")
+    adapter = adapter_for(server, tmp_path)
+    contact = adapter.create_contact("miren@example.org", "Someone Else")
+    assert contact.ref == taken and contact.name == "Miren Agirre"
+    assert len(state.contacts) == 1

@@ -18,6 +18,12 @@ and the Zoho Python SDK's handling of 204:
   {"data": [{"code": "SUCCESS", "status": "success", "details": {...}}]};
   a refused value is 400 with the same envelope, "status": "error",
   "code": "INVALID_DATA", "details": {"api_name"}.
+- POST /crm/v8/Contacts {"data": [{...}], "trigger": [...]} (record.json's insert) → 201
+  {"data": [{"code": "SUCCESS", "status": "success", "message": "record added",
+  "details": {"id", "Created_Time", "Modified_Time", ...}}]}; without Last_Name 400
+  MANDATORY_NOT_FOUND on "Last_Name". Email is not unique by default, so a taken one
+  gets a second record; with `unique_email` (an administrator's "do not allow duplicate
+  values") it is 400 DUPLICATE_DATA on "Email" with `duplicate_record` {"id", "module"}.
 - POST /crm/v8/Contacts/{id}/actions/add_tags|remove_tags {"tags": [{"name"}]}.
 - GET /crm/v8/Contacts/{id}/Notes; POST /crm/v8/Notes with
   Parent_Id {"module": {"api_name"}, "id"}.
@@ -55,6 +61,7 @@ class ZohoState:
     tags: dict[str, str] = field(default_factory=dict)  # name -> id
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     credits_exhausted: bool = False
+    unique_email: bool = False  # Email set to "do not allow duplicate values"
     writes: list[dict[str, Any]] = field(default_factory=list)  # PUT bodies, for tests
     ids: Any = field(default_factory=lambda: itertools.count(5_725_767_000_000_000_001))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -144,6 +151,34 @@ def create_app(state: ZohoState) -> Flask:
             return Response(status=204)
         return jsonify({"data": found, "info": {"count": len(found), "page": 1, "per_page": 200,
                                                 "more_records": False}})
+
+    @app.post("/crm/v8/Contacts")
+    def insert_contact() -> Response:
+        values = dict(request.get_json()["data"][0])
+        if not str(values.get("Last_Name") or "").strip():
+            return _record_error("MANDATORY_NOT_FOUND", "required field not found",
+                                 api_name="Last_Name", json_path="$.data[0].Last_Name")
+        unknown = next((name for name in values if name not in state.fields), None)
+        if unknown:
+            return _record_error("INVALID_DATA", "invalid data", api_name=unknown,
+                                 json_path=f"$.data[0].{unknown}")
+        with state.lock:
+            email = str(values.get("Email") or "").lower()
+            taken = next((c for c in state.contacts.values()
+                          if email and str(c.get("Email", "")).lower() == email), None)
+            if state.unique_email and taken is not None:
+                return _record_error("DUPLICATE_DATA", "duplicate data", api_name="Email",
+                                     json_path="$.data[0].Email",
+                                     duplicate_record={"id": taken["id"],
+                                                       "module": {"api_name": "Contacts"}})
+            contact_id = state.add_contact(values.pop("Email", ""), **values)
+            stamp = state.contacts[contact_id]["Modified_Time"]
+        response = jsonify({"data": [{"code": "SUCCESS", "status": "success",
+                                      "message": "record added",
+                                      "details": {"id": contact_id, "Created_Time": stamp,
+                                                  "Modified_Time": stamp}}]})
+        response.status_code = 201
+        return response
 
     @app.get("/crm/v8/Contacts/<contact_id>")
     def get_contact(contact_id: str) -> Response:
