@@ -22,6 +22,12 @@ input never joins a query unescaped. Subscription items: "field" (a boolean
 field), "option" (one value of a multi-select picklist) and "campaign"
 (CampaignMember of that Campaign Id). The global opt-out is
 HasOptedOutOfEmail; notes are ContentNote linked to the record.
+
+New contacts are Contacts (`POST /sobjects/Contact`); LastName is required,
+so a one-word name (or, without a name, the email's local part) goes there.
+Salesforce allows several records with one email: a taken email gets a
+second Contact, unless a duplicate rule blocks it (DUPLICATES_DETECTED),
+when the adapter returns the record that has the email.
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
-from portal.crm.planning import merge_options, option_edits
+from portal.crm.planning import merge_options, option_edits, split_name
 
 OPT_OUT = "HasOptedOutOfEmail"
 OBJECTS = ("Contact", "Lead")
@@ -275,10 +281,24 @@ class SalesforceCrm(CrmAdapter):
         return [self.login_url, self.tokens.client.token_url]
 
     def create_contact(self, email: str, name: str = "") -> Contact:
-        first, _, last = name.rpartition(" ")
-        body = self.http.json("POST", self._api("sobjects/Contact"), json={
-            "Email": email.strip(), "FirstName": first, "LastName": last or email.split("@")[0]})
-        return _contact(self._record(body["id"], [], []))
+        if "Contact" not in self.objects:
+            # A Lead needs a Company the portal does not know; Contacts are what it creates.
+            raise CrmUnsupported(f"Salesforce '{self.name}' creates Contacts: add \"Contact\" to "
+                                 f"objects in [crm.{self.name}].", crm=self.name)
+        first, last = split_name(name, email, last_required=True)
+        path = self._api("sobjects/Contact")
+        response = self.http.request("POST", path, ok=(400,), json={
+            "Email": email.strip(), "FirstName": first, "LastName": last})
+        if response.status_code == 400:
+            # Duplicates are allowed unless a duplicate rule blocks them; then the
+            # record the rule matched is the contact.
+            existing = (self.find_contact(email)
+                        if "DUPLICATES_DETECTED" in {e.get("errorCode") for e in _errors(response)}
+                        else None)
+            if existing is None:
+                raise self.http.error_for(response, "POST", path)
+            return existing
+        return _contact(self._record(response.json()["id"], [], []))
 
     # writing ----------------------------------------------------------------------
 

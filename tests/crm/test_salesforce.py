@@ -13,6 +13,7 @@ from portal.crm.base import (
     CrmAuthError,
     CrmConfigError,
     CrmRateLimited,
+    CrmUnsupported,
     FieldRef,
     FieldUpdate,
     ItemRef,
@@ -172,3 +173,22 @@ def test_the_catalogue_lists_boolean_fields_options_and_campaigns(org, tmp_path,
     assert ItemRef("field", "HasOptedOutOfEmail") not in items
     kinds = {f.key: f.portal_type for f in catalog.fields}
     assert kinds["Topics__c"] == "multiselect" and kinds["Birthdate"] == "date"
+
+
+def test_a_duplicate_rule_that_blocks_a_taken_email_gives_back_the_record_that_has_it(
+        org, tmp_path, monkeypatch):
+    server, state = org
+    state.duplicate_rule = True
+    taken = state.add("Contact", Email="miren@example.org", FirstName="Miren", LastName="Agirre")
+    adapter = adapter_for(server, tmp_path, monkeypatch)
+    contact = adapter.create_contact("miren@example.org", "Someone Else")
+    assert contact.ref == taken and contact.name == "Miren Agirre"
+    assert len(state.records["Contact"]) == 1
+
+
+def test_a_portal_set_to_leads_only_says_it_cannot_create_contacts(org, tmp_path, monkeypatch):
+    server, state = org
+    adapter = adapter_for(server, tmp_path, monkeypatch, objects=["Lead"])
+    with pytest.raises(CrmUnsupported, match='add "Contact" to objects'):
+        adapter.create_contact("miren@example.org", "Miren Agirre")
+    assert not state.records["Lead"] and not state.records["Contact"]

@@ -17,6 +17,11 @@ format.py) relies on:
   {"id", "success", "errors"}; DELETE → 204; errors are JSON arrays
   [{"message", "errorCode", "fields"}] (400 INVALID_FIELD,
   INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, DUPLICATE_VALUE; 404 NOT_FOUND).
+- Creating a Contact (POST .../sobjects/Contact) without LastName is 400
+  REQUIRED_FIELD_MISSING ("Required fields are missing: [LastName]"). A
+  second record with a taken email is allowed, as in an org without
+  duplicate rules; with `duplicate_rule` set, an active blocking rule
+  answers 400 DUPLICATES_DETECTED ("Use one of these records?").
 - The daily API allocation exhausted is 403 REQUEST_LIMIT_EXCEEDED (the
   status code is unconfirmed in the public docs; the error code is
   documented). Each answer carries Sforce-Limit-Info.
@@ -69,6 +74,7 @@ class SalesforceState:
         default_factory=lambda: {name: {} for name in PREFIX})
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # Contact/Lead fields
     daily_limit_exceeded: bool = False
+    duplicate_rule: bool = False  # an active rule that blocks a Contact with a taken email
     queries: list[str] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)
     seq: Any = field(default_factory=lambda: itertools.count(1))
@@ -376,6 +382,14 @@ def create_app(state: SalesforceState) -> Flask:
         elif sobject in ("Contact", "Lead"):
             if (bad := updatable(sobject, body)) is not None:
                 return bad
+            if not str(body.get("LastName") or "").strip():
+                return _errors(400, "REQUIRED_FIELD_MISSING",
+                               "Required fields are missing: [LastName]", ["LastName"])
+            email = str(body.get("Email") or "").lower()
+            if state.duplicate_rule and email and any(
+                    str(r.get("Email") or "").lower() == email
+                    for r in state.records[sobject].values()):
+                return _errors(400, "DUPLICATES_DETECTED", "Use one of these records?")
         else:
             return _errors(404, "NOT_FOUND", f"The requested resource does not exist: {sobject}")
         record_id = state.add(sobject, **body)
