@@ -2,7 +2,7 @@
 # Installs the Debian packages the test suite runs for real (browser, proxy,
 # Redis) when they are missing. Needs root; elsewhere it says what to install.
 set -euo pipefail
-packages=(chromium nginx php-cli redis-server)   # browser tests; reverse-proxy tests; the WordPress shortcode; Redis mode
+packages=(chromium nginx apache2 php-cli redis-server)   # browser tests; reverse-proxy tests (nginx, Apache); the WordPress shortcode; Redis mode
 needed=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
