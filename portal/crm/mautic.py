@@ -14,6 +14,12 @@ is a Do Not Contact entry on the email channel; lifting it removes the entry
 unless Mautic recorded a bounce. Automations are campaign ids: the contact is
 added to the campaign. OAuth2 tokens are kept by portal.crm.oauth (a file in
 the adapter's state folder) and refreshed by a new client-credentials grant.
+
+New contacts are made with `POST /api/contacts/new`. Email is Mautic's
+default unique identifier: posting a taken email updates that contact with
+the posted fields (200) instead of creating one (201). So the adapter posts
+the email alone and names the contact only when Mautic made a new one: a
+taken email returns the contact that has it, unchanged.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from portal.crm.planning import (
     notes_to_write,
     parse_moment,
     same_email,
+    split_name,
     tag_plan,
 )
 
@@ -111,6 +118,15 @@ class MauticCrm(CrmAdapter):
                                                          "limit": 30})
         return [_contact(c) for c in _records(body.get("contacts"))
                 if same_email(_values(c).get("email"), email)]
+
+    def create_contact(self, email: str, name: str = "") -> Contact:
+        response = self.http.request("POST", "contacts/new", json={"email": email.strip()})
+        raw = response.json()["contact"]
+        first, last = split_name(name)
+        if response.status_code == 201 and (first or last):
+            raw = self.http.json("PATCH", f"contacts/{raw['id']}/edit",
+                                 json={"firstname": first, "lastname": last})["contact"]
+        return _contact(raw)
 
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]

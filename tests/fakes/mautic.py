@@ -14,6 +14,10 @@ mautic/api-library (lib/Api/Contacts.php, Segments.php, Notes.php):
 - `GET /api/contacts/{id}` → `{"contact": {"id", "dateAdded", "dateModified",
   "fields": {"core": {...}, "all": {alias: value}}, "tags": [{"id", "tag"}],
   "doNotContact": [{"id", "reason", "comments", "channel", "channelId"}]}}`.
+- `POST /api/contacts/new` with field aliases → 201 `{"contact": {...}}` ("Create Contact").
+  Email is the default unique identifier: as Mautic's LeadApiController does
+  (`getNewEntity` → `checkForDuplicateContact`), a taken email updates that contact with
+  the posted non-blank fields and answers 200 with it instead of creating another.
 - `PATCH /api/contacts/{id}/edit` updates only the sent aliases (404 if missing);
   blank values are ignored unless `overwriteWithBlank` is true; `"tags": ["a", "-b"]`
   adds a and removes b; multiselect values as `a|b`; an invalid email answers
@@ -190,6 +194,22 @@ def create_app(state: MauticState) -> Flask:
             if contact_or_404(cid) is None:
                 return errors(404, "Item was not found.")
             return jsonify({"contact": state.contact_json(cid)})
+
+    @app.post("/api/contacts/new")
+    def new_contact() -> Any:
+        body = request.get_json(silent=True) or {}
+        email = str(body.get("email") or "").strip()
+        if email and not EMAIL.match(email):
+            return errors(400, "email: A valid email is required.",
+                          details={"email": ["A valid email is required."]})
+        with state.lock:
+            cid = next((cid for cid, c in state.contacts.items() if email and
+                        str(c["values"].get("email") or "").lower() == email.lower()), None)
+            status = 200
+            if cid is None:
+                cid, status = state.add_contact(email, datetime.now(UTC)), 201
+            edited = edit_contact(cid)
+            return edited, status
 
     @app.patch("/api/contacts/<int:cid>/edit")
     def edit_contact(cid: int) -> Any:
