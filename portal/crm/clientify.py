@@ -13,6 +13,10 @@ tags (`kind = "tag"`). The email search is fuzzy, so only exact matches are
 kept. "Unsubscribe from all" sets the contact's marketing status; Clientify
 does not document its values, so true is taken as "may receive marketing"
 (the toggle in its own connector catalogue): check it on a test contact.
+
+New contacts are made with `POST /v1/contacts/` (`first_name`, `last_name`,
+`email`), as gwannon/PHPClientifyAPI's `create` does. Clientify does not
+keep emails unique: a taken email gets a second contact, as in Clientify.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from portal.crm.planning import (
     notes_to_write,
     parse_moment,
     same_email,
+    split_name,
     tag_plan,
 )
 
@@ -90,6 +95,12 @@ class ClientifyCrm(CrmAdapter):
                       if any(same_email(e.get("email"), email) for e in c.get("emails", []))]
             url, params = body.get("next"), None  # `next` carries the query
         return found
+
+    def create_contact(self, email: str, name: str = "") -> Contact:
+        first, last = split_name(name)
+        raw = self.http.json("POST", "contacts/", json={
+            "first_name": first, "last_name": last, "email": email.strip()})
+        return _contact(raw, email)
 
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]

@@ -11,6 +11,10 @@ with Django REST framework conventions for what those leave open:
 - `GET /v1/contacts/{id}/` → `{"id", "first_name", "last_name", "status", "emails": [{"id",
   "type", "email"}], "phones": [...], "tags": ["name"], "custom_fields": [{"field", "value"}],
   "created", "modified", "marketing_status"}`; 404 `{"detail": "Not found."}`.
+- `POST /v1/contacts/` `{"first_name", "last_name", "email", "phone", "status", "tags"}` → 201
+  with the contact (gwannon/PHPClientifyAPI `create`; names may be empty); a missing or
+  invalid email answers 400 `{"email": ["Enter a valid email address."]}` (DRF). Emails
+  are not unique: a taken one gets a second contact.
 - `PUT /v1/contacts/{id}/` with a partial body (only the sent keys change);
   `custom_fields` by field name, `"--"` stored for empty; an unknown `status`
   answers 400 `{"status": ["\\"x\\" is not a valid choice."]}`.
@@ -182,6 +186,22 @@ def create_app(state: ClientifyState) -> Flask:
             if found is None:
                 return detail(404, "Not found.")
             return page([{"id": state.tags[t], "name": t} for t in found["tags"]])
+
+    @app.post("/v1/contacts/")
+    def create_contact() -> Any:
+        body = request.get_json(silent=True) or {}
+        email = str(body.get("email") or "").strip()
+        if "@" not in email or " " in email:
+            return jsonify({"email": ["Enter a valid email address."]}), 400
+        with state.lock:
+            cid = state.add_contact(email, datetime.now(UTC),
+                                    first_name=str(body.get("first_name") or ""),
+                                    last_name=str(body.get("last_name") or ""))
+            for name in body.get("tags") or []:
+                state.tag(cid, str(name))
+            response = jsonify({**state.contacts[cid], "url": contact_url(cid)})
+        response.status_code = 201
+        return response
 
     @app.post("/v1/contacts/<int:cid>/tags/")
     def add_tag(cid: int) -> Any:
