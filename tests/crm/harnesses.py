@@ -41,6 +41,13 @@ class Harness:
     global_opt_out: ClassVar[bool] = True
     # The Retry-After the fake sends with its 429, as the adapter should report it.
     retry_after: ClassVar[float | None] = 1.0
+    # What `create_contact` does when the email is taken: "existing" where the
+    # CRM keeps emails unique (the contact that has it comes back), "second"
+    # where it allows duplicates (a second record is made, as the CRM does).
+    duplicate_create: ClassVar[str] = "existing"
+    # True where the CRM requires a last name (the whole name, or the email's
+    # local part, goes there).
+    last_name_required: ClassVar[bool] = False
 
     server: FakeServer | None = None
 
@@ -114,6 +121,7 @@ class LocalHarness(Harness):
     name = "local"
     find_budget = 0
     fetch_budget = 0
+    duplicate_create = "second"
 
     def start(self, tmp_path: Path) -> None:
         self.path = tmp_path / "crm.sqlite3"
@@ -394,6 +402,7 @@ def mautic_oauth2() -> Harness:
 
 class ClientifyHarness(Harness):
     name = "clientify"
+    duplicate_create = "second"  # Clientify does not keep emails unique
     find_budget = 1
     fetch_budget = 1  # the contact carries its custom fields and tags
 

@@ -71,6 +71,34 @@ def read(adapter, harness: Harness, ref: str, email: str = "jane@example.org"):
     return adapter.fetch_profile(contact, list(harness.fields().values()), harness.items())
 
 
+# --- creating a contact -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("Ane Etxeberria Goikoetxea", "Ane Etxeberria Goikoetxea"),
+    ("Ane", "Ane"),
+    ("", None),  # no name: empty, or the email's local part where a last name is required
+])
+def test_created_contact_is_found_by_email_and_a_taken_email_is_handled(harness, adapter,
+                                                                        name, shown):
+    email = "new.member@example.org"
+    if shown is None:
+        shown = "new.member" if harness.last_name_required else ""
+    made = adapter.create_contact(email, name)
+    found = adapter.find_contact(email)
+    assert found is not None and found.ref == made.ref
+    assert found.email.lower() == email
+    assert found.name == made.name == shown
+
+    again = adapter.create_contact(email, "Someone Else")
+    refs = {c.ref for c in adapter.find_contacts(email)}
+    if harness.duplicate_create == "existing":
+        assert again.ref == made.ref and refs == {made.ref}
+        assert adapter.find_contact(email).name == shown  # the taken contact is not renamed
+    else:
+        assert again.ref != made.ref and refs == {made.ref, again.ref}
+
+
 # --- finding by email -------------------------------------------------------------
 
 
