@@ -7,7 +7,7 @@ import requests
 
 from portal.auth.wordpress import SECRET_ENV
 from tests.fakes.wordpress import CLIENT_SECRET, OidcWordPress
-from tests.proxy.conftest import upstream
+from tests.proxy.support import upstream
 from tests.support.smtp import free_port
 from tests.wordpress.conftest import Dance, oidc_section, query
 
