@@ -62,16 +62,18 @@ def oauth_section(provider: OAuthWordPress, extra: str = "") -> str:
 
 @pytest.fixture
 def wordpress_login(make_app, monkeypatch):
-    """`with wordpress_login("oidc") as dance:` – the portal and a provider, running."""
+    """`with wordpress_login("oidc") as dance:` – the portal and a provider, running;
+    `replace` changes the demo configuration (e.g. its CRM block)."""
     monkeypatch.setenv(SECRET_ENV, CLIENT_SECRET)
 
     @contextmanager
-    def running(kind: str = "oidc", extra: str = "") -> Iterator[Dance]:
+    def running(kind: str = "oidc", extra: str = "",
+                replace: dict[str, str] | None = None) -> Iterator[Dance]:
         provider = OidcWordPress() if kind == "oidc" else OAuthWordPress()
         provider.port = free_port()
         with provider:
             section = oidc_section(provider, extra) if kind == "oidc" else oauth_section(provider, extra)
-            app = make_app(append=section)
+            app = make_app(append=section, replace=replace)
             with serve(app) as portal:
                 provider.provider.redirect_uri = portal + "/wordpress/callback"
                 yield Dance(portal, provider, requests.Session(), app)
