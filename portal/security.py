@@ -7,8 +7,9 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import Flask, Response, request, session
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, Response, render_template, request, session
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from portal import embed, theme
 from portal.settings import Config
@@ -72,6 +73,14 @@ def init_app(app: Flask) -> None:
         else:
             session["seen"] = now
 
+    @app.errorhandler(CSRFError)
+    def form_not_checked(error: CSRFError) -> tuple[str, int]:
+        # An expired or missing token, or a browser that hid the Referer on https.
+        return render_template(
+            "errors/error.html", title=_("This form could not be sent"),
+            message=_("The form expired or could not be checked. Go back, reload the page and "
+                      "send it again. Nothing was changed.")), 400
+
     policy = content_security_policy(app.config["PORTAL"])
     # X-Frame-Options cannot name allowed origins: send it only where no one may frame us.
     framed = embed.settings(app.config["PORTAL"]).framed
@@ -79,8 +88,10 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Links carry sign-in tokens: never leak them to other sites.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Links carry sign-in tokens: never leak them to other sites. Same-origin
+        # (not no-referrer) because on https Flask-WTF checks that a form's
+        # Referer is the portal itself.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         if not framed:
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Content-Security-Policy", policy)

@@ -88,9 +88,6 @@ def test_check_config_knows_these_sections_without_the_app(tmp_path):
     assert "OK" in done.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="on https Flask-WTF wants a Referer that matches the host "
-                   "(WTF_CSRF_SSL_STRICT), and the portal's Referrer-Policy: no-referrer tells "
-                   "browsers to send none, so every form is refused behind an https proxy")
 def test_a_form_posted_over_https_behind_the_proxy_is_accepted(make_app):
     from tests.conftest import csrf_token
 

@@ -45,8 +45,11 @@ def test_huge_email_is_refused_without_error_page(client):
 
 
 def test_missing_csrf_token_is_refused(client, smtp):
+    client.get("/?lang=eu")
     answer = client.post("/sign-in", data={"email": "demo@example.org"})
     assert answer.status_code == 400
+    page = answer.data.decode()
+    assert '<html lang="eu">' in page and "Ez da ezer aldatu." in page  # "Nothing was changed."
     time.sleep(0.2)
     assert smtp.sent_to("demo@example.org") == []
 
