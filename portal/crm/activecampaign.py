@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from portal.crm.base import (
     Catalog,
     Change,
@@ -46,6 +48,7 @@ from portal.crm.planning import (
     same_email,
     split_name,
     tag_plan,
+    taken_contact,
 )
 
 STANDARD = ("email", "firstName", "lastName", "phone")
@@ -145,15 +148,11 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def create_contact(self, email: str, name: str = "") -> Contact:
         first, last = split_name(name)
-        response = self.http.request("POST", "contacts", ok=(422,), json={
+        answer, created = self.http.create("contacts", taken=_email_taken, json={
             "contact": {"email": email.strip(), "firstName": first, "lastName": last}})
-        if response.status_code == 422:
-            codes = {e.get("code") for e in response.json().get("errors", [])}
-            existing = self.find_contact(email) if "duplicate" in codes else None
-            if existing is None:
-                raise self.http.error_for(response, "POST", "contacts")
-            return existing
-        return _contact(response.json()["contact"])
+        if not created:
+            return taken_contact(self, email)
+        return _contact(answer.json()["contact"])
 
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
@@ -280,6 +279,16 @@ def _contact(raw: Mapping[str, Any]) -> Contact:
     name = " ".join(p for p in (raw.get("firstName"), raw.get("lastName")) if p)
     return Contact(ref=str(raw["id"]), email=raw.get("email", ""),
                    modified=parse_moment(raw.get("udate") or raw.get("cdate")), name=name)
+
+
+def _email_taken(response: requests.Response) -> bool:
+    if response.status_code != 422:
+        return False
+    try:
+        errors = response.json().get("errors") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(e, dict) and e.get("code") == "duplicate" for e in errors)
 
 
 def _decode(kind: str, raw: Any) -> Value:

@@ -231,6 +231,18 @@ class CrmHttp:
             return response
         raise self.error_for(response, method, path)
 
+    def create(self, path: str, *, taken: Callable[[requests.Response], bool],
+               **kwargs: Any) -> tuple[requests.Response, bool]:
+        """POST a new record: (answer, True) when created, (answer, False) when
+        the CRM refused it because a unique value (the email) is taken, as
+        `taken` recognises; any other refusal raises as `request` does."""
+        response = self.request("POST", path, ok=range(400, 500), **kwargs)
+        if response.status_code < 400:
+            return response, True
+        if taken(response):
+            return response, False
+        raise self.error_for(response, "POST", path)
+
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         if response.status_code == 204 or not response.content:

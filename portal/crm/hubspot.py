@@ -60,7 +60,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
-from portal.crm.planning import merge_options, option_edits, split_name
+from portal.crm.planning import merge_options, option_edits, split_name, taken_contact
 
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
                "LEGITIMATE_INTEREST_PQL", "NON_GDPR", "PERFORMANCE_OF_CONTRACT", "PROCESS_AND_STORE")
@@ -212,21 +212,14 @@ class HubSpotCrm(CrmAdapter):
 
     def create_contact(self, email: str, name: str = "") -> Contact:
         first, last = split_name(name)
-        response = self.http.request("POST", "/crm/v3/objects/contacts", ok=(409,), json={
-            "properties": {"email": email.strip(), "firstname": first, "lastname": last}})
-        if response.status_code != 409:
-            return self._contact(response.json())
-        # Email is unique: HubSpot answers 409 "Contact already exists. Existing ID: N",
-        # so the contact someone else just made is the one to use.
-        found = EXISTING_ID.search(crm_reason(response))
-        if found:
-            return self._contact(self.http.json(
-                "GET", f"/crm/v3/objects/contacts/{found.group(1)}",
-                params={"properties": "email,firstname,lastname"}))
-        existing = self.find_contact(email)
-        if existing is None:
-            raise self.http.error_for(response, "POST", "/crm/v3/objects/contacts")
-        return existing
+        answer, created = self.http.create(
+            "/crm/v3/objects/contacts", taken=lambda r: r.status_code == 409,
+            json={"properties": {"email": email.strip(), "firstname": first, "lastname": last}})
+        if created:
+            return self._contact(answer.json())
+        # Email is unique: the 409 says "Contact already exists. Existing ID: N".
+        existing = EXISTING_ID.search(crm_reason(answer))
+        return taken_contact(self, email, existing.group(1) if existing else "")
 
     # writing ------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.crm.base import Change, ItemRef, Note
+from portal.crm.base import Change, Contact, CrmAdapter, CrmUnavailable, ItemRef, Note
 
 # Multi-value field -> (values to add, values to drop).
 OptionEdits = dict[str, tuple[list[str], set[str]]]
@@ -104,3 +104,17 @@ def split_name(name: str, email: str = "", last_required: bool = False) -> tuple
     if last_required and not last:
         return "", first or email.strip().split("@", 1)[0]
     return first, last
+
+
+def taken_contact(adapter: CrmAdapter, email: str, ref: str = "") -> Contact:
+    """The contact that already has `email`, after the CRM refused to create
+    another (preferring `ref` when the refusal named it). A search index may
+    lag that refusal: then a transient error, so the write is tried again."""
+    found = adapter.find_contacts(email)
+    if not found:
+        raise CrmUnavailable(f"{adapter.name} says {email} is taken but does not find it yet.",
+                             crm=adapter.name)
+    named = next((c for c in found if c.ref == ref), None)
+    if named is not None or len(found) == 1:
+        return named or found[0]
+    return adapter.find_contact(email) or found[0]  # several: the duplicate policy decides

@@ -65,7 +65,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
-from portal.crm.planning import merge_options, option_edits, split_name
+from portal.crm.planning import merge_options, option_edits, split_name, taken_contact
 
 OPT_OUT = "HasOptedOutOfEmail"
 OBJECTS = ("Contact", "Lead")
@@ -286,19 +286,13 @@ class SalesforceCrm(CrmAdapter):
             raise CrmUnsupported(f"Salesforce '{self.name}' creates Contacts: add \"Contact\" to "
                                  f"objects in [crm.{self.name}].", crm=self.name)
         first, last = split_name(name, email, last_required=True)
-        path = self._api("sobjects/Contact")
-        response = self.http.request("POST", path, ok=(400,), json={
+        answer, created = self.http.create(self._api("sobjects/Contact"), taken=_duplicate_rule, json={
             "Email": email.strip(), "FirstName": first, "LastName": last})
-        if response.status_code == 400:
+        if not created:
             # Duplicates are allowed unless a duplicate rule blocks them; then the
             # record the rule matched is the contact.
-            existing = (self.find_contact(email)
-                        if "DUPLICATES_DETECTED" in {e.get("errorCode") for e in _errors(response)}
-                        else None)
-            if existing is None:
-                raise self.http.error_for(response, "POST", path)
-            return existing
-        return _contact(self._record(response.json()["id"], [], []))
+            return taken_contact(self, email)
+        return _contact(self._record(answer.json()["id"], [], []))
 
     # writing ----------------------------------------------------------------------
 
@@ -381,6 +375,10 @@ class SalesforceCrm(CrmAdapter):
                                       reason=f"{first.get('errorCode')}: {first.get('message')}",
                                       field=field)
         return None
+
+
+def _duplicate_rule(response: requests.Response) -> bool:
+    return any(e.get("errorCode") == "DUPLICATES_DETECTED" for e in _errors(response))
 
 
 def _session_expired(response: requests.Response) -> bool:

@@ -59,7 +59,7 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason, rate_limit_wait
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
-from portal.crm.planning import split_name
+from portal.crm.planning import split_name, taken_contact
 
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa")
 OPT_OUT = "Email_Opt_Out"
@@ -208,22 +208,13 @@ class ZohoCrm(CrmAdapter):
         record = {"Email": email.strip(), "Last_Name": last}
         if first:
             record["First_Name"] = first
-        path = self._api(self.module)
-        response = self.http.request("POST", path, ok=(400,),
-                                     json={"data": [record], "trigger": self.triggers})
-        answer = (_body(response).get("data") or [{}])[0]
-        if response.status_code == 400:
-            details = answer.get("details") or {}
-            if answer.get("code") != "DUPLICATE_DATA" or details.get("api_name") != "Email":
-                raise self.http.error_for(response, "POST", path)
+        answer, created = self.http.create(self._api(self.module), taken=_email_taken,
+                                           json={"data": [record], "trigger": self.triggers})
+        details = (_body(answer).get("data") or [{}])[0].get("details") or {}
+        if not created:
             # Email made unique by an administrator: the record that has it is the contact.
-            existing = str((details.get("duplicate_record") or {}).get("id") or "")
-            found = self.find_contacts(email)
-            if not found:  # not searchable yet: the duplicate's id is all there is
-                raise self.http.error_for(response, "POST", path)
-            return next((c for c in found if c.ref == existing), found[0])
-        made = answer.get("details") or {}
-        return _contact({**record, "id": made["id"], "Modified_Time": made.get("Modified_Time")})
+            return taken_contact(self, email, str((details.get("duplicate_record") or {}).get("id")))
+        return _contact({**record, "id": details["id"], "Modified_Time": details.get("Modified_Time")})
 
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
@@ -308,6 +299,12 @@ def _body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _email_taken(response: requests.Response) -> bool:
+    record = (_body(response).get("data") or [{}])[0]
+    return record.get("code") == "DUPLICATE_DATA" and \
+        (record.get("details") or {}).get("api_name") == "Email"
 
 
 def _token_expired(response: requests.Response) -> bool:
