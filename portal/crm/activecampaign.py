@@ -76,7 +76,7 @@ class ActiveCampaignCrm(CrmAdapter):
             credentials_hint=f"the API key in {env} (ActiveCampaign: Settings → Developer)",
             # ActiveCampaign answers 403 to a wrong key as well as to a missing permission.
             permissions_hint=(f"the API key in {env} (Settings → Developer), and that its user's "
-                              "group may view and edit contacts, lists and tags"),
+                              "group may view, add and edit contacts, lists and tags"),
             **client_options(self.options),
         )
         self._tag_ids: dict[str, str] = {}

@@ -26,6 +26,10 @@ option); without it the adapter reports `supports_tags = False` and refuses
 tag changes. HubSpot lifts an "unsubscribed from all email" only when the
 contact subscribes to a type again: `resubscribe_type` names the type used
 when the contact lifts it without choosing one.
+
+New contacts are made with `POST /crm/v3/objects/contacts`. Email is unique:
+a taken one is answered 409 "Contact already exists. Existing ID: N", and
+the adapter returns that contact.
 """
 
 from __future__ import annotations
