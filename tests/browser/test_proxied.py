@@ -3,7 +3,8 @@ request the browser makes leaves the prefix."""
 
 from __future__ import annotations
 
-from tests.proxy.conftest import PREFIX, nginx, upstream  # noqa: F401 (the nginx fixture)
+from tests.proxy.conftest import nginx  # noqa: F401 (the nginx fixture)
+from tests.proxy.support import PREFIX, upstream
 from tests.support.smtp import link_in
 
 
