@@ -14,8 +14,9 @@ def demo_config(folder: Path, *, replace: dict[str, str] | None = None, append: 
     loopback SMTP server and to files."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     changes = dict(replace or {})
-    if smtp_port is not None:
-        changes['backends = ["console", "file"]'] = (
+    if smtp_port is not None:  # unless the caller sets the mail backends itself
+        changes.setdefault(
+            'backends = ["console", "file"]',
             f'backends = ["smtp", "file"]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp_port}')
     for old, new in changes.items():
         assert old in text, f"{old!r} is not in the demo configuration"
