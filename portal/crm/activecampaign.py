@@ -107,6 +107,9 @@ class ActiveCampaignCrm(CrmAdapter):
             subscribed |= {i for i in wanted_tags if i.ref in have}
         return Profile(contact=_contact(head), values=values, subscribed=frozenset(subscribed))
 
+    def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
+        return 2 if any(i.kind == "tag" for i in items) else 1  # tags: contactTags too
+
     def _contact_tags(self, ref: str) -> list[dict[str, Any]]:
         return self.http.json("GET", f"contacts/{ref}/contactTags").get("contactTags", [])
 

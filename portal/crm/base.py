@@ -294,6 +294,11 @@ class CrmAdapter(ABC):
         """Current values of `fields` and which of `items` the contact is in,
         in the fewest calls the API allows."""
 
+    def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
+        """How many calls `fetch_profile` makes for these fields and items, so
+        the rate limiter can reserve them together."""
+        return 1
+
     @abstractmethod
     def apply(self, change: Change) -> None:
         """Write `change`; idempotent. Raises CrmError subclasses."""

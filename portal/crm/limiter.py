@@ -6,7 +6,9 @@ one budget. `acquire` waits briefly for a slot and, when the wait would be
 longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
 pages don't hang, and the writer queues the change for later. Calls that
 continue started work come first, then new pages, then queue work
-(`background_work()`).
+(`background_work()`). A page read that takes several calls reserves them
+all with its first (`calls_together`), so it never spends one call and then
+finds no slot for the next.
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
 string, "100/10 seconds" too); "off" turns it off. The defaults are the
@@ -20,6 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -68,6 +71,14 @@ class SharedLimiter:
         item = self.items.get(crm)
         if item is None:
             return
+        batch = _batch.get()
+        cost = 1
+        if batch is not None and batch.crm == crm:
+            if batch.held:  # a slot this read reserved with its first call
+                batch.held -= 1
+                return
+            if not batch.taken:
+                cost = max(1, min(batch.calls, item.amount))
         background, spent = _background.get(), _spent.get()
         # Slots a call leaves to others, by priority. Work that already spent
         # calls (a page's second read) takes any slot: giving up would waste
@@ -85,9 +96,12 @@ class SharedLimiter:
         started = time.monotonic()
         while True:
             stats = self.window.get_window_stats(item, "crm-out", crm) if reserve else None
-            if (stats is None or stats.remaining > reserve) and \
-                    self.window.hit(item, "crm-out", crm):
+            # All of a read's calls or none: `hit` with a cost takes them atomically.
+            if (stats is None or stats.remaining >= reserve + cost) and \
+                    self.window.hit(item, "crm-out", crm, cost=cost):
                 _spent.set(True)
+                if batch is not None and batch.crm == crm and not batch.taken:
+                    batch.taken, batch.held = True, cost - 1
                 return
             reset = (stats or self.window.get_window_stats(item, "crm-out", crm)).reset_time
             # The margin keeps requests sent just as a slot frees from reaching
@@ -104,6 +118,34 @@ _spent: ContextVar[bool] = ContextVar("portal_limiter_spent", default=False)
 
 
 _no_wait: ContextVar[bool] = ContextVar("portal_limiter_no_wait", default=False)
+
+
+@dataclass
+class _Batch:
+    crm: str
+    calls: int
+    taken: bool = False
+    held: int = 0  # slots taken and not yet used
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("portal_limiter_batch", default=None)
+
+
+@contextmanager
+def calls_together(crm: str, calls: int) -> Iterator[None]:
+    """The first call to `crm` inside takes slots for `calls` calls at once,
+    and the next ones use them. A page read that got its first call but no
+    slot for its second would waste the first; reserving both up front spends
+    the budget on pages that can be shown. Nothing is taken if no call is
+    made (a cached profile); slots left unused expire with their window."""
+    if calls <= 1:
+        yield
+        return
+    token = _batch.set(_Batch(crm, calls))
+    try:
+        yield
+    finally:
+        _batch.reset(token)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portal.cache import applied
 from portal.crm.base import Contact, FieldRef, ItemRef, Profile
+from portal.crm.limiter import calls_together
 from portal.ledger import pending_changes
 from portal.services import portal
 from portal.settings import Config
@@ -39,8 +40,10 @@ def read_profile(contact: Contact) -> Profile:
     services = portal()
     # The ledger first: a change that lands meanwhile is in the cache by then.
     pending = pending_changes(services.ledger, services.crm.name, contact.ref)
-    profile = services.profiles.read(services.crm, contact, field_refs(services.config),
-                                     item_refs(services.config))
+    fields, items = field_refs(services.config), item_refs(services.config)
+    # A read from the CRM takes all its slots at once (none on a cache hit).
+    with calls_together(services.crm.name, services.crm.read_cost(fields, items)):
+        profile = services.profiles.read(services.crm, contact, fields, items)
     for change in pending:
         profile = applied(profile, change)
     return profile

@@ -101,7 +101,7 @@ def ac(monkeypatch) -> Iterator[Account]:
 
 def config_text(ac: Account, smtp_port: int, resilience: dict | None = None,
                 mirrors: dict[str, Account] | None = None, storage_url: str = "memory://",
-                main_options: str = "") -> str:
+                main_options: str = "", extra: str = "") -> str:
     settings = {**FAST, **(resilience or {})}
     lines = [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower()}"
              for k, v in settings.items()]
@@ -170,7 +170,7 @@ label = "News"
   kind = "list"
   ref = "{ac.events}"
   label = "Events"
-""".replace("'", '"')
+{extra}""".replace("'", '"')
 
 
 @pytest.fixture

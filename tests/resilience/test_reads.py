@@ -162,3 +162,49 @@ def test_a_save_finding_the_budget_spent_is_queued_not_held(portal_for, ac, smtp
     wait_until(lambda: not app.extensions["portal"].ledger.entries(), 30, "the queued save")
     assert ac.row["firstName"] == "Budget"
     assert ac.server.rate_limited == 0
+
+
+VOLUNTEERING_TAG = """
+  [[groups.items]]
+  key = "volunteering"
+  kind = "tag"
+  ref = "interest-volunteering"
+  label = "Volunteering"
+"""
+
+
+def test_a_page_read_takes_its_calls_together_or_none(portal_for, ac, smtp):
+    import contextvars
+
+    from portal.crm.limiter import new_unit_of_work
+
+    ac.server.faults.per_second = 5
+    # With a tag item shown, ActiveCampaign reads a profile in two calls: the
+    # contact, then its contactTags.
+    app = portal_for(resilience={"limiter_max_wait": 0.2, "cache": "none"},
+                     extra=VOLUNTEERING_TAG)
+    client = signed_in_client(app, smtp)
+    limiter = app.extensions["portal"].limiter
+    contact_path = f"/api/3/contacts/{ac.contact}"
+    tags_path = f"{contact_path}/contactTags"
+
+    def reads() -> list:
+        return [c for c in ac.server.calls if c.path in (contact_path, tags_path)]
+
+    def spend(calls: int) -> None:
+        new_unit_of_work()
+        for _ in range(calls):
+            limiter.acquire("main")
+
+    time.sleep(1.1)  # the sign-in's lookups leave the window
+    contextvars.copy_context().run(spend, 3)
+    before = len(reads())
+    # Two slots left, one of them kept for work under way: the page cannot
+    # have both calls, so it spends none and says the system is busy.
+    assert client.get("/profile/").status_code == 503
+    assert len(reads()) == before
+
+    time.sleep(1.1)
+    assert client.get("/profile/").status_code == 200
+    assert [c.path for c in reads()[before:]] == [contact_path, tags_path]
+    assert ac.server.rate_limited == 0
