@@ -18,6 +18,7 @@ limits each CRM documents.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ class SharedLimiter:
                                      'it like "5/second" or "100/10 seconds", or "off".',
                                      crm=name) from None
         self.max_wait = max_wait
+        self._take = threading.Lock()
 
     def acquire(self, crm: str) -> None:
         item = self.items.get(crm)
@@ -95,10 +97,15 @@ class SharedLimiter:
             patience = 0.0
         started = time.monotonic()
         while True:
-            stats = self.window.get_window_stats(item, "crm-out", crm) if reserve else None
-            # All of a read's calls or none: `hit` with a cost takes them atomically.
-            if (stats is None or stats.remaining >= reserve + cost) and \
-                    self.window.hit(item, "crm-out", crm, cost=cost):
+            # Checking the reserve and taking the slots is one step for this
+            # process's threads; across processes (Redis) the reserve is kept
+            # approximately, while `hit` alone still keeps the CRM's limit.
+            with self._take:
+                stats = self.window.get_window_stats(item, "crm-out", crm) if reserve else None
+                # All of a read's calls or none: `hit` with a cost takes them atomically.
+                took = (stats is None or stats.remaining >= reserve + cost) and \
+                    self.window.hit(item, "crm-out", crm, cost=cost)
+            if took:
                 _spent.set(True)
                 if batch is not None and batch.crm == crm and not batch.taken:
                     batch.taken, batch.held = True, cost - 1
