@@ -30,6 +30,9 @@ from portal.crm.base import Value
 from portal.i18n import text_for
 from portal.settings import Config, FieldSpec
 
+# CRM field -> (value, label) options, for fields with `choices_from_crm`.
+CrmChoices = Mapping[str, Sequence[tuple[str, str]]]
+
 DEFAULT_MAX = {"text": 255, "email": 254, "tel": 40, "textarea": 5000}
 
 
@@ -72,7 +75,7 @@ def country_choices(language: str) -> list[tuple[str, str]]:
     return sorted(((code, names[code]) for code in codes), key=lambda c: c[1].casefold())
 
 
-def field_for(spec: FieldSpec, language: str) -> Field:
+def field_for(spec: FieldSpec, language: str, crm_choices: CrmChoices) -> Field:
     label = text_for(spec.label, language)
     description = text_for(spec.help, language) if spec.help else ""
     validators: list[Any] = []
@@ -101,14 +104,23 @@ def field_for(spec: FieldSpec, language: str) -> Field:
     if spec.type == "date":
         return PortalDateField(label, **kwargs)
     if spec.type in ("select", "country"):
-        choices = (country_choices(language) if spec.type == "country"
-                   else [(c.value, text_for(c.label, language)) for c in spec.choices])
+        choices = choices_for(spec, language, crm_choices)
         return PortalSelectField(label, choices=_choices([("", "—"), *choices]),
                                  validate_choice=False, **kwargs)
     if spec.type == "multiselect":
-        choices = [(c.value, text_for(c.label, language)) for c in spec.choices]
+        choices = choices_for(spec, language, crm_choices)
         return PortalMultiField(label, choices=_choices(choices), validate_choice=False, **kwargs)
     return StringField(label, **kwargs)
+
+
+def choices_for(spec: FieldSpec, language: str, crm_choices: CrmChoices) -> list[tuple[str, str]]:
+    """(value, label) pairs a select offers: countries from Babel, the CRM's
+    own options for `choices_from_crm`, else marketing's labelled choices."""
+    if spec.type == "country":
+        return country_choices(language)
+    if spec.choices_from_crm:
+        return list(crm_choices.get(spec.crm_field, ()))
+    return [(c.value, text_for(c.label, language)) for c in spec.choices]
 
 
 def _choices(pairs: Sequence[tuple[str, str]]) -> list[SelectChoice]:
@@ -135,7 +147,7 @@ def editable_fields(config: Config, personal_allowed: bool) -> list[FieldSpec]:
 
 def build_form(config: Config, language: str, personal_allowed: bool,
                values: Mapping[str, Value], subscribed: set[str], languages: Sequence[str],
-               **form_kwargs: Any) -> FlaskForm:
+               crm_choices: CrmChoices, **form_kwargs: Any) -> FlaskForm:
     """A form with one field per editable spec, one box per subscription item
     (`sub_<key>`) and one per language (`lang_<code>`). `form_kwargs` go to
     FlaskForm: pass `formdata=None` to show stored values instead of the request's."""
@@ -145,7 +157,7 @@ def build_form(config: Config, language: str, personal_allowed: bool,
 
     data: dict[str, Any] = {}
     for spec in editable_fields(config, personal_allowed):
-        setattr(ProfileForm, spec.key, field_for(spec, language))
+        setattr(ProfileForm, spec.key, field_for(spec, language, crm_choices))
         if not spec.is_note:
             data[spec.key] = form_value(spec, values.get(spec.crm_field))
     for item in config.items():

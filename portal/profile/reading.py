@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+
 from portal.cache import applied
 from portal.crm.base import Contact, FieldRef, ItemRef, Profile
 from portal.crm.limiter import calls_together
@@ -47,6 +49,18 @@ def read_profile(contact: Contact) -> Profile:
     for change in pending:
         profile = applied(profile, change)
     return profile
+
+
+def crm_choices() -> dict[str, tuple[tuple[str, str], ...]]:
+    """The CRM's own options for fields marked `choices_from_crm`, from the
+    catalog (cached for `catalog_cache_seconds`); read once per request."""
+    if "portal_crm_choices" not in g:
+        services = portal()
+        wanted = {spec.crm_field for spec in services.config.fields if spec.choices_from_crm}
+        catalog = services.profiles.catalog(services.crm) if wanted else None
+        g.portal_crm_choices = {info.key: info.choices for info in catalog.fields
+                                if info.key in wanted} if catalog else {}
+    return g.portal_crm_choices
 
 
 def contact_languages(config: Config, profile: Profile) -> list[str]:

@@ -16,8 +16,8 @@ from portal.auth.session import FULL, SignedIn, login_required, signed_in
 from portal.crm.base import Change, CrmError, FieldRef, FieldUpdate, Profile, Value
 from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change, unsubscribe_all_change
-from portal.profile.form import build_form, country_choices, form_value
-from portal.profile.reading import contact_languages, read_profile
+from portal.profile.form import CrmChoices, build_form, choices_for, form_value
+from portal.profile.reading import contact_languages, crm_choices, read_profile
 from portal.services import portal
 from portal.settings import Config, FieldSpec, GroupSpec
 from portal.writer import Outcome
@@ -127,7 +127,7 @@ def _form(who: SignedIn, profile: Profile, stored: bool = False) -> FlaskForm:
     subscribed = {item.key for item in config.items() if item.item in profile.subscribed}
     kwargs = {"formdata": None} if stored else {}
     return build_form(config, current_language(), _personal_allowed(who), profile.values,
-                      subscribed, contact_languages(config, profile), **kwargs)
+                      subscribed, contact_languages(config, profile), crm_choices(), **kwargs)
 
 
 def _submission(config: Config, form: FlaskForm) -> Submission:
@@ -203,7 +203,7 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
             spec=spec, label=text_for(spec.label), help=text_for(spec.help),
             input=form[spec.key] if editable else None,
             shown="" if editable else shown_value(spec, profile.values.get(spec.crm_field),
-                                                  language),
+                                                  language, crm_choices()),
         ))
     groups = [
         GroupView(group, text_for(group.label), text_for(group.description),
@@ -218,7 +218,7 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
             "opted_out_all": profile.opted_out_all}
 
 
-def shown_value(spec: FieldSpec, value: Value, language: str) -> str:
+def shown_value(spec: FieldSpec, value: Value, language: str, crm_options: CrmChoices) -> str:
     """A read-only value as the contact should read it."""
     value = form_value(spec, value)
     if value in (None, "", []):
@@ -227,9 +227,7 @@ def shown_value(spec: FieldSpec, value: Value, language: str) -> str:
         return _("Yes") if value else _("No")
     if spec.type == "date":
         return format_date(value, "long")
-    labels = {c.value: text_for(c.label) for c in spec.choices}
-    if spec.type == "country":
-        labels = dict(country_choices(language))
+    labels = dict(choices_for(spec, language, crm_options))
     if isinstance(value, list):
         return ", ".join(labels.get(v, v) for v in value)
     return labels.get(str(value), str(value))

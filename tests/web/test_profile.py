@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 
@@ -262,3 +263,24 @@ def test_pages_are_not_framed_or_cached(signed):
     assert answer.headers["Cache-Control"] == "no-store"
     # Tokens in links never reach another site.
     assert answer.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_choices_can_come_from_the_crm(make_app, smtp):
+    text = (Path(__file__).resolve().parents[2] / "config" / "demo.toml").read_text()
+    start = text.index('label = { es = "Sector"')
+    marketing_choices = text[start:text.index("]\n", start) + 2]
+    app = make_app(replace={marketing_choices: 'label = "Sector"\nchoices_from_crm = true\n'})
+    client = app.test_client()
+    sign_in(client, smtp)
+    page = client.get("/profile/?lang=eu").data.decode()
+    # The embedded CRM's own option labels, with the stored value selected.
+    options = re.findall(r'<option[^>]*value="([^"]+)"[^>]*>([^<]+)</option>',
+                         page.split('name="sector"')[1].split("</select>")[0])
+    assert ("industry", "Industry") in options and ("culture", "Culture") in options
+    form = current_form(client)
+    form["sector"] = "industry"
+    assert client.post("/profile/", data=form).status_code == 302
+    assert stored(client, "sector")["sector"] == "industry"
+    form = current_form(client)
+    form["sector"] = "astronaut"
+    assert client.post("/profile/", data=form).status_code == 400
