@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import re
 import threading
 import time
@@ -73,7 +74,13 @@ def retry_after_seconds(value: str | None) -> float | None:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return max(0.0, parsed.timestamp() - time.time())
+        return wait_until(parsed.timestamp())
+
+
+def wait_until(instant: float) -> float:
+    """Seconds from now to an instant the CRM gave to the second, rounded up
+    so that a retry never lands before the window reopens."""
+    return float(max(0, math.ceil(instant - time.time())))
 
 
 def rate_limit_wait(response: requests.Response) -> float | None:
@@ -91,7 +98,7 @@ def rate_limit_wait(response: requests.Response) -> float | None:
         except ValueError:
             continue
         # Values past 2001 in epoch seconds are instants, the rest are deltas.
-        return max(0.0, number - time.time()) if number > 1e9 else max(0.0, number)
+        return wait_until(number) if number > 1e9 else max(0.0, number)
     return None
 
 
