@@ -175,6 +175,23 @@ def test_the_catalogue_lists_boolean_fields_options_and_campaigns(org, tmp_path,
     assert kinds["Topics__c"] == "multiselect" and kinds["Birthdate"] == "date"
 
 
+def test_a_result_in_several_batches_is_read_to_the_end(org, tmp_path, monkeypatch):
+    server, state = org
+    state.batch_size = 2
+    names = [f"Campaign {n}" for n in range(5)]
+    for name in names:
+        state.add("Campaign", Name=name, IsActive=True)
+    first = state.add("Contact", Email="twin@example.org", LastName="One")
+    second = state.add("Contact", Email="twin@example.org", LastName="Two")
+    third = state.add("Contact", Email="twin@example.org", LastName="Three")
+    adapter = adapter_for(server, tmp_path, monkeypatch)
+    campaigns = [i.label for i in adapter.describe().items if i.item.kind == "campaign"]
+    assert campaigns == names
+    assert {c.ref for c in adapter.find_contacts("twin@example.org")} == {first, second, third}
+    assert any(q.startswith("more ") for q in state.queries)  # the locator was followed
+    assert not state.cursors  # every batch was fetched
+
+
 def test_a_duplicate_rule_that_blocks_a_taken_email_gives_back_the_record_that_has_it(
         org, tmp_path, monkeypatch):
     server, state = org

@@ -13,6 +13,11 @@ format.py) relies on:
   a nested query result, or null when empty. String literals use the
   escapes of the SOQL reference ("Quoted String Escape Sequences", the same
   table as simple_salesforce/format.py); `=` on text ignores case.
+- A result longer than the batch size (2,000 by default; `batch_size` here)
+  comes in batches ("Query" and "Query More Results"): `done` false, the
+  `totalSize` of the whole result, and `nextRecordsUrl`
+  /services/data/vNN.N/query/{locator}-{offset}, fetched with GET and no
+  parameters until `done` is true.
 - PATCH .../sobjects/{type}/{id} → 204; POST .../sobjects/{type} → 201
   {"id", "success", "errors"}; DELETE → 204; errors are JSON arrays
   [{"message", "errorCode", "fields"}] (400 INVALID_FIELD,
@@ -75,6 +80,8 @@ class SalesforceState:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # Contact/Lead fields
     daily_limit_exceeded: bool = False
     duplicate_rule: bool = False  # an active rule that blocks a Contact with a taken email
+    batch_size: int = 2000  # records per query answer before a query locator is needed
+    cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # locator → records
     queries: list[str] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)
     seq: Any = field(default_factory=lambda: itertools.count(1))
@@ -276,6 +283,19 @@ def _run(state: SalesforceState, q: dict[str, Any], version: str,
     return {"totalSize": len(out), "done": True, "records": out}
 
 
+def batch(state: SalesforceState, locator: str, offset: int, version: str) -> dict[str, Any]:
+    """One batch of a query's records, with the locator of the next one."""
+    records = state.cursors[locator]
+    end = offset + state.batch_size
+    answer: dict[str, Any] = {"totalSize": len(records), "done": end >= len(records),
+                              "records": records[offset:end]}
+    if end < len(records):
+        answer["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
+    else:
+        del state.cursors[locator]
+    return answer
+
+
 # --- the app -----------------------------------------------------------------------------
 
 
@@ -315,9 +335,19 @@ def create_app(state: SalesforceState) -> Flask:
         text = request.args.get("q", "")
         state.queries.append(text)
         try:
-            return jsonify(run_soql(state, text, version))
+            result = run_soql(state, text, version)
         except SoqlError as exc:
             return _errors(400, "MALFORMED_QUERY", str(exc))
+        locator = f"01g{next(state.seq):012d}AAA"
+        state.cursors[locator] = result["records"]
+        return jsonify(batch(state, locator, 0, version))
+
+    @app.get("/services/data/v<version>/query/<locator>-<int:offset>")
+    def query_more(version: str, locator: str, offset: int) -> Response:
+        state.queries.append(f"more {locator}-{offset}")
+        if locator not in state.cursors:
+            return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return jsonify(batch(state, locator, offset, version))
 
     @app.get("/services/data/v<version>/sobjects/<sobject>/describe")
     def describe(version: str, sobject: str) -> Response:
