@@ -62,6 +62,7 @@ def issue_tokens(emails: tuple[str, ...], replace: bool) -> None:
             contact.ref, contact.email)
         if token != current:
             services.writer.submit(Change(contact_ref=contact.ref, email=contact.email,
+                                          name=contact.name,
                                           fields=(FieldUpdate(FieldRef(field), token),)))
         with current_app.test_request_context():
             click.echo(f"{email}: {external_url('auth.newsletter_link', token=token)}")

@@ -192,7 +192,7 @@ class Writer:
         contact = adapter.find_contact(change.email)
         if contact is None:
             try:
-                contact = adapter.create_contact(change.email)
+                contact = adapter.create_contact(change.email, change.name)
             except CrmError as exc:
                 if exc.transient:
                     raise  # the next attempt finds or creates it

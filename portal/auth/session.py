@@ -34,7 +34,8 @@ def sign_in(contact: Contact, scope: str, via: str) -> None:
     session.clear()  # a fresh session on every sign-in: no fixation
     if language:
         session["lang"] = language
-    session["contact"] = {"ref": contact.ref, "email": contact.email, "scope": scope, "via": via}
+    session["contact"] = {"ref": contact.ref, "email": contact.email, "name": contact.name,
+                          "scope": scope, "via": via}
     session["seen"] = time.time()
     session.permanent = True
 
@@ -43,7 +44,8 @@ def signed_in() -> SignedIn | None:
     data = session.get("contact")
     if not data:
         return None
-    return SignedIn(Contact(ref=data["ref"], email=data["email"]), data["scope"], data["via"])
+    contact = Contact(ref=data["ref"], email=data["email"], name=data.get("name", ""))
+    return SignedIn(contact, data["scope"], data["via"])
 
 
 def sign_out() -> None:

@@ -165,6 +165,8 @@ class Change:
     automations: tuple[str, ...] = ()
     # True: opt out of all email; False: lift a global opt-out; None: leave it.
     unsubscribe_all: bool | None = None
+    # The contact's name in the main CRM, for a mirror that must create them.
+    name: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     made_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
@@ -197,6 +199,7 @@ class Change:
             notes=tuple(Note(**n) for n in raw.get("notes", ())),
             automations=tuple(raw.get("automations", ())),
             unsubscribe_all=raw.get("unsubscribe_all"),
+            name=raw.get("name", ""),
             id=raw["id"],
             made_at=raw["made_at"],
         )

@@ -80,7 +80,7 @@ def build_change(config: Config, contact: Contact, profile: Profile,
     d = diff(config, profile, submission)
     notes = {key: text.strip() for key, text in submission.notes.items() if text.strip()}
     if not (d.fields or d.joined or d.left or d.languages or notes):
-        return Change(contact_ref=contact.ref, email=contact.email)
+        return Change(contact_ref=contact.ref, email=contact.email, name=contact.name)
     updates = [FieldUpdate(spec.ref, new) for spec, _old, new in d.fields]
     join = [item.item for item in d.joined]
     leave = [item.item for item in d.left]
@@ -123,7 +123,8 @@ def _finish(config: Config, contact: Contact, updates: list[FieldUpdate], join: 
         updates.append(FieldUpdate(FieldRef(config.portal.last_changed_field, "date"),
                                    dt.date.today().isoformat()))
     change = Change(
-        contact_ref=contact.ref, email=contact.email, fields=tuple(updates), join=tuple(join),
+        contact_ref=contact.ref, email=contact.email, name=contact.name,
+        fields=tuple(updates), join=tuple(join),
         leave=tuple(leave), add_tags=tuple(dict.fromkeys(add_tags)),
         automations=tuple(dict.fromkeys(automations)), unsubscribe_all=unsubscribe_all,
     )

@@ -186,7 +186,7 @@ def _ensure_newsletter_token(who: SignedIn, profile: Profile) -> None:
     if not field or profile.values.get(field):
         return
     token = services.newsletter.make(who.contact.ref, who.contact.email)
-    change = Change(contact_ref=who.contact.ref, email=who.contact.email,
+    change = Change(contact_ref=who.contact.ref, email=who.contact.email, name=who.contact.name,
                     fields=(FieldUpdate(FieldRef(field, "text"), token),))
     services.writer.submit(change)
 

@@ -66,6 +66,7 @@ def test_contact_missing_in_the_mirror_is_created_there(portal_for, ac, empty_pa
     assert len(made) == 1  # created once, then the change applied to it
     empty_parent.contact = made[0]
     assert empty_parent.row["firstName"] == "Orphan"
+    assert empty_parent.row["lastName"] == "Etxeberria"  # the name from the main CRM
     assert empty_parent.value(empty_parent.topics) == "||theatre||"
     assert empty_parent.weekly in empty_parent.lists()
     assert ac.row["firstName"] == "Orphan"
