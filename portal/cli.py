@@ -1,5 +1,5 @@
-"""Command-line tools: `flask demo seed`, `flask check-config`, `flask tokens`, and the
-registration of the CRM and queue commands."""
+"""Command-line tools: `flask demo seed`, `flask check-config`, and the
+registration of the token, CRM and queue commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 # Imported for their configuration sections, so check-config knows them without the app.
@@ -19,7 +19,7 @@ from portal.crm_cli import register_crm_commands
 from portal.queue_cli import register_queue_commands
 from portal.services import portal
 from portal.settings import ConfigError, load_config
-from portal.urls import external_url
+from portal.tokens_cli import tokens
 
 demo = AppGroup("demo", help="The demo on the embedded CRM.")
 
@@ -36,36 +36,6 @@ def seed_demo() -> None:
     click.echo(f"Demo CRM ready at {crm.path}" + (f"; added {', '.join(created)}" if created else ""))
     click.echo("Sign in as demo@example.org: the sign-in link is printed here and saved as "
                ".eml in the instance folder.")
-
-
-tokens = AppGroup("tokens", help="Newsletter \"manage my preferences\" links.")
-
-
-@tokens.command("issue")
-@click.argument("emails", nargs=-1, required=True)
-@click.option("--replace", is_flag=True, help="Replace existing tokens: their links stop working.")
-def issue_tokens(emails: tuple[str, ...], replace: bool) -> None:
-    """Write a newsletter token into the CRM for each contact and print its link."""
-    from portal.crm.base import Change, FieldRef, FieldUpdate
-
-    services = portal()
-    field = services.config.portal.newsletter_token_field
-    if not field:
-        raise click.ClickException("Set [portal] newsletter_token_field first.")
-    for email in emails:
-        contact = services.crm.find_contact(email)
-        if contact is None:
-            click.echo(f"{email}: no such contact", err=True)
-            continue
-        current = services.crm.fetch_profile(contact, [FieldRef(field)], []).values.get(field)
-        token = current if current and not replace else services.newsletter.make(
-            contact.ref, contact.email)
-        if token != current:
-            services.writer.submit(Change(contact_ref=contact.ref, email=contact.email,
-                                          name=contact.name,
-                                          fields=(FieldUpdate(FieldRef(field), token),)))
-        with current_app.test_request_context():
-            click.echo(f"{email}: {external_url('auth.newsletter_link', token=token)}")
 
 
 def check_config_command(path: str | None) -> int:

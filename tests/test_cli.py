@@ -34,3 +34,30 @@ def test_tokens_issue_prints_a_working_newsletter_link(app):
     page = client.get(path)
     client.post(path, data={"csrf_token": csrf_token(page.data)})
     assert client.get("/profile/").status_code == 302  # the old link no longer signs in
+
+
+def test_tokens_issue_reads_a_crm_export_and_says_what_it_did(app, tmp_path):
+    crm = app.extensions["portal"].crm
+    crm.create_contact("second@example.org", "Second Reader")
+    export = tmp_path / "export.csv"
+    export.write_text("Nombre;Correo electrónico\nDemo;demo@example.org\n"
+                      "Second;second@example.org\nNadie;nobody@example.org\n"
+                      "Demo again;demo@example.org\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tokens", "issue", "--from-file", str(export)])
+    assert result.exit_code == 0, result.output
+    assert "2 issued, 0 already had one, 1 not found, 0 failed." in result.output
+    plain = tmp_path / "plain.txt"
+    plain.write_text("second@example.org\n\ndemo@example.org\n", encoding="utf-8")
+    again = runner.invoke(args=["tokens", "issue", "--from-file", str(plain)])
+    assert "0 issued, 2 already had one, 0 not found, 0 failed." in again.output
+
+
+def test_tokens_issue_names_the_missing_email_column(app, tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("Name,Phone\nDemo,600000000\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["tokens", "issue", "--from-file", str(export)])
+    assert result.exit_code != 0
+    assert "No email column" in result.output and "name, phone" in result.output
+    assert "Name at least one address" in app.test_cli_runner().invoke(
+        args=["tokens", "issue"]).output

@@ -1,0 +1,109 @@
+"""`flask tokens issue`: newsletter "manage my preferences" tokens, written into
+the CRM for the contacts named on the command line or in a file (such as the
+CRM's own contact export), so that a campaign's merge tag has a value for
+every recipient, not only for those who have visited.
+
+A long run yields to contacts: its CRM calls count as background work for
+the outbound limiter, and when the CRM's budget is spent it waits and goes
+on with the same address.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from portal.crm.base import Change, CrmError, CrmRateLimited, FieldRef, FieldUpdate
+from portal.crm.limiter import background_work
+from portal.services import Services, portal
+from portal.urls import external_url
+
+# Column names that hold the address in the CRMs' contact exports.
+EMAIL_COLUMNS = ("email", "e-mail", "email address", "correo", "correo electrónico",
+                 "helbide elektronikoa", "emailaddress")
+
+tokens = AppGroup("tokens", help="Newsletter \"manage my preferences\" links.")
+
+
+def emails_in(stream: TextIO) -> Iterator[str]:
+    """The addresses in a file: one a line, or a CSV export with a header that
+    names the email column (comma, semicolon or tab separated)."""
+    lines = [line for line in stream.read().splitlines() if line.strip()]
+    if not lines:
+        return
+    delimiter = next((d for d in (",", ";", "\t") if d in lines[0]), None)
+    if delimiter is None:
+        yield from (line.strip() for line in lines if "@" in line)
+        return
+    rows = csv.reader(lines, delimiter=delimiter)
+    header = [name.strip().lower() for name in next(rows)]
+    column = next((header.index(n) for n in EMAIL_COLUMNS if n in header), None)
+    if column is None:
+        raise click.ClickException(
+            f"No email column in the file's header ({', '.join(header)}); name it \"email\".")
+    for row in rows:
+        if column < len(row) and row[column].strip():
+            yield row[column].strip()
+
+
+@tokens.command("issue")
+@click.argument("emails", nargs=-1)
+@click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8-sig"),
+              help="Also the addresses in this file (\"-\" reads them from the input).")
+@click.option("--replace", is_flag=True, help="Replace existing tokens: their links stop working.")
+def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: bool) -> None:
+    """Write a newsletter token into the CRM for each contact and print its link."""
+    services = portal()
+    field = services.config.portal.newsletter_token_field
+    if not field:
+        raise click.ClickException("Set [portal] newsletter_token_field first.")
+    addresses: Iterable[str] = emails + tuple(emails_in(from_file)) if from_file else emails
+    addresses = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
+    if not addresses:
+        raise click.ClickException("Name at least one address, or a file with --from-file.")
+    counts = {"issued": 0, "kept": 0, "missing": 0, "failed": 0}
+    for email in addresses:
+        outcome = _issue_one(services, field, email, replace)
+        counts[outcome] += 1
+    click.echo(f"{counts['issued']} issued, {counts['kept']} already had one, "
+               f"{counts['missing']} not found, {counts['failed']} failed.", err=True)
+    if counts["failed"]:
+        raise SystemExit(1)
+
+
+def _issue_one(services: Services, field: str, email: str, replace: bool) -> str:
+    while True:
+        try:
+            with background_work():
+                return _write_token(services, field, email, replace)
+        except CrmRateLimited as exc:
+            # The CRM's budget is spent for now: wait for it, keep the place.
+            time.sleep(exc.retry_after or 1.0)
+        except CrmError as exc:
+            click.echo(f"{email}: {exc}", err=True)
+            return "failed"
+
+
+def _write_token(services: Services, field: str, email: str, replace: bool) -> str:
+    contact = services.crm.find_contact(email)
+    if contact is None:
+        click.echo(f"{email}: no such contact", err=True)
+        return "missing"
+    current = services.crm.fetch_profile(contact, [FieldRef(field)], []).values.get(field)
+    token = current if current and not replace else services.newsletter.make(
+        contact.ref, contact.email)
+    if token != current:
+        result = services.writer.submit(Change(contact_ref=contact.ref, email=contact.email,
+                                               name=contact.name,
+                                               fields=(FieldUpdate(FieldRef(field), token),)))
+        if result.error is not None and not result.error.transient:
+            raise result.error
+    with current_app.test_request_context():
+        click.echo(f"{email}: {external_url('auth.newsletter_link', token=token)}")
+    return "issued" if token != current else "kept"
