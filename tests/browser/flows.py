@@ -21,6 +21,18 @@ def sign_in(page, base: str, smtp: Inbox, email: str = "demo@example.org") -> No
     page.wait_for_url("**/profile/")
 
 
+def focus_by_tab(page, selector: str, limit: int = 60, within=None) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user would;
+    `within` is the frame that should hold it (the page itself by default)."""
+    document = within or page
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if document.evaluate("s => document.hasFocus() && !!document.activeElement"
+                             " && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
 def axe_violations(page) -> str:
     """axe-core's WCAG 2.1 A/AA report for the page, or "" when it finds nothing."""
     from axe_playwright_python.sync_playwright import Axe

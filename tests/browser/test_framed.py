@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.browser.conftest import need
+from tests.browser.flows import focus_by_tab
 from tests.browser.host import serve_host
 from tests.support.live import serve
 from tests.support.smtp import free_port, link_in
@@ -102,6 +103,47 @@ def test_contact_signs_in_and_edits_inside_a_wordpress_frame(make_app, smtp, con
                                ".getBoundingClientRect().height < h", arg=tall)
         start_frame = next(f for f in page.frames if f.url.startswith(portal_url))
         wait_frame_fits(page, start_frame)
+
+
+def test_the_whole_flow_inside_the_frame_with_the_keyboard_alone(make_app, smtp, context):
+    host_port = free_port()
+    host_origin = f"http://localhost:{host_port}"
+    app = make_app(append=embed_section(host_origin))
+    with serve(app) as portal_url, serve_host(portal_url, port=host_port) as host:
+        page = context.new_page()
+
+        def portal_frame(path: str):
+            """The framed portal once it shows the page at `path` (a pattern)."""
+            page.frame_locator(FRAME).locator("main").wait_for()
+            frame = next(f for f in page.frames if f.url.startswith(portal_url))
+            frame.wait_for_url(re.compile(re.escape(portal_url) + path + r"(\?.*)?$"))
+            return frame
+
+        # From the top of the WordPress page, Tab walks into the frame.
+        page.goto(host + "/preferencias/")
+        focus_by_tab(page, "input[type=email]", within=portal_frame("/"))
+        page.keyboard.type("demo@example.org")
+        page.keyboard.press("Enter")
+        portal_frame("/sign-in/sent")
+
+        page.goto(link_in(smtp.wait_for("demo@example.org")[-1]))
+        focus_by_tab(page, "main form button[type=submit]", within=portal_frame("/link/[^?]+"))
+        page.keyboard.press("Enter")
+        profile = portal_frame("/profile/")
+
+        box = "input[type=checkbox][name=sub_courses]"
+        before = profile.is_checked(box)
+        focus_by_tab(page, box, limit=80, within=profile)
+        page.keyboard.press("Space")
+        save = "button[name=action][value=save]"
+        focus_by_tab(page, save, limit=80, within=profile)
+        page.keyboard.press("Enter")
+        profile = portal_frame("/profile/")
+        profile.locator(".message-success").wait_for()
+        assert profile.is_checked(box) is not before
+        # The focus is visible where the keyboard is, inside the frame too.
+        focus_by_tab(page, save, limit=80, within=profile)
+        assert profile.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
 
 
 def test_other_origins_may_not_frame_the_portal(make_app, context):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.flows import DESKTOP, PHONE, axe_violations, sign_in
+from tests.browser.flows import DESKTOP, PHONE, axe_violations, focus_by_tab, sign_in
 from tests.support.live import serve
 from tests.support.smtp import link_in
 
@@ -41,16 +41,6 @@ def test_screenshots_and_accessibility_of_sign_in_and_profile(browser, make_app,
             assert not report, report
             assert page.evaluate("() => document.documentElement.scrollWidth") <= size["width"]
     context.close()
-
-
-def focus_by_tab(page, selector: str, limit: int = 60) -> None:
-    """Press Tab until `selector` has the focus, as a keyboard user would."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)",
-                         selector):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
 
 
 def test_whole_flow_with_the_keyboard_alone(context, make_app, smtp):
