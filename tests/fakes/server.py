@@ -86,6 +86,17 @@ class FakeServer:
         """Stop listening: connections are refused until `come_back`."""
         self.faults.down = True
         self.stop()
+        # The port can take a moment to refuse after its socket closes (a
+        # connection made then is reset instead): wait until it does.
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+            except ConnectionRefusedError:
+                return
+            except OSError:
+                pass
+            time.sleep(0.01)
 
     def come_back(self) -> None:
         self.faults.down = False
