@@ -18,7 +18,6 @@ limits each CRM documents.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -55,7 +54,8 @@ class SharedLimiter:
 
     def __init__(self, storage_url: str, rates: Mapping[str, str | None],
                  max_wait: float = 2.0) -> None:
-        self.window = MovingWindowRateLimiter(storage_from_string(storage_url))
+        self.storage = storage_from_string(storage_url)
+        self.window = MovingWindowRateLimiter(self.storage)
         self.items: dict[str, RateLimitItem] = {}
         for name, rate in rates.items():
             if not rate:
@@ -67,7 +67,6 @@ class SharedLimiter:
                                      'it like "5/second" or "100/10 seconds", or "off".',
                                      crm=name) from None
         self.max_wait = max_wait
-        self._take = threading.Lock()
 
     def acquire(self, crm: str) -> None:
         item = self.items.get(crm)
@@ -89,6 +88,7 @@ class SharedLimiter:
         # a change that is already safely kept.
         reserve = 0 if spent else max(1, item.amount * 2 // 5) if background \
             else item.amount // 5
+        reserve = min(reserve, item.amount - 1)  # a budget of one call a window still moves
         # Spent work and queue workers may wait out a couple of windows.
         patience = self.max_wait
         if background or spent:
@@ -96,21 +96,21 @@ class SharedLimiter:
         if _no_wait.get():
             patience = 0.0
         started = time.monotonic()
+        key = item.key_for("crm-out", crm)
         while True:
-            # Checking the reserve and taking the slots is one step for this
-            # process's threads; across processes (Redis) the reserve is kept
-            # approximately, while `hit` alone still keeps the CRM's limit.
-            with self._take:
-                stats = self.window.get_window_stats(item, "crm-out", crm) if reserve else None
-                # All of a read's calls or none: `hit` with a cost takes them atomically.
-                took = (stats is None or stats.remaining >= reserve + cost) and \
-                    self.window.hit(item, "crm-out", crm, cost=cost)
-            if took:
+            # The storage's own moving-window step, with the reserve taken off
+            # the limit: it checks that `reserve` slots stay free and takes all
+            # `cost` slots or none in one step, for every process (in Redis it
+            # is one script). Entries it trims on success are already outside
+            # the window, so calls counted against the whole limit still see
+            # every recent one.
+            if self.storage.acquire_entry(key, item.amount - reserve, item.get_expiry(),
+                                          amount=cost):
                 _spent.set(True)
                 if batch is not None and batch.crm == crm and not batch.taken:
                     batch.taken, batch.held = True, cost - 1
                 return
-            reset = (stats or self.window.get_window_stats(item, "crm-out", crm)).reset_time
+            reset = self.window.get_window_stats(item, "crm-out", crm).reset_time
             # The margin keeps requests sent just as a slot frees from reaching
             # the CRM a hair inside its own window; the jitter spreads wakers.
             wait = max(0.0, reset - time.time()) + MARGIN + random.uniform(0, 0.02)

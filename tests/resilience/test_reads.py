@@ -208,3 +208,16 @@ def test_a_page_read_takes_its_calls_together_or_none(portal_for, ac, smtp):
     assert client.get("/profile/").status_code == 200
     assert [c.path for c in reads()[before:]] == [contact_path, tags_path]
     assert ac.server.rate_limited == 0
+
+
+def test_a_budget_of_one_call_a_window_still_lets_queue_work_through():
+    import pytest
+
+    from portal.crm.base import CrmRateLimited
+    from portal.crm.limiter import SharedLimiter, background_work, without_waiting
+
+    limiter = SharedLimiter("memory://", {"main": "1/minute"})
+    with background_work(), without_waiting():
+        limiter.acquire("main")  # the only slot: no reserve can hold it back
+        with pytest.raises(CrmRateLimited):
+            limiter.acquire("main")

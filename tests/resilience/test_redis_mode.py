@@ -61,3 +61,40 @@ def test_worker_outage_in_redis_mode_loses_nothing(portal_for, ac, smtp, shared)
     web.extensions["portal"].queue.start_worker()
     wait_until(lambda: not web.extensions["portal"].ledger.entries(), what="all three")
     assert ac.row["firstName"] == "Three"  # in the order they were saved
+
+
+def test_queue_work_on_every_server_together_leaves_the_pages_their_share(shared):
+    import contextvars
+    import threading
+
+    from portal.crm.base import CrmRateLimited
+    from portal.crm.limiter import SharedLimiter, background_work, without_waiting
+
+    # A minute's window, so a slow machine cannot see slots come back mid-test.
+    servers = [SharedLimiter(shared["storage_url"], {"main": "5/minute"}) for _ in range(2)]
+    start = threading.Barrier(8)
+    took: list[bool] = []
+
+    def queue_call(limiter: SharedLimiter) -> None:
+        with background_work(), without_waiting():
+            start.wait()
+            try:
+                limiter.acquire("main")
+                took.append(True)
+            except CrmRateLimited:
+                took.append(False)
+
+    workers = [threading.Thread(target=contextvars.copy_context().run, args=(queue_call, s))
+               for s in servers for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    # Eight queue calls at once from two servers: three of the five slots go
+    # to them, two stay for contacts' pages.
+    assert took.count(True) == 3 and took.count(False) == 5
+    with without_waiting():
+        servers[1].acquire("main")
+        servers[0].acquire("main")
+        with pytest.raises(CrmRateLimited):
+            servers[1].acquire("main")
