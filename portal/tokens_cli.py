@@ -19,10 +19,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.crm.base import Change, CrmError, CrmRateLimited, FieldRef, FieldUpdate
+from portal.crm.base import CrmError, CrmRateLimited
 from portal.crm.limiter import background_work
+from portal.profile.newsletter import issue_token, stored_token, token_field
 from portal.services import Services, portal
 from portal.urls import external_url
+from portal.writer import Outcome
 
 # Column names that hold the address in the CRMs' contact exports.
 EMAIL_COLUMNS = ("email", "e-mail", "email address", "correo", "correo electrónico",
@@ -60,8 +62,7 @@ def emails_in(stream: TextIO) -> Iterator[str]:
 def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: bool) -> None:
     """Write a newsletter token into the CRM for each contact and print its link."""
     services = portal()
-    field = services.config.portal.newsletter_token_field
-    if not field:
+    if token_field() is None:
         raise click.ClickException("Set [portal] newsletter_token_field first.")
     addresses: Iterable[str] = emails + tuple(emails_in(from_file)) if from_file else emails
     addresses = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
@@ -69,7 +70,7 @@ def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: boo
         raise click.ClickException("Name at least one address, or a file with --from-file.")
     counts = {"issued": 0, "kept": 0, "missing": 0, "failed": 0}
     for email in addresses:
-        outcome = _issue_one(services, field, email, replace)
+        outcome = _issue_one(services, email, replace)
         counts[outcome] += 1
     click.echo(f"{counts['issued']} issued, {counts['kept']} already had one, "
                f"{counts['missing']} not found, {counts['failed']} failed.", err=True)
@@ -77,11 +78,11 @@ def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: boo
         raise SystemExit(1)
 
 
-def _issue_one(services: Services, field: str, email: str, replace: bool) -> str:
+def _issue_one(services: Services, email: str, replace: bool) -> str:
     while True:
         try:
             with background_work():
-                return _write_token(services, field, email, replace)
+                return _write_token(services, email, replace)
         except CrmRateLimited as exc:
             # The CRM's budget is spent for now: wait for it, keep the place.
             time.sleep(exc.retry_after or 1.0)
@@ -90,20 +91,19 @@ def _issue_one(services: Services, field: str, email: str, replace: bool) -> str
             return "failed"
 
 
-def _write_token(services: Services, field: str, email: str, replace: bool) -> str:
+def _write_token(services: Services, email: str, replace: bool) -> str:
     contact = services.crm.find_contact(email)
     if contact is None:
         click.echo(f"{email}: no such contact", err=True)
         return "missing"
-    current = services.crm.fetch_profile(contact, [FieldRef(field)], []).values.get(field)
-    token = current if current and not replace else services.newsletter.make(
-        contact.ref, contact.email)
-    if token != current:
-        result = services.writer.submit(Change(contact_ref=contact.ref, email=contact.email,
-                                               name=contact.name,
-                                               fields=(FieldUpdate(FieldRef(field), token),)))
-        if result.error is not None and not result.error.transient:
-            raise result.error
+    _, token = stored_token(contact)  # keep the contact as found: it has the name
+    outcome = "kept"
+    if token is None or replace:
+        token, result = issue_token(contact)
+        if result.outcome not in (Outcome.APPLIED, Outcome.QUEUED):
+            # Refused by the CRM, or neither applied nor kept: no working link.
+            raise result.error or CrmError("The token could be neither written nor kept.")
+        outcome = "issued"
     with current_app.test_request_context():
         click.echo(f"{email}: {external_url('auth.newsletter_link', token=token)}")
-    return "issued" if token != current else "kept"
+    return outcome

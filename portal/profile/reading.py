@@ -8,6 +8,7 @@ from portal.cache import applied
 from portal.crm.base import Contact, FieldRef, ItemRef, Profile
 from portal.crm.limiter import calls_together
 from portal.ledger import pending_changes
+from portal.profile.newsletter import stored_token
 from portal.services import portal
 from portal.settings import Config
 
@@ -76,13 +77,8 @@ def contact_languages(config: Config, profile: Profile) -> list[str]:
 
 def newsletter_contact(token: str) -> Contact | None:
     """The contact a newsletter link belongs to, if the CRM still holds that token."""
-    services = portal()
-    claim = services.newsletter.read(token)
-    field = services.config.portal.newsletter_token_field
-    if claim is None or not field:
+    claim = portal().newsletter.read(token)
+    if claim is None:
         return None
-    contact = Contact(ref=claim.contact_ref, email=claim.email)
-    profile = services.crm.fetch_profile(contact, [FieldRef(field, "text")], [])
-    if profile.values.get(field) != token:
-        return None
-    return profile.contact
+    contact, stored = stored_token(Contact(ref=claim.contact_ref, email=claim.email))
+    return contact if stored == token else None

@@ -13,10 +13,11 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from portal.auth.session import FULL, SignedIn, login_required, signed_in
-from portal.crm.base import Change, CrmError, FieldRef, FieldUpdate, Profile, Value
+from portal.crm.base import Change, CrmError, Profile, Value
 from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change, unsubscribe_all_change
 from portal.profile.form import CrmChoices, build_form, choices_for, form_value
+from portal.profile.newsletter import issue_token, token_field
 from portal.profile.reading import contact_languages, crm_choices, read_profile
 from portal.services import portal
 from portal.settings import Config, FieldSpec, GroupSpec
@@ -181,14 +182,9 @@ def _write(who: SignedIn, profile: Profile, form: FlaskForm, change: Change,
 
 def _ensure_newsletter_token(who: SignedIn, profile: Profile) -> None:
     """Give the contact a newsletter token in the CRM the first time we see them."""
-    services = portal()
-    field = services.config.portal.newsletter_token_field
-    if not field or profile.values.get(field):
-        return
-    token = services.newsletter.make(who.contact.ref, who.contact.email)
-    change = Change(contact_ref=who.contact.ref, email=who.contact.email, name=who.contact.name,
-                    fields=(FieldUpdate(FieldRef(field, "text"), token),))
-    services.writer.submit(change)
+    field = token_field()
+    if field is not None and not profile.values.get(field.crm_field):
+        issue_token(who.contact)
 
 
 def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
