@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from portal import embed, theme
+from portal.auth.session import sign_out
 from portal.settings import Config
 
 csrf = CSRFProtect()
@@ -65,11 +66,8 @@ def init_app(app: Flask) -> None:
             return
         now = time.time()
         if now - session.get("seen", now) > idle_seconds:
-            language = session.get("lang")
-            session.clear()
+            sign_out()
             session["expired"] = True
-            if language:
-                session["lang"] = language
         else:
             session["seen"] = now
 

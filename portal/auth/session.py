@@ -30,10 +30,7 @@ class SignedIn:
 
 
 def sign_in(contact: Contact, scope: str, via: str) -> None:
-    language = session.get("lang")
-    session.clear()  # a fresh session on every sign-in: no fixation
-    if language:
-        session["lang"] = language
+    sign_out()  # a fresh session on every sign-in: no fixation
     session["contact"] = {"ref": contact.ref, "email": contact.email, "name": contact.name,
                           "scope": scope, "via": via}
     session["seen"] = time.time()
@@ -49,6 +46,7 @@ def signed_in() -> SignedIn | None:
 
 
 def sign_out() -> None:
+    """Forget everything but the contact's language."""
     language = session.get("lang")
     session.clear()
     if language:
