@@ -44,9 +44,15 @@ class Theme:
     stylesheet: str = ""
 
     def logo_url(self) -> str:
-        if not self.logo or _is_remote(self.logo) or self.logo.startswith("/"):
-            return self.logo
-        return url_for("static", filename=self.logo)
+        return asset_url(self.logo)
+
+
+def asset_url(path: str) -> str:
+    """A configured image: a full URL or a site path as it is, anything else
+    a file in the portal's static folder."""
+    if not path or _is_remote(path) or path.startswith("/"):
+        return path
+    return url_for("static", filename=path)
 
 
 def _is_remote(url: str) -> bool:
@@ -121,3 +127,4 @@ def theme_css() -> Response:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["theme"] = theme(app.config["PORTAL"])
+    app.jinja_env.globals["asset_url"] = asset_url
