@@ -160,6 +160,11 @@ class HubSpotCrm(CrmAdapter):
         return Profile(contact=self._contact(body), values=values, subscribed=frozenset(subscribed),
                        opted_out_all=props.get(OPT_OUT) == "true")
 
+    def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
+        # The contact, plus its v4 statuses and its list memberships when those items are asked.
+        kinds = {i.kind for i in items}
+        return 1 + ("subscription_type" in kinds) + ("list" in kinds)
+
     def _subscribed_types(self, email: str, items: Sequence[ItemRef]) -> set[ItemRef]:
         body = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(email)}",
                               params=self._channel())

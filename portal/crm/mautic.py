@@ -144,6 +144,9 @@ class MauticCrm(CrmAdapter):
         return Profile(contact=_contact(raw), values=values, subscribed=frozenset(subscribed),
                        opted_out_all=_email_dnc(raw) is not None)
 
+    def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
+        return 2 if any(i.kind == "segment" for i in items) else 1  # segments: a second GET
+
     # --- writing -------------------------------------------------------------
 
     def apply(self, change: Change) -> None:
