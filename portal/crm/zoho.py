@@ -59,7 +59,14 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason, rate_limit_wait
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
-from portal.crm.planning import split_name, taken_contact
+from portal.crm.planning import (
+    marked_note,
+    merge_options,
+    note_written,
+    option_edits,
+    split_name,
+    taken_contact,
+)
 
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa")
 OPT_OUT = "Email_Opt_Out"
@@ -231,15 +238,11 @@ class ZohoCrm(CrmAdapter):
                 values[item.ref] = False
         if change.unsubscribe_all is not None:
             values[OPT_OUT] = change.unsubscribe_all
-        options = {i.ref for i in (*change.join, *change.leave) if i.kind == "option"}
-        if options:
-            current = self._record(ref, sorted(options), [])
-            for name in options:
-                chosen = list(current.get(name) or [])
-                chosen += [i.value for i in change.join
-                           if i.kind == "option" and i.ref == name and i.value not in chosen]
-                drop = {i.value for i in change.leave if i.kind == "option" and i.ref == name}
-                values[name] = [v for v in chosen if v not in drop]
+        edits = option_edits(change)
+        if edits:
+            current = self._record(ref, sorted(edits), [])
+            for name, (add, drop) in edits.items():
+                values[name] = merge_options(list(current.get(name) or []), add, drop)
         if values:
             self.http.json("PUT", self._api(f"{self.module}/{quote(ref)}"),
                            json={"data": [values], "trigger": self.triggers})
@@ -257,13 +260,13 @@ class ZohoCrm(CrmAdapter):
     def _write_notes(self, ref: str, change: Change) -> None:
         if not change.notes:
             return
-        marker = change.note_marker()
         existing = self.http.json("GET", self._api(f"{self.module}/{quote(ref)}/Notes"),
                                   params={"fields": "Note_Title,Note_Content", "per_page": 200})
-        if any(marker in str(n.get("Note_Content") or "") for n in (existing or {}).get("data", [])):
+        texts = [str(n.get("Note_Content") or "") for n in (existing or {}).get("data", [])]
+        if note_written(change, None, texts):
             return
         self.http.json("POST", self._api("Notes"), json={"data": [
-            {"Note_Title": note.title, "Note_Content": f"{note.body.rstrip()}\n\n{marker}",
+            {"Note_Title": note.title, "Note_Content": marked_note(change, note, with_title=False),
              "Parent_Id": {"module": {"api_name": self.module}, "id": ref}}
             for note in change.notes]})
 
