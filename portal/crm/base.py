@@ -270,6 +270,10 @@ class CrmAdapter(ABC):
             )
         return value
 
+    def optional_secret(self, key: str) -> str:
+        """The secret from the environment, or "" when it is not set."""
+        return os.environ.get(self.secret_env_name(key), "")
+
     # the contract -----------------------------------------------------------------
 
     @abstractmethod

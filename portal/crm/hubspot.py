@@ -124,7 +124,7 @@ class HubSpotCrm(CrmAdapter):
             client_secret=self.secret("client_secret"),
             scope=str(self.options.get("scopes", SCOPES)),
             redirect_uri=str(self.options.get("redirect_uri", "")),
-            bootstrap_refresh_token=_env_or_empty(self, "refresh_token"),
+            bootstrap_refresh_token=self.optional_secret("refresh_token"),
             leeway=float(self.options.get("refresh_leeway", 300)),
         )
 
@@ -362,13 +362,6 @@ class _StaticBearer(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._get()}"
         return request
-
-
-def _env_or_empty(adapter: CrmAdapter, key: str) -> str:
-    try:
-        return adapter.secret(key)
-    except CrmConfigError:
-        return ""
 
 
 def _path(value: str) -> str:

@@ -166,7 +166,7 @@ class SalesforceCrm(CrmAdapter):
             scope=str(self.options.get("scopes", "api refresh_token")) if grant == "refresh_token"
             else "",
             redirect_uri=str(self.options.get("redirect_uri", "")),
-            bootstrap_refresh_token=_optional_secret(self, "refresh_token"),
+            bootstrap_refresh_token=self.optional_secret("refresh_token"),
             assertion=self._assertion if grant == "jwt_bearer" else None,
             # Salesforce sends no expires_in: sessions last as the org says; a 401 refreshes.
             default_lifetime=float(self.options.get("session_seconds", 3600)),
@@ -174,7 +174,7 @@ class SalesforceCrm(CrmAdapter):
         )
 
     def _assertion(self) -> str:
-        pem = _optional_secret(self, "private_key")
+        pem = self.optional_secret("private_key")
         if not pem:
             path = self.secret("private_key_file")
             try:
@@ -392,13 +392,6 @@ def _errors(response: requests.Response) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [e for e in body if isinstance(e, dict)] if isinstance(body, list) else []
-
-
-def _optional_secret(adapter: CrmAdapter, key: str) -> str:
-    try:
-        return adapter.secret(key)
-    except CrmConfigError:
-        return ""
 
 
 def _sobject(ref: str) -> str:

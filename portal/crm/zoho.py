@@ -113,7 +113,7 @@ class ZohoCrm(CrmAdapter):
             client_secret=self.secret("client_secret"),
             scope=str(self.options.get("scopes", SCOPES)),
             redirect_uri=str(self.options.get("redirect_uri", "")),
-            bootstrap_refresh_token=_optional_secret(self, "refresh_token"),
+            bootstrap_refresh_token=self.optional_secret("refresh_token"),
             # Without these Zoho gives no refresh token, or none on a second consent.
             authorize_params={"access_type": "offline", "prompt": "consent"},
         )
@@ -312,13 +312,6 @@ def _email_taken(response: requests.Response) -> bool:
 
 def _token_expired(response: requests.Response) -> bool:
     return response.status_code == 401 and _body(response).get("code") == "INVALID_TOKEN"
-
-
-def _optional_secret(adapter: CrmAdapter, key: str) -> str:
-    try:
-        return adapter.secret(key)
-    except CrmConfigError:
-        return ""
 
 
 def _contact(record: Mapping[str, Any]) -> Contact:
