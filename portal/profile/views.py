@@ -105,7 +105,7 @@ def unsubscribe_all() -> str | Response | tuple[str, int]:
     except CrmError:
         return render_template("errors/crm_unavailable.html"), 503
     change = unsubscribe_all_change(portal().config, who.contact, profile)
-    return _write(who, profile, _form(who, profile, stored=True), change,
+    return _write(who, profile, None, change,
                   done=_("You have been unsubscribed from all our emails."))
 
 
@@ -159,8 +159,10 @@ def _select_all(who: SignedIn, profile: Profile, form: FlaskForm, group_key: str
     return render_template("profile/show.html", **_page(who, profile, form))
 
 
-def _write(who: SignedIn, profile: Profile, form: FlaskForm, change: Change,
+def _write(who: SignedIn, profile: Profile, form: FlaskForm | None, change: Change,
            done: str | None = None) -> str | Response | tuple[str, int]:
+    """Submit `change` and say how it went; on failure show the page again
+    with `form` (None: the form as the CRM has it, built only then)."""
     result = portal().writer.submit(change)
     if result.outcome is Outcome.APPLIED:
         flash(done or _("Your changes are saved."), "success")
@@ -176,6 +178,8 @@ def _write(who: SignedIn, profile: Profile, form: FlaskForm, change: Change,
         message = _("We could not save your changes right now. Nothing you typed is lost: "
                     "press “Save changes” again in a moment.")
         status = 503
+    if form is None:
+        form = _form(who, profile, stored=True)
     return render_template("profile/show.html", save_error=message,
                            **_page(who, profile, form)), status
 
