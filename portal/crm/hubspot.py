@@ -64,7 +64,13 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
-from portal.crm.planning import merge_options, option_edits, split_name, taken_contact
+from portal.crm.planning import (
+    merge_options,
+    option_edits,
+    parse_moment,
+    split_name,
+    taken_contact,
+)
 
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
                "LEGITIMATE_INTEREST_PQL", "NON_GDPR", "PERFORMANCE_OF_CONTRACT", "PROCESS_AND_STORE")
@@ -335,7 +341,7 @@ class HubSpotCrm(CrmAdapter):
         props = body.get("properties") or {}
         name = " ".join(p for p in (props.get("firstname"), props.get("lastname")) if p)
         return Contact(ref=str(body["id"]), email=props.get("email") or "",
-                       modified=_timestamp(body.get("updatedAt")), name=name)
+                       modified=parse_moment(body.get("updatedAt")), name=name)
 
     def _classify(self, response: requests.Response) -> CrmError | None:
         if response.status_code != 400:
@@ -375,15 +381,6 @@ def _split(value: Any) -> list[str]:
 def _html(text: str) -> str:
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("\n", "<br>"))
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _from_hubspot(value: Any, kind: str) -> Value:

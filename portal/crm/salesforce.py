@@ -35,7 +35,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from string import Formatter
 from typing import Any
@@ -65,7 +64,13 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
-from portal.crm.planning import merge_options, option_edits, split_name, taken_contact
+from portal.crm.planning import (
+    merge_options,
+    option_edits,
+    parse_moment,
+    split_name,
+    taken_contact,
+)
 
 OPT_OUT = "HasOptedOutOfEmail"
 OBJECTS = ("Contact", "Lead")
@@ -402,19 +407,7 @@ def _sobject(ref: str) -> str:
 def _contact(record: Mapping[str, Any]) -> Contact:
     name = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
     return Contact(ref=record["Id"], email=record.get("Email") or "",
-                   modified=_moment(record.get("LastModifiedDate")), name=name)
-
-
-def _moment(value: Any) -> datetime | None:
-    if not value:
-        return None
-    text = str(value)
-    if re.search(r"[+-]\d{4}$", text):  # Salesforce writes +0000
-        text = f"{text[:-2]}:{text[-2:]}"
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+                   modified=parse_moment(record.get("LastModifiedDate")), name=name)
 
 
 def _campaigns(record: Mapping[str, Any]) -> set[str]:

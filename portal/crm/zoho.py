@@ -31,7 +31,6 @@ returns the record that has it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -64,6 +63,7 @@ from portal.crm.planning import (
     merge_options,
     note_written,
     option_edits,
+    parse_moment,
     split_name,
     taken_contact,
 )
@@ -316,14 +316,8 @@ def _token_expired(response: requests.Response) -> bool:
 
 def _contact(record: Mapping[str, Any]) -> Contact:
     name = " ".join(p for p in (record.get("First_Name"), record.get("Last_Name")) if p)
-    modified = None
-    if record.get("Modified_Time"):
-        try:
-            modified = datetime.fromisoformat(str(record["Modified_Time"]))
-        except ValueError:
-            modified = None
-    return Contact(ref=str(record["id"]), email=record.get("Email") or "", modified=modified,
-                   name=name)
+    return Contact(ref=str(record["id"]), email=record.get("Email") or "",
+                   modified=parse_moment(record.get("Modified_Time")), name=name)
 
 
 def _from_zoho(value: Any, kind: str) -> Value:
