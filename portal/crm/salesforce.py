@@ -68,6 +68,7 @@ from portal.crm.planning import (
     merge_options,
     option_edits,
     parse_moment,
+    same_email,
     split_name,
     taken_contact,
 )
@@ -226,8 +227,7 @@ class SalesforceCrm(CrmAdapter):
             records = self.query(soql(template, columns=BASE_COLUMNS, sobject=sobject,
                                       email=email.strip()))
             # SOQL equality ignores case; keep exact matches only, as the contract says.
-            found += [_contact(r) for r in records
-                      if (r.get("Email") or "").lower() == email.strip().lower()]
+            found += [_contact(r) for r in records if same_email(r.get("Email"), email)]
         return found
 
     def fetch_profile(

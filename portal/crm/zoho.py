@@ -64,6 +64,7 @@ from portal.crm.planning import (
     note_written,
     option_edits,
     parse_moment,
+    same_email,
     split_name,
     taken_contact,
 )
@@ -145,8 +146,7 @@ class ZohoCrm(CrmAdapter):
                 "page": page, "per_page": 200})
             if not body:  # 204: nobody has this email
                 break
-            found += [_contact(r) for r in body.get("data", [])
-                      if str(r.get("Email") or "").lower() == wanted.lower()]
+            found += [_contact(r) for r in body.get("data", []) if same_email(r.get("Email"), wanted)]
             if not (body.get("info") or {}).get("more_records"):
                 break
             page += 1
