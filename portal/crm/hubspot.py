@@ -66,9 +66,11 @@ from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
 from portal.crm.planning import (
     merge_options,
+    note_html,
     option_edits,
     parse_moment,
     split_name,
+    split_options,
     taken_contact,
 )
 
@@ -157,7 +159,7 @@ class HubSpotCrm(CrmAdapter):
         props = body.get("properties") or {}
         values = {f.crm_field: _from_hubspot(props.get(f.crm_field), f.type) for f in fields}
         subscribed = {i for i in items if i.kind == "option"
-                      and i.value in _split(props.get(i.ref))}
+                      and i.value in split_options(props.get(i.ref))}
         email = props.get("email") or contact.email
         if any(i.kind == "subscription_type" for i in items):
             subscribed |= self._subscribed_types(email, items)
@@ -254,7 +256,7 @@ class HubSpotCrm(CrmAdapter):
         edits = option_edits(change, self.tags_property)
         current = self._read_for_write(ref, set(edits), change)
         for prop, (add, drop) in edits.items():
-            props[prop] = ";".join(merge_options(_split(current.get(prop)), add, drop))
+            props[prop] = ";".join(merge_options(split_options(current.get(prop)), add, drop))
         if props:
             self.http.json("PATCH", f"/crm/v3/objects/contacts/{_path(ref)}",
                            json={"properties": props})
@@ -322,7 +324,8 @@ class HubSpotCrm(CrmAdapter):
                 return  # written by an earlier attempt of this change
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         for note in change.notes:
-            body = f"<p><strong>{_html(note.title)}</strong></p><p>{_html(note.body)}</p><p>{marker}</p>"
+            body = (f"<p><strong>{note_html(note.title)}</strong></p><p>{note_html(note.body)}</p>"
+                    f"<p>{marker}</p>")
             self.http.json("POST", "/crm/v3/objects/notes", json={
                 "properties": {"hs_timestamp": stamp, "hs_note_body": body},
                 "associations": [{"to": {"id": ref}, "types": [
@@ -374,15 +377,6 @@ def _path(value: str) -> str:
     return quote(value, safe="@")
 
 
-def _split(value: Any) -> list[str]:
-    return [v for v in str(value).split(";") if v] if value else []
-
-
-def _html(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\n", "<br>"))
-
-
 def _from_hubspot(value: Any, kind: str) -> Value:
     """HubSpot sends every value as a string; turn it into the portal's type."""
     if value is None or value == "":
@@ -391,7 +385,7 @@ def _from_hubspot(value: Any, kind: str) -> Value:
     if kind == "checkbox":
         return text.lower() == "true"
     if kind == "multiselect":
-        return _split(text)
+        return split_options(text)
     if kind == "date":
         if text.isdigit():  # milliseconds at midnight UTC
             return datetime.fromtimestamp(int(text) / 1000, UTC).date().isoformat()

@@ -95,6 +95,17 @@ def merge_options(current: list[str], add: Iterable[str], drop: set[str]) -> lis
     return [v for v in chosen if v not in drop]
 
 
+def split_options(value: Any) -> list[str]:
+    """The options of a multi-value field that the CRM sends joined by ";"."""
+    return [v for v in str(value).split(";") if v] if value else []
+
+
+def note_html(text: str) -> str:
+    """Plain text as HTML for a note body: escaped, line breaks kept."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\n", "<br>"))
+
+
 def split_name(name: str, email: str = "", last_required: bool = False) -> tuple[str, str]:
     """First and last name from one display name: the first word is the given
     name, the rest the surname (Spanish and Basque names carry two). Where the

@@ -66,10 +66,12 @@ from portal.crm.http import CrmHttp, client_options, crm_reason
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
 from portal.crm.planning import (
     merge_options,
+    note_html,
     option_edits,
     parse_moment,
     same_email,
     split_name,
+    split_options,
     taken_contact,
 )
 
@@ -238,7 +240,7 @@ class SalesforceCrm(CrmAdapter):
         campaigns = _campaigns(record)
         subscribed = frozenset(i for i in items if (
             (i.kind == "field" and record.get(i.ref) is True)
-            or (i.kind == "option" and i.value in _split(record.get(i.ref)))
+            or (i.kind == "option" and i.value in split_options(record.get(i.ref)))
             or (i.kind == "campaign" and i.ref in campaigns)))
         return Profile(contact=_contact(record), values=values, subscribed=subscribed,
                        opted_out_all=record.get(OPT_OUT) is True)
@@ -326,7 +328,7 @@ class SalesforceCrm(CrmAdapter):
         if edits or campaigns_change:
             current = self._record(ref, list(edits), [], with_campaigns=campaigns_change)
         for name, (add, drop) in edits.items():
-            body[name] = ";".join(merge_options(_split(current.get(name)), add, drop)) or None
+            body[name] = ";".join(merge_options(split_options(current.get(name)), add, drop)) or None
         if body:
             self.http.request("PATCH", self._api(f"sobjects/{sobject}/{quote(ref)}"), json=body)
         members = _campaign_members(current)
@@ -356,7 +358,7 @@ class SalesforceCrm(CrmAdapter):
             return
         for note in change.notes:
             # The marker goes first so the note's preview, which is what can be queried, holds it.
-            html = f"<p>{marker}</p><p>{_html(note.title)}</p><p>{_html(note.body)}</p>"
+            html = f"<p>{marker}</p><p>{note_html(note.title)}</p><p>{note_html(note.body)}</p>"
             created = self.http.json("POST", self._api("sobjects/ContentNote"), json={
                 "Title": note.title[:255], "Content": base64.b64encode(html.encode()).decode()})
             self.http.json("POST", self._api("sobjects/ContentDocumentLink"), json={
@@ -420,22 +422,13 @@ def _campaign_members(record: Mapping[str, Any]) -> dict[str, str]:
     return {m["CampaignId"]: m["Id"] for m in child.get("records", [])}
 
 
-def _split(value: Any) -> list[str]:
-    return [v for v in str(value).split(";") if v] if value else []
-
-
-def _html(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\n", "<br>"))
-
-
 def _from_salesforce(value: Any, kind: str) -> Value:
     if value is None or value == "":
         return None
     if kind == "checkbox":
         return bool(value)
     if kind == "multiselect":
-        return _split(value)
+        return split_options(value)
     if isinstance(value, bool):
         return value
     return str(value)
