@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -78,10 +78,10 @@ def _digest(fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _dump(profile: Profile, digest: str) -> str:
+def _dump(profile: Profile, digest: str, fetched: float | None = None) -> str:
     contact = profile.contact
     return json.dumps({
-        "fetched": time.time(), "digest": digest,
+        "fetched": time.time() if fetched is None else fetched, "digest": digest,
         "contact": {"ref": contact.ref, "email": contact.email, "name": contact.name,
                     "modified": contact.modified.isoformat() if contact.modified else None},
         "values": profile.values,
@@ -140,20 +140,17 @@ class ProfileCache:
         cached = self.cache.get(key)
         if cached:
             profile, fetched, digest = _load(cached)
-            text = json.loads(_dump(applied(profile, change), digest))
-            text["fetched"] = fetched  # the rest is as old as it was
-            self.cache.set(key, json.dumps(text, ensure_ascii=False), timeout=self.keep_for)
+            # Only the change is new: the rest is as old as it was.
+            self.cache.set(key, _dump(applied(profile, change), digest, fetched),
+                           timeout=self.keep_for)
 
-    def forget(self, crm: str, contact_ref: str) -> None:
-        self.cache.delete(self._key(crm, contact_ref))
-
-    def catalog(self, crm: CrmAdapter, describe: Callable[[], Catalog] | None = None) -> Catalog:
+    def catalog(self, crm: CrmAdapter) -> Catalog:
         """The CRM's fields, lists and tags, kept for `catalog_cache_seconds`."""
         key = f"catalog:{crm.name}"
         found = self.cache.get(key) if self.enabled else None
         if found is not None:
             return found
-        catalog = (describe or crm.describe)()
+        catalog = crm.describe()
         if self.enabled:
             self.cache.set(key, catalog, timeout=self.catalog_for)
         return catalog

@@ -27,7 +27,6 @@ from portal.writer import RetryPolicy, Writer
 class Services:
     config: Config
     crm: CrmAdapter
-    mirrors: dict[str, CrmAdapter]
     mailer: Mailer
     links: SignInLinks
     newsletter: NewsletterTokens
@@ -64,7 +63,6 @@ def init_app(app: Flask) -> None:
     app.extensions["portal"] = Services(
         config=config,
         crm=crm,
-        mirrors=mirrors,
         mailer=Mailer(config.mail, instance),
         links=SignInLinks(app.config["SECRET_KEY"], instance / "portal-state.sqlite3",
                           config.portal.link_lifetime_minutes * 60),

@@ -30,7 +30,7 @@ from portal.crm.base import (
     ItemRef,
 )
 from portal.crm.limiter import without_waiting
-from portal.ledger import FAILED, PENDING, Entry, Ledger, new_entry
+from portal.ledger import FAILED, PENDING, Entry, Ledger, new_entry, pending_changes
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,7 @@ class Writer:
         return result
 
     def _submit(self, change: Change) -> WriteResult:
-        if any(e.status == PENDING for e in self.ledger.for_contact(self.crm.name,
-                                                                      change.contact_ref)):
+        if pending_changes(self.ledger, self.crm.name, change.contact_ref):
             # An older change is still on its way: this one must land after it.
             return self._queued(change, None, "Waits for an earlier change of this contact.")
         try:

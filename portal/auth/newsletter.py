@@ -19,7 +19,6 @@ SALT = "portal.newsletter-link"
 class NewsletterClaim:
     contact_ref: str
     email: str
-    token: str
 
 
 class NewsletterTokens:
@@ -39,4 +38,4 @@ class NewsletterTokens:
             return None
         if not isinstance(payload, dict) or not {"r", "e"} <= payload.keys():
             return None
-        return NewsletterClaim(str(payload["r"]), str(payload["e"]), token)
+        return NewsletterClaim(str(payload["r"]), str(payload["e"]))
