@@ -7,8 +7,10 @@ outcomes to the contract's errors. Adapters only say which path to call and
 how to read the answer. It does not retry: the writer and the pages decide
 what to do with a transient error (`CrmError.transient`).
 
-Secrets (an API token in a header, a Basic-auth password, OAuth tokens) are
-known to the client and scrubbed from every message and log line it makes.
+Secrets the client is given (an API token in a header, a Basic-auth
+password) are scrubbed from every message and log line it makes. Tokens an
+auth object adds to each request (OAuth, HubSpot's private-app token) are
+not known to it; only their `token=`-style query form is masked.
 """
 
 from __future__ import annotations
@@ -144,8 +146,8 @@ class CrmHttp:
 
     `credentials_hint` names the setting to fix when the CRM refuses the
     credentials (401), `permissions_hint` what to grant when it denies
-    permission (403). `secrets` adds values to scrub from messages besides
-    those found in `headers` and a Basic `auth`.
+    permission (403). Credentials in `headers` and a Basic `auth` password
+    are scrubbed from messages.
     """
 
     def __init__(
@@ -161,9 +163,6 @@ class CrmHttp:
         classify: Classifier | None = None,
         credentials_hint: str = "",
         permissions_hint: str = "",
-        secrets: Iterable[str] = (),
-        pool_size: int = 10,
-        session: requests.Session | None = None,
     ) -> None:
         self.crm = crm
         self.base_url = base_url.rstrip("/")
@@ -174,9 +173,8 @@ class CrmHttp:
         self.permissions_hint = permissions_hint
         self._lock = threading.Lock()
         self.calls = 0  # requests sent, for tests and benchmarks
-        # An OAuth2Session (authlib) may be handed in: it is a requests.Session.
-        self.session = session or requests.Session()
-        pooled = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.session = requests.Session()
+        pooled = HTTPAdapter(pool_connections=10, pool_maxsize=10)
         self.session.mount("https://", pooled)
         self.session.mount("http://", pooled)
         self.session.headers["User-Agent"] = USER_AGENT
@@ -185,7 +183,7 @@ class CrmHttp:
             self.session.headers.update(headers)
         if auth is not None:
             self.session.auth = auth
-        self.secrets: set[str] = {s for s in secrets if s}
+        self.secrets: set[str] = set()
         for name, value in (headers or {}).items():
             if name.lower() in SECRET_HEADERS and value:
                 self.secrets.add(value)
@@ -193,11 +191,6 @@ class CrmHttp:
         password = getattr(auth, "password", None)
         if isinstance(password, str) and password:
             self.secrets.add(password)
-
-    def add_secret(self, value: str) -> None:
-        """Scrub `value` too (a token obtained after construction)."""
-        if value:
-            self.secrets.add(value)
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
