@@ -64,7 +64,6 @@ class ActiveCampaignCrm(CrmAdapter):
     kind = "activecampaign"
     item_kinds = frozenset({"list", "tag"})
     supports_tags = True
-    supports_automations = True
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)

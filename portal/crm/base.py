@@ -247,7 +247,6 @@ class CrmAdapter(ABC):
     kind: ClassVar[str] = ""
     item_kinds: ClassVar[frozenset[str]] = frozenset()
     supports_tags: ClassVar[bool] = True
-    supports_automations: ClassVar[bool] = False
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         self.name = name

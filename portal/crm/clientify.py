@@ -66,7 +66,6 @@ class ClientifyCrm(CrmAdapter):
     kind = "clientify"
     item_kinds = frozenset({"tag"})
     supports_tags = True
-    supports_automations = True
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.crm.base import (
+    FIELD_TYPES,
     Catalog,
     Change,
     Contact,
@@ -91,11 +92,6 @@ CREATE TABLE IF NOT EXISTS automation_runs (
 );
 """
 
-# The embedded CRM stores each field's value in the portal's own types.
-CRM_TYPES = ("text", "email", "tel", "textarea", "select", "multiselect", "checkbox", "date",
-             "country")
-
-
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -104,7 +100,6 @@ class LocalCrm(CrmAdapter):
     kind = "local"
     item_kinds = frozenset({"list", "tag"})
     supports_tags = True
-    supports_automations = True
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)
@@ -179,7 +174,7 @@ class LocalCrm(CrmAdapter):
             fields = tuple(
                 CrmFieldInfo(
                     key=row["key"], label=row["label"], type=row["type"],
-                    portal_type=row["type"] if row["type"] in CRM_TYPES else None,
+                    portal_type=row["type"] if row["type"] in FIELD_TYPES else None,
                     choices=tuple(tuple(c) for c in json.loads(row["choices"])),
                     custom=row["key"] not in ("email", "first_name", "last_name"),
                     read_only=bool(row["read_only"]),
@@ -197,9 +192,6 @@ class LocalCrm(CrmAdapter):
     def check_access(self) -> None:
         with self._db() as db:
             db.execute("SELECT count(*) FROM contacts").fetchone()
-
-    def endpoints(self) -> list[str]:
-        return []
 
     # --- writing -------------------------------------------------------------
 
@@ -291,7 +283,7 @@ class LocalCrm(CrmAdapter):
 
     def define_field(self, key: str, label: str, type: str,
                      choices: Sequence[tuple[str, str]] = (), read_only: bool = False) -> None:
-        if type not in CRM_TYPES:
+        if type not in FIELD_TYPES:
             raise CrmConfigError(f"Unknown field type '{type}' for '{key}'.", crm=self.name)
         with self._db() as db:
             db.execute(

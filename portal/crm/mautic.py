@@ -69,7 +69,6 @@ class MauticCrm(CrmAdapter):
     kind = "mautic"
     item_kinds = frozenset({"segment", "tag"})
     supports_tags = True
-    supports_automations = True
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)

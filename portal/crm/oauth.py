@@ -337,11 +337,6 @@ class TokenManager:
         stored.pop("access_token", None)
         self._write(stored)
 
-    def forget(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self._cached = None
-
 
 class BearerAuth(requests.auth.AuthBase):
     """Sign each request with the current access token; on a refused token,
