@@ -23,14 +23,12 @@ from portal.settings import register_section
 
 
 def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
-    for key in sorted(set(section) - {"trusted_hops"}):
-        report(key, "unknown setting (use trusted_hops)")
     hops = section.get("trusted_hops", 1)
     if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 5:
         report("trusted_hops", "must be a whole number from 0 to 5")
 
 
-register_section("proxy", check_section)
+register_section("proxy", check_section, ("trusted_hops",))
 
 
 class PrefixedSessionCookie(SecureCookieSessionInterface):

@@ -71,11 +71,7 @@ def _kind(default: Any) -> tuple[type, ...]:
 
 
 def check(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
-    known = {f.name for f in fields(Resilience)}
     for key, value in section.items():
-        if key not in known:
-            report(key, "is not a setting of [resilience]")
-            continue
         default = getattr(DEFAULTS, key)
         kinds = _kind(default)
         if not isinstance(value, kinds) or (kinds != (bool,) and isinstance(value, bool)):
@@ -89,7 +85,7 @@ def check(section: Mapping[str, Any], report: Callable[[str, str], None]) -> Non
         report("redis_url", "is needed for Redis (or set PORTAL_REDIS_URL)")
 
 
-register_section(SECTION, check)
+register_section(SECTION, check, (f.name for f in fields(Resilience)))
 
 
 def resilience(config: Config) -> Resilience:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,11 +159,13 @@ class Config:
 # Modules that own a section of the file register a checker here: it gets the
 # section and a `report(where, message)` callable.
 SectionChecker = Callable[[Mapping[str, Any], Callable[[str, str], None]], None]
-SECTION_CHECKERS: dict[str, SectionChecker] = {}
+SECTION_CHECKERS: dict[str, tuple[SectionChecker, frozenset[str]]] = {}
 
 
-def register_section(name: str, checker: SectionChecker) -> None:
-    SECTION_CHECKERS[name] = checker
+def register_section(name: str, checker: SectionChecker, known: Iterable[str]) -> None:
+    """A section of its own module: the loader refuses keys not in `known`
+    and hands the rest to `checker`."""
+    SECTION_CHECKERS[name] = (checker, frozenset(known))
 
 
 # --- loading -----------------------------------------------------------------
@@ -273,13 +275,18 @@ class _Checker:
         groups = tuple(self.groups(raw.get("groups", []), languages))
         extra = {k: v for k, v in raw.items() if k not in SECTION_KEYS}
         for name, section in extra.items():
-            checker = SECTION_CHECKERS.get(name)
-            if checker is None:
+            if name not in SECTION_CHECKERS:
                 self.report(name, f"unknown section [{name}]")
-            elif not isinstance(section, dict):
+                continue
+            if not isinstance(section, dict):
                 self.report(name, "must be a table")
-            else:
-                checker(section, lambda where, msg, _n=name: self.report(f"{_n}.{where}", msg))
+                continue
+            checker, known = SECTION_CHECKERS[name]
+            for key in sorted(set(section) - known):
+                self.report(f"{name}.{key}",
+                            f"is not a setting of [{name}] (use {', '.join(sorted(known))})")
+            checker({k: v for k, v in section.items() if k in known},
+                    lambda where, msg, _n=name: self.report(f"{_n}.{where}", msg))
         return Config(path, portal, mail, crms, fields, groups, extra)
 
     def portal(self, table: Mapping[str, Any]) -> PortalSettings:

@@ -75,9 +75,6 @@ def theme(config: Config) -> Theme:
 
 
 def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
-    known = {"properties", "logo", "logo_alt", "stylesheet"}
-    for key in sorted(set(section) - known):
-        report(key, f"unknown setting (use {', '.join(sorted(known))})")
     for key in ("logo", "logo_alt", "stylesheet"):
         if not isinstance(section.get(key, ""), str):
             report(key, "must be a text")
@@ -95,7 +92,7 @@ def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]
             report(f"properties.{name}", "must be a plain CSS value without ; { } < > \\ or url()")
 
 
-register_section("theme", check_section)
+register_section("theme", check_section, ("properties", "logo", "logo_alt", "stylesheet"))
 
 
 def csp_sources(config: Config) -> dict[str, list[str]]:

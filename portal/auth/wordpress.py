@@ -86,10 +86,6 @@ def settings_from(section: Mapping[str, Any], default_name: str) -> WordPressSet
 
 
 def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
-    known = {"kind", "site_name", "client_id", "scopes", "discovery_url", "authorize_url",
-             "token_url", "userinfo_url", "pkce", "create_contacts", "timeout"}
-    for key in sorted(set(section) - known):
-        report(key, f"unknown setting (use {', '.join(sorted(known))})")
     kind = section.get("kind", "oidc")
     if kind not in KINDS:
         report("kind", 'must be "oidc" (OpenID Connect Server) or "oauth2" (WP OAuth Server)')
@@ -114,7 +110,9 @@ def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]
         report("timeout", "must be a number of seconds above 0")
 
 
-register_section("wordpress", check_section)
+register_section("wordpress", check_section, (
+    "kind", "site_name", "client_id", "scopes", "discovery_url", "authorize_url", "token_url",
+    "userinfo_url", "pkce", "create_contacts", "timeout"))
 
 
 def init_app(app: Flask) -> None:
