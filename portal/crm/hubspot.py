@@ -62,7 +62,7 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import CrmHttp, client_options, crm_reason
+from portal.crm.http import CrmHttp, client_options, crm_reason, redact
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
 from portal.crm.planning import (
     merge_options,
@@ -356,7 +356,7 @@ class HubSpotCrm(CrmAdapter):
         for error in errors:
             names = (error.get("context") or {}).get("propertyName") or []
             if names:
-                reason = error.get("message") or crm_reason(response)
+                reason = redact(error.get("message") or crm_reason(response), self.http.secrets)
                 return CrmValidationError(f"HubSpot refused {names[0]}: {reason}", crm=self.name,
                                           reason=reason, field=names[0])
         return None

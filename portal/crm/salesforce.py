@@ -62,7 +62,7 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import CrmHttp, client_options, crm_reason
+from portal.crm.http import CrmHttp, client_options, crm_reason, redact
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
 from portal.crm.planning import (
     merge_options,
@@ -375,12 +375,12 @@ class SalesforceCrm(CrmAdapter):
             return CrmRateLimited(f"Salesforce '{self.name}' has used its API request allocation "
                                   "(REQUEST_LIMIT_EXCEEDED).", crm=self.name)
         if response.status_code == 400 and errors:
-            reason = crm_reason(response)
+            reason = crm_reason(response, self.http.secrets)
             first = next((e for e in errors if e.get("fields")), errors[0])
             field = (first.get("fields") or [""])[0]
+            own = redact(f"{first.get('errorCode')}: {first.get('message')}", self.http.secrets)
             return CrmValidationError(f"Salesforce refused the change: {reason}", crm=self.name,
-                                      reason=f"{first.get('errorCode')}: {first.get('message')}",
-                                      field=field)
+                                      reason=own, field=field)
         return None
 
 

@@ -56,7 +56,7 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import CrmHttp, client_options, crm_reason, rate_limit_wait
+from portal.crm.http import CrmHttp, client_options, crm_reason, rate_limit_wait, redact
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
 from portal.crm.planning import (
     marked_note,
@@ -290,9 +290,11 @@ class ZohoCrm(CrmAdapter):
             if field == "id":
                 return CrmNotFound(f"No {self.module} record in Zoho '{self.name}' with that id.",
                                    crm=self.name)
-            reason = f"{record.get('code')}: {record.get('message')} ({field})"
-            return CrmValidationError(f"Zoho refused {field or 'the change'}: {crm_reason(response)}",
-                                      crm=self.name, reason=reason, field=field)
+            reason = redact(f"{record.get('code')}: {record.get('message')} ({field})",
+                            self.http.secrets)
+            return CrmValidationError(
+                f"Zoho refused {field or 'the change'}: {crm_reason(response, self.http.secrets)}",
+                crm=self.name, reason=reason, field=field)
         return None
 
 
