@@ -39,7 +39,7 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import CrmHttp, client_options
+from portal.crm.http import CrmHttp, base_url_option, client_options
 from portal.crm.planning import (
     marked_note,
     note_written,
@@ -69,8 +69,7 @@ class ClientifyCrm(CrmAdapter):
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)
-        url = str(self.options.get("base_url") or DEFAULT_URL).strip().rstrip("/")
-        self.base_url = url.removesuffix("/v1")
+        self.base_url = base_url_option("Clientify", name, self.options, "/v1", DEFAULT_URL)
         env = self.secret_env_name("api_token")
         self.http = CrmHttp(
             name, f"{self.base_url}/v1",

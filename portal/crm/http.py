@@ -320,9 +320,10 @@ def client_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def base_url_option(adapter_kind: str, name: str, options: Mapping[str, Any],
-                    strip_suffix: str = "") -> str:
-    """The CRM's base URL from the `base_url` option, without a trailing API suffix."""
-    url = str(options.get("base_url", "")).strip().rstrip("/")
+                    strip_suffix: str = "", default: str = "") -> str:
+    """The CRM's base URL from the `base_url` option (else `default`), without
+    a trailing API suffix."""
+    url = str(options.get("base_url") or default).strip().rstrip("/")
     if not url.startswith(("https://", "http://")):
         raise CrmConfigError(
             f"The {adapter_kind} CRM '{name}' needs base_url = \"https://...\" in [crm.{name}].",

@@ -237,7 +237,7 @@ class SalesforceCrm(CrmAdapter):
     ) -> Profile:
         record = self._record(contact.ref, [f.crm_field for f in fields], items)
         values = {f.crm_field: _from_salesforce(record.get(f.crm_field), f.type) for f in fields}
-        campaigns = _campaigns(record)
+        campaigns = _campaign_members(record)
         subscribed = frozenset(i for i in items if (
             (i.kind == "field" and record.get(i.ref) is True)
             or (i.kind == "option" and i.value in split_options(record.get(i.ref)))
@@ -410,10 +410,6 @@ def _contact(record: Mapping[str, Any]) -> Contact:
     name = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
     return Contact(ref=record["Id"], email=record.get("Email") or "",
                    modified=parse_moment(record.get("LastModifiedDate")), name=name)
-
-
-def _campaigns(record: Mapping[str, Any]) -> set[str]:
-    return set(_campaign_members(record))
 
 
 def _campaign_members(record: Mapping[str, Any]) -> dict[str, str]:
