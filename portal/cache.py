@@ -36,6 +36,7 @@ from portal.crm.base import (
     ItemRef,
     Profile,
 )
+from portal.crm.planning import tag_plan
 from portal.resilience import Resilience
 
 BACKENDS = {"filesystem": "FileSystemCache", "simple": "SimpleCache", "redis": "RedisCache",
@@ -62,9 +63,11 @@ def applied(profile: Profile, change: Change) -> Profile:
     values = dict(profile.values)
     for update in change.fields:
         values[update.field.crm_field] = update.value
+    add_tags, remove_tags = tag_plan(change)  # as every adapter applies them
     subscribed = set(profile.subscribed)
-    subscribed |= set(change.join) | {ItemRef("tag", t) for t in change.add_tags}
-    subscribed -= set(change.leave) | {ItemRef("tag", t) for t in change.remove_tags}
+    subscribed |= {i for i in change.join if i.kind != "tag"} | {ItemRef("tag", t) for t in add_tags}
+    subscribed -= {i for i in change.leave if i.kind != "tag"} | \
+        {ItemRef("tag", t) for t in remove_tags}
     opted_out = profile.opted_out_all if change.unsubscribe_all is None else change.unsubscribe_all
     return replace(profile, values=values, subscribed=frozenset(subscribed),
                    opted_out_all=opted_out)

@@ -37,6 +37,7 @@ from portal.crm.base import (
     Profile,
     Value,
 )
+from portal.crm.planning import items_of, tag_plan
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -230,19 +231,22 @@ class LocalCrm(CrmAdapter):
                     (ref, name, json.dumps(update.value, ensure_ascii=False)),
                 )
         lists = {row[0] for row in db.execute("SELECT id FROM lists")}
-        for item in change.join:
-            self._join(db, ref, item, lists)
-        for item in change.leave:
-            if item.kind == "list":
-                db.execute("DELETE FROM memberships WHERE contact_id = ? AND list_id = ?",
-                           (ref, item.ref))
-            elif item.kind == "tag":
-                db.execute("DELETE FROM tags WHERE contact_id = ? AND tag = ?", (ref, item.ref))
-            else:
+        for item in (*change.join, *change.leave):
+            if item.kind not in ("list", "tag"):
                 raise CrmValidationError(f"Unknown item kind '{item.kind}'.", crm=self.name)
-        for tag in change.add_tags:
+        joined, left = items_of(change, "list")
+        for item in joined:
+            if item.ref not in lists:
+                raise CrmValidationError(f"Unknown list '{item.ref}'.", crm=self.name)
+            db.execute("INSERT OR IGNORE INTO memberships (contact_id, list_id) VALUES (?, ?)",
+                       (ref, item.ref))
+        for item in left:
+            db.execute("DELETE FROM memberships WHERE contact_id = ? AND list_id = ?",
+                       (ref, item.ref))
+        add, remove = tag_plan(change)
+        for tag in add:
             db.execute("INSERT OR IGNORE INTO tags (contact_id, tag) VALUES (?, ?)", (ref, tag))
-        for tag in change.remove_tags:
+        for tag in remove:
             db.execute("DELETE FROM tags WHERE contact_id = ? AND tag = ?", (ref, tag))
         if change.unsubscribe_all is not None:
             db.execute("UPDATE contacts SET opted_out_all = ? WHERE id = ?",
@@ -260,17 +264,6 @@ class LocalCrm(CrmAdapter):
                 (ref, automation, change.id, now_iso()),
             )
         db.execute("UPDATE contacts SET modified = ? WHERE id = ?", (now_iso(), ref))
-
-    def _join(self, db: sqlite3.Connection, ref: str, item: ItemRef, lists: set[str]) -> None:
-        if item.kind == "list":
-            if item.ref not in lists:
-                raise CrmValidationError(f"Unknown list '{item.ref}'.", crm=self.name)
-            db.execute("INSERT OR IGNORE INTO memberships (contact_id, list_id) VALUES (?, ?)",
-                       (ref, item.ref))
-        elif item.kind == "tag":
-            db.execute("INSERT OR IGNORE INTO tags (contact_id, tag) VALUES (?, ?)", (ref, item.ref))
-        else:
-            raise CrmValidationError(f"Unknown item kind '{item.kind}'.", crm=self.name)
 
     def create_contact(self, email: str, name: str = "") -> Contact:
         ref = uuid.uuid4().hex[:12]

@@ -83,8 +83,9 @@ def option_edits(change: Change, tags_field: str = "") -> OptionEdits:
             edits.setdefault(item.ref, ([], set()))[1].add(item.value or "")
     if tags_field and (change.add_tags or change.remove_tags):
         add, drop = edits.setdefault(tags_field, ([], set()))
-        add.extend(change.add_tags)
-        drop.update(change.remove_tags)
+        tags_added, tags_removed = tag_plan(change)
+        add.extend(tags_added)
+        drop.update(tags_removed)
     return edits
 
 

@@ -66,6 +66,7 @@ from portal.crm.planning import (
     parse_moment,
     same_email,
     split_name,
+    tag_plan,
     taken_contact,
 )
 
@@ -246,15 +247,13 @@ class ZohoCrm(CrmAdapter):
         if values:
             self.http.json("PUT", self._api(f"{self.module}/{quote(ref)}"),
                            json={"data": [values], "trigger": self.triggers})
-        add = [*change.add_tags, *(i.ref for i in change.join if i.kind == "tag")]
-        remove = [*change.remove_tags, *(i.ref for i in change.leave if i.kind == "tag")]
+        add, remove = tag_plan(change)
         if add:
             self.http.json("POST", self._api(f"{self.module}/{quote(ref)}/actions/add_tags"),
-                           params={"over_write": "false"},
-                           json={"tags": [{"name": t} for t in dict.fromkeys(add)]})
+                           params={"over_write": "false"}, json={"tags": [{"name": t} for t in add]})
         if remove:
             self.http.json("POST", self._api(f"{self.module}/{quote(ref)}/actions/remove_tags"),
-                           json={"tags": [{"name": t} for t in dict.fromkeys(remove)]})
+                           json={"tags": [{"name": t} for t in remove]})
         self._write_notes(ref, change)
 
     def _write_notes(self, ref: str, change: Change) -> None:

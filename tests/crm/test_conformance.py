@@ -14,16 +14,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from portal.cache import applied
 from portal.crm.base import (
     AmbiguousContact,
     Change,
+    Contact,
     CrmAuthError,
     CrmNotFound,
     CrmRateLimited,
     CrmUnavailable,
     CrmValidationError,
     FieldUpdate,
+    ItemRef,
     Note,
+    Profile,
 )
 from tests.crm.harnesses import Harness
 
@@ -184,6 +188,19 @@ def test_a_change_is_applied_and_read_back(harness, adapter):
     assert "Comment from the preference portal" in notes[0]
     if harness.automation():
         assert harness.automations(ref) == [harness.automation()]
+
+
+def test_a_tag_both_added_and_removed_in_one_change_ends_up_added(harness, adapter):
+    ref = seeded(harness)  # tagged keep-tag and old-tag
+    change = Change(ref, "jane@example.org", add_tags=("old-tag", "portal-edit"),
+                    remove_tags=("old-tag", "portal-edit", "keep-tag"))
+    adapter.apply(change)
+    watched = {"keep-tag", "old-tag", "portal-edit"}
+    assert harness.tags(ref) & watched == {"old-tag", "portal-edit"}
+    # The profile the portal shows until the next read agrees with the CRM.
+    before = Profile(Contact(ref, "jane@example.org"),
+                     subscribed=frozenset({ItemRef("tag", "keep-tag"), ItemRef("tag", "old-tag")}))
+    assert {i.ref for i in applied(before, change).subscribed} == {"old-tag", "portal-edit"}
 
 
 def test_applying_the_same_change_twice_leaves_the_same_state(harness, adapter):
