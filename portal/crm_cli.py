@@ -40,20 +40,22 @@ def register_crm_commands(app: Flask) -> None:
 # --- shared --------------------------------------------------------------------
 
 
-def _config() -> Config:
+def configured() -> Config:
+    """The app's configuration, or the file's when the app could not load."""
     config = current_app.config.get("PORTAL")
     if config is None:
         config = load_config(os.environ.get("PORTAL_CONFIG") or "config/demo.toml")
     return config
 
 
-def _adapter(name: str, config: Config) -> CrmAdapter:
+def configured_adapter(name: str, config: Config) -> CrmAdapter:
+    """The adapter of `[crm.NAME]`, or a command-line error that says what is wrong."""
     if name not in config.crms:
-        known = ", ".join(sorted(config.crms))
+        known = ", ".join(sorted(config.crms)) or "none"
         raise click.ClickException(f"No [crm.{name}] in the configuration (there is: {known}).")
     try:
         return build_adapter(name, config.crms[name], Path(current_app.instance_path))
-    except CrmConfigError as exc:
+    except CrmError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -73,8 +75,8 @@ def _automations(adapter: CrmAdapter) -> list[tuple[str, str]]:
 @with_appcontext
 def fields_command(crm_name: str | None, starter: bool, pick: tuple[str, ...]) -> None:
     """List the fields, lists/segments, tags and automations the CRM offers."""
-    config = _config()
-    adapter = _adapter(crm_name or config.portal.crm, config)
+    config = configured()
+    adapter = configured_adapter(crm_name or config.portal.crm, config)
     try:
         catalog = adapter.describe()
         automations = _automations(adapter)
@@ -169,7 +171,7 @@ class Finding:
 @with_appcontext
 def doctor_command(crm_name: str | None) -> None:
     """Check network, credentials, permissions and configured fields for each CRM."""
-    config = _config()
+    config = configured()
     names = [crm_name] if crm_name else list(config.crms)
     failed = False
     for name in names:
@@ -187,7 +189,7 @@ def doctor_command(crm_name: str | None) -> None:
 
 def check_crm(name: str, config: Config) -> list[Finding]:
     try:
-        adapter = _adapter(name, config)
+        adapter = configured_adapter(name, config)
     except (CrmConfigError, click.ClickException) as exc:
         return [Finding(False, "configuration", _message(exc))]
     findings: list[Finding] = []

@@ -9,18 +9,15 @@ token was revoked.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from portal.crm import build_adapter
 from portal.crm.base import CrmAdapter, CrmError
 from portal.crm.oauth import TokenManager
-from portal.settings import Config, load_config
+from portal.crm_cli import configured, configured_adapter
 
 crm_group = AppGroup("crm", help="Connect the portal to its CRMs.")
 
@@ -40,7 +37,7 @@ def register_authorize_command(app: Flask) -> None:
 @with_appcontext
 def authorize_command(name: str, redirect_uri: str | None, pasted: str | None) -> None:
     """Walk through the OAuth2 authorization-code flow for the CRM NAME."""
-    adapter = _adapter(name)
+    adapter = configured_adapter(name, configured())
     tokens: TokenManager | None = getattr(adapter, "tokens", None)
     if tokens is None:
         raise click.ClickException(
@@ -91,16 +88,3 @@ def _token_url_from_redirect(adapter: CrmAdapter, params: dict[str, str]) -> str
     # Zoho sends the user's own accounts server back with the code (multi-DC accounts).
     pick = getattr(adapter, "token_url_from_redirect", None)
     return pick(params) if callable(pick) else None
-
-
-def _adapter(name: str) -> CrmAdapter:
-    config: Config | None = current_app.config.get("PORTAL")
-    if config is None:
-        config = load_config(os.environ.get("PORTAL_CONFIG") or "config/demo.toml")
-    if name not in config.crms:
-        known = ", ".join(sorted(config.crms)) or "none"
-        raise click.ClickException(f"No [crm.{name}] in the configuration (there is: {known}).")
-    try:
-        return build_adapter(name, config.crms[name], Path(current_app.instance_path))
-    except CrmError as exc:
-        raise click.ClickException(str(exc)) from exc
