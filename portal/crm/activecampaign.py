@@ -157,6 +157,7 @@ class ActiveCampaignCrm(CrmAdapter):
         return _contact(answer.json()["contact"])
 
     def apply(self, change: Change) -> None:
+        self.refuse_unknown_items(change)
         ref = change.contact_ref
         data = self.http.json("GET", f"contacts/{ref}")  # also proves the contact exists
         if change.fields:

@@ -254,6 +254,14 @@ class CrmAdapter(ABC):
         self.state_dir = state_dir
         self.duplicate_policy: DuplicatePolicy = self.options.get("duplicates", "most_recent")
 
+    def refuse_unknown_items(self, change: Change) -> None:
+        """Refuse, before anything is written, a change naming items of a kind
+        this CRM does not have."""
+        for item in (*change.join, *change.leave):
+            if item.kind not in self.item_kinds:
+                raise CrmValidationError(f"The {self.kind} CRM '{self.name}' has no "
+                                         f"'{item.kind}' items.", crm=self.name)
+
     # secrets ------------------------------------------------------------------
 
     def secret_env_name(self, key: str) -> str:

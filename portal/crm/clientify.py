@@ -125,6 +125,7 @@ class ClientifyCrm(CrmAdapter):
     # --- writing -------------------------------------------------------------
 
     def apply(self, change: Change) -> None:
+        self.refuse_unknown_items(change)
         ref = change.contact_ref
         raw = self.http.json("GET", f"contacts/{ref}/")  # proves it exists; emails and tags
         body: dict[str, Any] = {}

@@ -246,9 +246,7 @@ class HubSpotCrm(CrmAdapter):
         if OPT_OUT in props:
             raise CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
                                      crm=self.name, field=OPT_OUT)
-        for item in (*change.join, *change.leave):
-            if item.kind not in self.item_kinds:
-                raise CrmValidationError(f"HubSpot has no '{item.kind}' items.", crm=self.name)
+        self.refuse_unknown_items(change)
         if (change.add_tags or change.remove_tags) and not self.tags_property:
             raise CrmUnsupported("HubSpot contacts have no tags: set tags_property to a "
                                  f"multiple-checkbox property in [crm.{self.name}].", crm=self.name)

@@ -231,9 +231,7 @@ class LocalCrm(CrmAdapter):
                     (ref, name, json.dumps(update.value, ensure_ascii=False)),
                 )
         lists = {row[0] for row in db.execute("SELECT id FROM lists")}
-        for item in (*change.join, *change.leave):
-            if item.kind not in ("list", "tag"):
-                raise CrmValidationError(f"Unknown item kind '{item.kind}'.", crm=self.name)
+        self.refuse_unknown_items(change)
         joined, left = items_of(change, "list")
         for item in joined:
             if item.ref not in lists:

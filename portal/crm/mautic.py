@@ -149,6 +149,7 @@ class MauticCrm(CrmAdapter):
     # --- writing -------------------------------------------------------------
 
     def apply(self, change: Change) -> None:
+        self.refuse_unknown_items(change)
         ref = change.contact_ref
         raw = self._edit(ref, change)
         join, leave = items_of(change, "segment")

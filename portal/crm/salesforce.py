@@ -306,9 +306,7 @@ class SalesforceCrm(CrmAdapter):
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
         sobject = _sobject(ref)
-        for item in (*change.join, *change.leave):
-            if item.kind not in self.item_kinds:
-                raise CrmValidationError(f"Salesforce has no '{item.kind}' items.", crm=self.name)
+        self.refuse_unknown_items(change)
         if (change.add_tags or change.remove_tags) and not self.tags_field:
             raise CrmUnsupported("Salesforce records have no tags: set tags_field to a multi-select "
                                  f"picklist in [crm.{self.name}].", crm=self.name)

@@ -226,9 +226,7 @@ class ZohoCrm(CrmAdapter):
 
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
-        for item in (*change.join, *change.leave):
-            if item.kind not in self.item_kinds:
-                raise CrmValidationError(f"Zoho has no '{item.kind}' items.", crm=self.name)
+        self.refuse_unknown_items(change)
         values: dict[str, Any] = {u.field.crm_field: _to_zoho(u.value, u.field.type)
                                   for u in change.fields}
         for item in change.join:

@@ -190,6 +190,18 @@ def test_a_change_is_applied_and_read_back(harness, adapter):
         assert harness.automations(ref) == [harness.automation()]
 
 
+def test_an_item_of_a_kind_the_crm_does_not_have_is_refused_before_any_write(harness, adapter):
+    ref = seeded(harness)
+    before = read(adapter, harness, ref)
+    change = full_change(harness, ref, "jane@example.org")
+    change = Change(ref, change.email, fields=change.fields,
+                    join=(*change.join, ItemRef("no-such-kind", "x")), leave=change.leave)
+    with pytest.raises(CrmValidationError, match="no-such-kind"):
+        adapter.apply(change)
+    after = read(adapter, harness, ref)
+    assert after.values == before.values and after.subscribed == before.subscribed
+
+
 def test_a_tag_both_added_and_removed_in_one_change_ends_up_added(harness, adapter):
     ref = seeded(harness)  # tagged keep-tag and old-tag
     change = Change(ref, "jane@example.org", add_tags=("old-tag", "portal-edit"),
