@@ -3,8 +3,8 @@
 import sys
 
 from portal import create_app
-from portal.security import MissingSecretKey
-from portal.settings import ConfigError
+from portal.config import ConfigError
+from portal.hosting.security import MissingSecretKey
 
 try:
     app = create_app()

@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Flask
 
-__version__ = "0.1.0"
+from portal.crm.http import VERSION as __version__  # the installed distribution's
+from portal.shipped import DEFAULT_CONFIG, SOURCE_TREE, folder, in_source_tree
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = ROOT / "config" / "demo.toml"
+__all__ = ["DEFAULT_CONFIG", "__version__", "create_app"]
 
 
 def create_app(config_path: str | os.PathLike[str] | None = None,
@@ -22,18 +22,16 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     PORTAL_CONFIG environment variable, else the demo configuration.
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
-    from portal import cli, embed, i18n, proxy, security, services, theme
-    from portal.auth import wordpress
-    from portal.auth.views import bp as auth_bp
+    from portal import auth, commands, delivery, hosting, i18n, mail
+    from portal.config import load_config
+    from portal.hosting.security import secret_key
     from portal.profile.views import bp as profile_bp
-    from portal.settings import load_config
 
-    instance = os.environ.get("PORTAL_INSTANCE")
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        instance_path=str(Path(instance).resolve()) if instance else str(ROOT / "instance"),
+        template_folder=str(folder("templates")),
+        static_folder=str(folder("static")),
+        instance_path=_instance_path(),
         instance_relative_config=True,
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -41,7 +39,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     config = load_config(path)
     app.config.update(
         PORTAL=config,
-        SECRET_KEY=security.secret_key(config, Path(app.instance_path)),
+        SECRET_KEY=secret_key(config, Path(app.instance_path)),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("PORTAL_INSECURE_COOKIES") != "1" and not config.portal.demo,
@@ -54,13 +52,21 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     if overrides:
         app.config.update(overrides)
     i18n.init_app(app)
-    security.init_app(app)
-    embed.init_app(app)
-    theme.init_app(app)
-    proxy.init_app(app)
-    wordpress.init_app(app)
-    services.init_app(app)
-    app.register_blueprint(auth_bp)
+    hosting.init_app(app)
+    mail.init_app(app)
+    delivery.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(profile_bp)
-    cli.init_app(app)
+    commands.init_app(app)
     return app
+
+
+def _instance_path() -> str | None:
+    """PORTAL_INSTANCE, else `instance/` in a source checkout, else Flask's
+    default for an installed package (`<prefix>/var/portal-instance`)."""
+    instance = os.environ.get("PORTAL_INSTANCE")
+    if instance:
+        return str(Path(instance).resolve())
+    if in_source_tree():
+        return str(SOURCE_TREE / "instance")
+    return None

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, get_locale
 
-from portal import ROOT
+from portal.shipped import folder
 
 LANGUAGE_NAMES = {"es": "Español", "eu": "Euskara", "en": "English"}
 
@@ -44,7 +44,7 @@ def text_for(labels: Mapping[str, str], language: str | None = None) -> str:
 
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_language,
-          default_translation_directories=str(ROOT / "translations"))
+          default_translation_directories=str(folder("translations")))
     app.jinja_env.globals.update(
         text_for=text_for, current_language=current_language,
         languages=languages, LANGUAGE_NAMES=LANGUAGE_NAMES,

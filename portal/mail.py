@@ -16,9 +16,12 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from portal.settings import MailSettings
+from flask import Flask, current_app
+
+from portal.config import MailSettings
 
 log = logging.getLogger(__name__)
+EXTENSION = "portal.mail"
 
 
 class MailError(Exception):
@@ -81,3 +84,13 @@ class Mailer:
             # Never include the credentials: only where we tried to send.
             raise MailError(f"Could not send mail through {s.smtp_host}:{s.smtp_port}: "
                             f"{type(exc).__name__}") from exc
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Mailer(app.config["PORTAL"].mail, Path(app.instance_path))
+
+
+def mailer() -> Mailer:
+    """The current app's mailer."""
+    found: Mailer = current_app.extensions[EXTENSION]
+    return found

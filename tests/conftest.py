@@ -12,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
+from portal.commands.demo import seed
 from portal.crm.local import LocalCrm
-from portal.demo import seed
+from portal.delivery import delivery
 from tests.support.config import demo_config
 from tests.support.smtp import Inbox, link_in, start_smtp
 
@@ -37,7 +38,7 @@ def make_app(tmp_path: Path, smtp: Inbox, monkeypatch: pytest.MonkeyPatch):
     def build(**config_changes) -> Flask:
         path = demo_config(tmp_path, smtp_port=port, **config_changes)
         app = create_app(path, {"TESTING": True})
-        crm = app.extensions["portal"].crm
+        crm = delivery(app).crm
         if isinstance(crm, LocalCrm):
             seed(crm)
         return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.crm.base import FieldRef
+from portal.delivery import delivery
 from tests.conftest import csrf_token
 
 
@@ -10,7 +11,7 @@ def test_demo_seed_is_repeatable(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0 and "demo@example.org" in result.output
-    crm = app.extensions["portal"].crm
+    crm = delivery(app).crm
     assert len(crm.find_contacts("demo@example.org")) == 1
 
 
@@ -20,7 +21,7 @@ def test_tokens_issue_prints_a_working_newsletter_link(app):
     assert result.exit_code == 0, result.output
     link = result.output.split("demo@example.org: ", 1)[1].split()[0]
     assert "/n/" in link
-    crm = app.extensions["portal"].crm
+    crm = delivery(app).crm
     contact = crm.find_contact("demo@example.org")
     token = crm.fetch_profile(contact, [FieldRef("portal_token")], []).values["portal_token"]
     assert link.endswith(token)
@@ -37,7 +38,7 @@ def test_tokens_issue_prints_a_working_newsletter_link(app):
 
 
 def test_tokens_issue_reads_a_crm_export_and_says_what_it_did(app, tmp_path):
-    crm = app.extensions["portal"].crm
+    crm = delivery(app).crm
     crm.create_contact("second@example.org", "Second Reader")
     export = tmp_path / "export.csv"
     export.write_text("Nombre;Correo electrónico\nDemo;demo@example.org\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
-from portal.security import MissingSecretKey
-from portal.settings import ConfigError, load_config
+from portal.config import ConfigError, load_config
+from portal.hosting.security import MissingSecretKey
 from tests.support.config import demo_config
 
 ROOT = Path(__file__).resolve().parent.parent

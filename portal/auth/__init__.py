@@ -1,2 +1,16 @@
 """The doors a contact comes in by: emailed sign-in links, newsletter links
-and (see wordpress.py) the WordPress login."""
+and the WordPress login; and the session that remembers who came in."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.auth import expiry, views, wordpress
+from portal.auth.doors import EXTENSION, build
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = build(app)
+    app.register_blueprint(views.bp)
+    wordpress.init_app(app)
+    expiry.init_app(app)

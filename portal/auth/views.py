@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -24,13 +25,16 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
+from portal.auth.doors import doors
 from portal.auth.links import LinkState
+from portal.auth.newsletter_field import newsletter_contact
 from portal.auth.session import FULL, SUBSCRIPTIONS, sign_in, sign_out, signed_in
-from portal.crm.base import CrmError
+from portal.config import Config, current
+from portal.crm.base import CrmAdapter, CrmError
+from portal.delivery import delivery
+from portal.hosting.urls import external_url
 from portal.i18n import current_language
-from portal.mail import MailError
-from portal.services import Services, portal
-from portal.urls import external_url
+from portal.mail import Mailer, MailError, mailer
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -66,33 +70,46 @@ def request_link() -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("auth/start.html", form=form), 400
     email = form.email.data.strip()
-    services = portal()
-    if not services.throttle.allow(email, request.remote_addr or "unknown"):
+    shared = doors()
+    if not shared.throttle.allow(email, request.remote_addr or "unknown"):
         return render_template("auth/start.html", form=form, throttled=True), 429
     # The answer must not tell whether the email is known: the token is made
     # for every address, and the CRM look-up and sending happen after the answer.
-    token = services.links.issue(email)
+    token = shared.links.issue(email)
     link = external_url("auth.use_link", token=token)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    services.background.submit(send_link_if_known, app, services, email, link, current_language())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
+    shared.background.submit(send_link_if_known, app, LinkLetter(
+        current(), delivery().crm, mailer(), email, link, current_language()))
     session["link_sent_to"] = email
     return redirect(url_for("auth.link_sent"))
 
 
-def send_link_if_known(app: Flask, services: Services, email: str, link: str,
-                       language: str) -> None:
+@dataclass(frozen=True)
+class LinkLetter:
+    """A sign-in link to send after the answer, if the address is a contact's."""
+
+    config: Config
+    crm: CrmAdapter
+    mailer: Mailer
+    email: str
+    link: str
+    language: str
+
+
+def send_link_if_known(app: Flask, letter: LinkLetter) -> None:
+    email, link, language = letter.email, letter.link, letter.language
     with app.app_context():
         try:
-            contact = services.crm.find_contact(email)
+            contact = letter.crm.find_contact(email)
         except CrmError as exc:
             log.warning("Could not look up a sign-in request in the CRM: %s", exc)
             return
         if contact is None:
             return
-        minutes = services.config.portal.link_lifetime_minutes
+        minutes = letter.config.portal.link_lifetime_minutes
         with app.test_request_context(), force_locale(language):
-            site = services.config.portal.name
-            msg = services.mailer.message(
+            site = letter.config.portal.name
+            msg = letter.mailer.message(
                 to=email,
                 subject=_("Your link to %(site)s", site=site),
                 text=render_template("emails/sign_in.txt", link=link, minutes=minutes, site=site),
@@ -101,7 +118,7 @@ def send_link_if_known(app: Flask, services: Services, email: str, link: str,
                 language=language,
             )
         try:
-            services.mailer.send(msg)
+            letter.mailer.send(msg)
         except MailError as exc:
             log.error("Sign-in link not sent: %s", exc)
 
@@ -109,13 +126,13 @@ def send_link_if_known(app: Flask, services: Services, email: str, link: str,
 @bp.get("/sign-in/sent")
 def link_sent() -> str:
     return render_template("auth/sent.html", email=session.get("link_sent_to", ""),
-                           minutes=portal().config.portal.link_lifetime_minutes)
+                           minutes=current().portal.link_lifetime_minutes)
 
 
 @bp.get("/link/<token>")
 def use_link(token: str) -> str | tuple[str, int]:
     # Mail scanners open every link: a GET only shows the button.
-    checked = portal().links.check(token)
+    checked = doors().links.check(token)
     if checked.state is not LinkState.VALID:
         return link_problem(checked.state)
     return render_template("auth/confirm.html", form=ConfirmForm(),
@@ -126,12 +143,11 @@ def use_link(token: str) -> str | tuple[str, int]:
 def use_link_now(token: str) -> Response | tuple[str, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services = portal()
-    checked = services.links.use(token)
+    checked = doors().links.use(token)
     if checked.state is not LinkState.VALID:
         return link_problem(checked.state)
     try:
-        contact = services.crm.find_contact(checked.email)
+        contact = delivery().crm.find_contact(checked.email)
     except CrmError as exc:
         log.warning("CRM look-up failed while signing in: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
@@ -149,7 +165,7 @@ def link_problem(state: LinkState) -> tuple[str, int]:
 
 @bp.get("/n/<token>")
 def newsletter_link(token: str) -> str | tuple[str, int]:
-    if portal().newsletter.read(token) is None:
+    if doors().newsletter.read(token) is None:
         return link_problem(LinkState.INVALID)
     return render_template("auth/confirm.html", form=ConfirmForm(),
                            action=url_for("auth.newsletter_link_now", token=token))
@@ -159,8 +175,6 @@ def newsletter_link(token: str) -> str | tuple[str, int]:
 def newsletter_link_now(token: str) -> Response | tuple[str, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    from portal.profile.reading import newsletter_contact
-
     try:
         contact = newsletter_contact(token)
     except CrmError as exc:
@@ -168,7 +182,7 @@ def newsletter_link_now(token: str) -> Response | tuple[str, int]:
         return render_template("errors/crm_unavailable.html"), 503
     if contact is None:
         return link_problem(LinkState.INVALID)
-    scope = FULL if portal().config.portal.newsletter_may_edit_personal_data else SUBSCRIPTIONS
+    scope = FULL if current().portal.newsletter_may_edit_personal_data else SUBSCRIPTIONS
     sign_in(contact, scope, via="newsletter")
     return redirect(url_for("profile.show"))
 

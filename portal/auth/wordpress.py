@@ -9,15 +9,7 @@ Two kinds of WordPress identity provider:
 - ``kind = "oauth2"``: plain OAuth2 with a user-info endpoint (the "WP OAuth
   Server" plugin: /oauth/authorize, /oauth/token, /oauth/me).
 
-```toml
-[wordpress]
-kind = "oidc"
-site_name = "Demo Elkartea"        # the button says "Sign in with Demo Elkartea"
-client_id = "preference-portal"    # the secret: PORTAL_WORDPRESS_CLIENT_SECRET
-discovery_url = "https://www.example.org/.well-known/openid-configuration"
-scopes = ["openid", "profile"]
-create_contacts = false            # a member with no CRM contact gets one
-```
+The settings are `[wordpress]` (portal.config.wordpress).
 
 State and nonce are always used; PKCE (S256) where the provider says it
 supports it (oidc discovery), always for oauth2, or as `pkce = true/false` says.
@@ -27,10 +19,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -41,85 +31,19 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from portal.auth.session import FULL, sign_in
+from portal.config import current
+from portal.config.wordpress import WordPressSettings
 from portal.crm.base import CrmError
-from portal.embed import settings as embed_settings
-from portal.services import portal
-from portal.settings import register_section
+from portal.delivery import delivery
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wordpress", __name__, url_prefix="/wordpress")
 SECRET_ENV = "PORTAL_WORDPRESS_CLIENT_SECRET"  # noqa: S105 (a variable name, not a secret)
-KINDS = ("oidc", "oauth2")
-
-
-@dataclass(frozen=True)
-class WordPressSettings:
-    kind: str
-    site_name: str
-    client_id: str
-    scopes: tuple[str, ...]
-    discovery_url: str = ""
-    authorize_url: str = ""
-    token_url: str = ""
-    userinfo_url: str = ""
-    pkce: bool | None = None  # None: decide from the provider
-    create_contacts: bool = False
-    timeout: float = 10.0
-
-
-def settings_from(section: Mapping[str, Any], default_name: str) -> WordPressSettings:
-    kind = section.get("kind", "oidc")
-    scopes = ("openid", "profile") if kind == "oidc" else ("basic",)
-    return WordPressSettings(
-        kind=kind,
-        site_name=section.get("site_name", default_name),
-        client_id=section.get("client_id", ""),
-        scopes=tuple(section.get("scopes", scopes)),
-        discovery_url=section.get("discovery_url", ""),
-        authorize_url=section.get("authorize_url", ""),
-        token_url=section.get("token_url", ""),
-        userinfo_url=section.get("userinfo_url", ""),
-        pkce=section.get("pkce"),
-        create_contacts=section.get("create_contacts", False),
-        timeout=float(section.get("timeout", 10)),
-    )
-
-
-def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
-    kind = section.get("kind", "oidc")
-    if kind not in KINDS:
-        report("kind", 'must be "oidc" (OpenID Connect Server) or "oauth2" (WP OAuth Server)')
-        return
-    if not isinstance(section.get("client_id"), str) or not section.get("client_id"):
-        report("client_id", "is required (the client id registered in WordPress)")
-    needed = ("discovery_url",) if kind == "oidc" else ("authorize_url", "token_url", "userinfo_url")
-    for key in needed:
-        value = section.get(key)
-        if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
-            report(key, f'is required for kind = "{kind}" and must be an http(s) URL')
-    scopes = section.get("scopes", [])
-    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-        report("scopes", 'must be a list like ["openid", "profile"]')
-    elif kind == "oidc" and scopes and "openid" not in scopes:
-        report("scopes", 'must include "openid" for OpenID Connect')
-    for key in ("pkce", "create_contacts"):
-        if key in section and not isinstance(section[key], bool):
-            report(key, "must be true or false")
-    timeout = section.get("timeout", 10)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        report("timeout", "must be a number of seconds above 0")
-
-
-register_section("wordpress", check_section, (
-    "kind", "site_name", "client_id", "scopes", "discovery_url", "authorize_url", "token_url",
-    "userinfo_url", "pkce", "create_contacts", "timeout"))
 
 
 def init_app(app: Flask) -> None:
     """Register the login when [wordpress] is configured."""
-    config = app.config["PORTAL"]
-    section = config.section("wordpress")
-    wp = settings_from(section, config.portal.name) if section else None
+    wp = app.config["PORTAL"].wordpress
     app.extensions["portal_wordpress"] = wp
     app.jinja_env.globals["wordpress_login"] = wp
     app.register_blueprint(bp)
@@ -244,17 +168,17 @@ def _name_of(claims: Mapping[str, Any]) -> str:
 
 
 def _sign_in_member(wp: WordPressSettings, email: str, name: str) -> Response | tuple[str, int]:
-    services = portal()
+    crm = delivery().crm
     try:
-        contact = services.crm.find_contact(email)
+        contact = crm.find_contact(email)
         if contact is None and wp.create_contacts:
-            contact = services.crm.create_contact(email, name)
+            contact = crm.create_contact(email, name)
     except CrmError as exc:
         log.warning("CRM look-up failed during WordPress login: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
     if contact is None:
         return problem("no_contact", email)
     sign_in(contact, FULL, via="wordpress")
-    landing = embed_settings(services.config).landing_url
+    landing = current().embed.landing_url
     # Started from the frame on the WordPress page: go back to that page.
     return redirect(landing or url_for("profile.show"))

@@ -1,4 +1,6 @@
-"""CRM adapters: the registry that maps a configured `type` to its adapter class."""
+"""CRM adapters: the registry that maps a configured `type` to its adapter
+class, and the one place that builds adapters with their shared outbound
+limiter."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.crm.base import CrmAdapter, CrmConfigError
+from portal.crm.limiter import SharedLimiter
 
 # type name -> "module:Class"; imported lazily so one CRM's code never loads for another.
 ADAPTERS: dict[str, str] = {
@@ -27,9 +30,29 @@ def adapter_class(kind: str) -> type[CrmAdapter]:
     except KeyError:
         known = ", ".join(sorted(ADAPTERS))
         raise CrmConfigError(f"Unknown CRM type '{kind}'. Known types: {known}.") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    adapter: type[CrmAdapter] = getattr(importlib.import_module(module_name), class_name)
+    return adapter
+
+
+def rate_for(options: Mapping[str, Any]) -> str | None:
+    """The request rate a `[crm.NAME]` block asks for, or its adapter's documented one."""
+    rate = options.get("rate_limit", adapter_class(str(options.get("type", "local"))).default_rate)
+    return None if not rate or rate == "off" else str(rate)
 
 
 def build_adapter(name: str, options: Mapping[str, Any], state_dir: Path) -> CrmAdapter:
-    """Build the adapter named `name` from its configuration block."""
+    """Build the adapter named `name` from its configuration block, alone (no
+    shared limiter: for tests and one-off tools)."""
     return adapter_class(options.get("type", "local"))(name, options, state_dir)
+
+
+def build_adapters(blocks: Mapping[str, Mapping[str, Any]], state_dir: Path, *,
+                   storage_url: str = "memory://", limit: bool = True, max_wait: float = 1.5,
+                   read_timeout: float | None = None) -> dict[str, CrmAdapter]:
+    """The adapters of the `[crm.NAME]` blocks given, sharing one outbound
+    limiter (counters in `storage_url`) that keeps each under its rate."""
+    limiter = SharedLimiter(storage_url, {name: rate_for(options) for name, options in blocks.items()},
+                            max_wait) if limit else None
+    timeouts = {"read_timeout": read_timeout} if read_timeout is not None else {}
+    return {name: build_adapter(name, {**timeouts, **options, "limiter": limiter}, state_dir)
+            for name, options in blocks.items()}

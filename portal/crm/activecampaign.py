@@ -62,6 +62,7 @@ PORTAL_TYPES: dict[str, FieldType] = {
 
 class ActiveCampaignCrm(CrmAdapter):
     kind = "activecampaign"
+    default_rate = "5/second"  # the limit the CRM documents
     item_kinds = frozenset({"list", "tag"})
     supports_tags = True
 

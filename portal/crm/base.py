@@ -22,10 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-FieldType = Literal[
-    "text", "email", "tel", "textarea", "select", "multiselect", "checkbox", "date", "country"
-]
-FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
+# How callers say what their CRM calls may wait for: part of the contract.
+from portal.crm.calls import BACKGROUND as BACKGROUND
+from portal.crm.calls import PAGE as PAGE
+from portal.crm.calls import SAVE as SAVE
+from portal.crm.calls import CallPolicy as CallPolicy
+from portal.crm.calls import calls_together
+from portal.crm.calls import calls_under as calls_under
+from portal.crm.calls import new_unit_of_work as new_unit_of_work
+
+# A portal field type ("text", "date", "multiselect", ...): the table of
+# types is portal.fields; an adapter only encodes and decodes their values.
+FieldType = str
 
 Value = str | bool | list[str] | None
 
@@ -205,6 +213,17 @@ class Change:
         )
 
 
+def tag_plan(change: Change) -> tuple[list[str], list[str]]:
+    """Tags to add and to remove: `add_tags`/`remove_tags` plus items of kind "tag".
+    A tag both added and removed ends up added (the later intent wins)."""
+    add = [*change.add_tags, *(i.ref for i in change.join if i.kind == "tag")]
+    remove = [*change.remove_tags, *(i.ref for i in change.leave if i.kind == "tag")]
+    add = list(dict.fromkeys(add))
+    remove = [t for t in dict.fromkeys(remove) if t not in add]
+    return add, remove
+
+
+
 # --- what `flask fields` shows ----------------------------------------------
 
 
@@ -247,6 +266,9 @@ class CrmAdapter(ABC):
     kind: ClassVar[str] = ""
     item_kinds: ClassVar[frozenset[str]] = frozenset()
     supports_tags: ClassVar[bool] = True
+    # The request rate the CRM documents ("5/second", any `limits` string), which
+    # the portal keeps under unless `rate_limit` in [crm.NAME] says otherwise.
+    default_rate: ClassVar[str | None] = None
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         self.name = name
@@ -307,6 +329,15 @@ class CrmAdapter(ABC):
     ) -> Profile:
         """Current values of `fields` and which of `items` the contact is in,
         in the fewest calls the API allows."""
+
+    def read_profile(
+        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
+    ) -> Profile:
+        """`fetch_profile`, with the request budget for all its calls taken at
+        once: a read that got its first call and no slot for the next would
+        waste the first. Callers read profiles through this."""
+        with calls_together(self.name, self.read_cost(fields, items)):
+            return self.fetch_profile(contact, fields, items)
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         """How many calls `fetch_profile` makes for these fields and items, so

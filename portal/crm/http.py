@@ -23,12 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC
+from importlib import metadata
 from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from portal import __version__
 from portal.crm.base import (
     CrmAuthError,
     CrmConfigError,
@@ -41,7 +41,15 @@ from portal.crm.base import (
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"contact-preference-portal/{__version__} (+python-requests)"
+def _installed_version() -> str:
+    try:
+        return metadata.version("contact-preference-portal")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0"
+
+
+VERSION = _installed_version()
+USER_AGENT = f"contact-preference-portal/{VERSION} (+python-requests)"
 SECRET_QUERY = re.compile(r"(?i)((?:api[_-]?key|hapikey|token|access_token|secret|password)=)[^&\s]+")
 # Header values that carry credentials; their values are scrubbed from messages.
 SECRET_HEADERS = ("authorization", "api-token", "x-api-key", "api-key")
@@ -311,7 +319,7 @@ def connection_problem(exc: requests.ConnectionError) -> str:
 
 def client_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Timeouts from a `[crm.NAME]` block (`connect_timeout`, `read_timeout`, seconds),
-    and the shared outbound limiter that portal.services puts in the options."""
+    and the shared outbound limiter that portal.crm.build_adapters puts in the options."""
     return {
         "connect_timeout": float(options.get("connect_timeout", 3.05)),
         "read_timeout": float(options.get("read_timeout", 10.0)),

@@ -89,6 +89,7 @@ PORTAL_TYPES: dict[str, FieldType] = {
 
 class HubSpotCrm(CrmAdapter):
     kind = "hubspot"
+    default_rate = "100/10 seconds"  # the limit the CRM documents
     item_kinds = frozenset({"subscription_type", "list", "option"})
     supports_tags = False  # no tag concept on HubSpot contacts: use a checkbox property or lists
 

@@ -5,49 +5,30 @@ in Redis (`[portal] storage_url`) so every web worker and queue worker share
 one budget. `acquire` waits briefly for a slot and, when the wait would be
 longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
 pages don't hang, and the writer queues the change for later. Calls that
-continue started work come first, then new pages, then queue work
-(`background_work()`). A page read that takes several calls reserves them
-all with its first (`calls_together`), so it never spends one call and then
-finds no slot for the next.
+continue started work come first, then new pages, then queue work (see
+portal.crm.calls for how callers say which is which). A page read that
+takes several calls reserves them all with its first, so it never spends
+one call and then finds no slot for the next.
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
-string, "100/10 seconds" too); "off" turns it off. The defaults are the
-limits each CRM documents.
+string, "100/10 seconds" too); "off" turns it off. The default is the limit
+each adapter declares (`default_rate`), the one its CRM documents.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmConfigError, CrmRateLimited
+from portal.crm.calls import Unit, unit
 
 MARGIN = 0.25  # seconds; network and scheduling jitter between our clock and the CRM's
-
-# Documented limits (see the CRM reference notes); None where there is none to keep.
-DEFAULT_RATES: dict[str, str | None] = {
-    "activecampaign": "5/second",
-    "hubspot": "100/10 seconds",
-    "zoho": "10/second",
-    "salesforce": None,  # a daily allocation, not a rate
-    "local": None,
-}
-
-
-def rate_option(options: Mapping[str, Any]) -> str | None:
-    """The rate a `[crm.NAME]` block asks for, or its type's default."""
-    rate = options.get("rate_limit", DEFAULT_RATES.get(str(options.get("type", "local"))))
-    return None if not rate or rate == "off" else str(rate)
-
 
 class SharedLimiter:
     """`acquire(crm)` for the CRMs given in `rates` (name -> limits string)."""
@@ -72,29 +53,14 @@ class SharedLimiter:
         item = self.items.get(crm)
         if item is None:
             return
-        batch = _batch.get()
-        cost = 1
-        if batch is not None and batch.crm == crm:
-            if batch.held:  # a slot this read reserved with its first call
-                batch.held -= 1
-                return
-            if not batch.taken:
-                cost = max(1, min(batch.calls, item.amount))
-        background, spent = _background.get(), _spent.get()
-        # Slots a call leaves to others, by priority. Work that already spent
-        # calls (a page's second read) takes any slot: giving up would waste
-        # them. A new page leaves a fifth of the window to such work; queue
-        # work leaves two fifths, as a contact waiting for a page comes before
-        # a change that is already safely kept.
-        reserve = 0 if spent else max(1, item.amount * 2 // 5) if background \
-            else item.amount // 5
-        reserve = min(reserve, item.amount - 1)  # a budget of one call a window still moves
-        # Spent work and queue workers may wait out a couple of windows.
-        patience = self.max_wait
-        if background or spent:
-            patience = max(self.max_wait, 2 * item.get_expiry() + MARGIN)
-        if _no_wait.get():
-            patience = 0.0
+        work = unit()
+        batch = work.batch if work.batch is not None and work.batch.crm == crm else None
+        if batch is not None and batch.held:  # a slot this read reserved with its first call
+            batch.held -= 1
+            return
+        cost = max(1, min(batch.calls, item.amount)) if batch is not None and not batch.taken else 1
+        reserve = _reserve(item.amount, work)
+        patience = self._patience(item, work)
         started = time.monotonic()
         key = item.key_for("crm-out", crm)
         while True:
@@ -106,8 +72,8 @@ class SharedLimiter:
             # every recent one.
             if self.storage.acquire_entry(key, item.amount - reserve, item.get_expiry(),
                                           amount=cost):
-                _spent.set(True)
-                if batch is not None and batch.crm == crm and not batch.taken:
+                work.spent = True
+                if batch is not None and not batch.taken:
                     batch.taken, batch.held = True, cost - 1
                 return
             reset = self.window.get_window_stats(item, "crm-out", crm).reset_time
@@ -119,64 +85,23 @@ class SharedLimiter:
                                      crm=crm, retry_after=wait)
             time.sleep(wait)
 
-
-_background: ContextVar[bool] = ContextVar("portal_limiter_background", default=False)
-_spent: ContextVar[bool] = ContextVar("portal_limiter_spent", default=False)
-
-
-_no_wait: ContextVar[bool] = ContextVar("portal_limiter_no_wait", default=False)
-
-
-@dataclass
-class _Batch:
-    crm: str
-    calls: int
-    taken: bool = False
-    held: int = 0  # slots taken and not yet used
+    def _patience(self, item: RateLimitItem, work: Unit) -> float:
+        """How long a call may wait for a slot: spent work and queue workers
+        may wait out a couple of windows; a save none."""
+        if not work.policy.wait:
+            return 0.0
+        if work.policy.background or work.spent:
+            return max(self.max_wait, 2 * item.get_expiry() + MARGIN)
+        return self.max_wait
 
 
-_batch: ContextVar[_Batch | None] = ContextVar("portal_limiter_batch", default=None)
-
-
-@contextmanager
-def calls_together(crm: str, calls: int) -> Iterator[None]:
-    """The first call to `crm` inside takes slots for `calls` calls at once,
-    and the next ones use them. A page read that got its first call but no
-    slot for its second would waste the first; reserving both up front spends
-    the budget on pages that can be shown. Nothing is taken if no call is
-    made (a cached profile); slots left unused expire with their window."""
-    if calls <= 1:
-        yield
-        return
-    token = _batch.set(_Batch(crm, calls))
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-
-
-@contextmanager
-def without_waiting() -> Iterator[None]:
-    """CRM calls inside take a free slot or fail at once: for work that has a
-    better place to wait (a save, which the queue keeps and retries)."""
-    token = _no_wait.set(True)
-    try:
-        yield
-    finally:
-        _no_wait.reset(token)
-
-
-def new_unit_of_work() -> None:
-    """Call at the start of each request or job: nothing is spent yet."""
-    _spent.set(False)
-
-
-@contextmanager
-def background_work() -> Iterator[None]:
-    """Mark the CRM calls made inside as queue work, which yields to pages."""
-    token = _background.set(True)
-    new_unit_of_work()
-    try:
-        yield
-    finally:
-        _background.reset(token)
+def _reserve(amount: int, work: Unit) -> int:
+    """Slots a call leaves to others, by priority. Work that already spent
+    calls (a page's second read) takes any slot: giving up would waste them.
+    A new page leaves a fifth of the window to such work; queue work leaves
+    two fifths, as a contact waiting for a page comes before a change that is
+    already safely kept."""
+    if work.spent:
+        return 0
+    reserve = max(1, amount * 2 // 5) if work.policy.background else amount // 5
+    return min(reserve, amount - 1)  # a budget of one call a window still moves

@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from portal.crm.base import (
-    FIELD_TYPES,
     Catalog,
     Change,
     Contact,
     CrmAdapter,
-    CrmConfigError,
     CrmFieldInfo,
     CrmItemInfo,
     CrmNotFound,
@@ -175,7 +173,7 @@ class LocalCrm(CrmAdapter):
             fields = tuple(
                 CrmFieldInfo(
                     key=row["key"], label=row["label"], type=row["type"],
-                    portal_type=row["type"] if row["type"] in FIELD_TYPES else None,
+                    portal_type=row["type"],  # the embedded CRM stores the portal's own types
                     choices=tuple(tuple(c) for c in json.loads(row["choices"])),
                     custom=row["key"] not in ("email", "first_name", "last_name"),
                     read_only=bool(row["read_only"]),
@@ -274,8 +272,6 @@ class LocalCrm(CrmAdapter):
 
     def define_field(self, key: str, label: str, type: str,
                      choices: Sequence[tuple[str, str]] = (), read_only: bool = False) -> None:
-        if type not in FIELD_TYPES:
-            raise CrmConfigError(f"Unknown field type '{type}' for '{key}'.", crm=self.name)
         with self._db() as db:
             db.execute(
                 "INSERT INTO fields (key, label, type, choices, read_only) VALUES (?, ?, ?, ?, ?) "

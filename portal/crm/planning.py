@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.crm.base import Change, Contact, CrmAdapter, CrmUnavailable, ItemRef, Note
+from portal.crm.base import tag_plan as tag_plan  # the Change's own rule, used by every adapter
 
 # Multi-value field -> (values to add, values to drop).
 OptionEdits = dict[str, tuple[list[str], set[str]]]
@@ -28,16 +29,6 @@ def parse_moment(value: Any) -> datetime | None:
 
 def same_email(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and a.strip().casefold() == b.strip().casefold()  # type: ignore[union-attr]
-
-
-def tag_plan(change: Change) -> tuple[list[str], list[str]]:
-    """Tags to add and to remove: `add_tags`/`remove_tags` plus items of kind "tag".
-    A tag both added and removed ends up added (the later intent wins)."""
-    add = [*change.add_tags, *(i.ref for i in change.join if i.kind == "tag")]
-    remove = [*change.remove_tags, *(i.ref for i in change.leave if i.kind == "tag")]
-    add = list(dict.fromkeys(add))
-    remove = [t for t in dict.fromkeys(remove) if t not in add]
-    return add, remove
 
 
 def items_of(change: Change, kind: str) -> tuple[list[ItemRef], list[ItemRef]]:

@@ -130,6 +130,7 @@ def soql(template: str, **values: Any) -> str:
 
 class SalesforceCrm(CrmAdapter):
     kind = "salesforce"
+    default_rate = None  # Salesforce has a daily allocation, not a rate
     item_kinds = frozenset({"field", "option", "campaign"})
     supports_tags = False  # no native tags: a multi-select picklist can stand in (tags_field)
 

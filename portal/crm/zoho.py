@@ -85,6 +85,7 @@ PORTAL_TYPES: dict[str, FieldType] = {
 
 class ZohoCrm(CrmAdapter):
     kind = "zoho"
+    default_rate = "10/second"  # the limit the CRM documents
     item_kinds = frozenset({"field", "option", "tag"})
     supports_tags = True
 

@@ -11,27 +11,11 @@ from dataclasses import dataclass, field, replace
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from portal.config import Config, FieldSpec, ItemSpec
 from portal.crm.base import Change, Contact, FieldRef, FieldUpdate, ItemRef, Note, Profile, Value
+from portal.delivery.reader import contact_languages, language_tag_items
+from portal.fields import kind_of
 from portal.i18n import text_for
-from portal.profile.reading import contact_languages, language_tag_items
-from portal.settings import Config, FieldSpec, ItemSpec
-
-
-def normalise(spec_type: str, value: object) -> Value:
-    """One canonical form per value, so that unchanged fields compare equal."""
-    if spec_type == "checkbox":
-        return bool(value)
-    if spec_type == "multiselect":
-        values = value if isinstance(value, list) else ([value] if value else [])
-        return sorted(str(v) for v in values) or None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if value is None:
-        return None
-    text = str(value).strip()
-    if spec_type == "date":
-        text = text[:10]
-    return text or None
 
 
 @dataclass
@@ -57,8 +41,9 @@ def diff(config: Config, profile: Profile, submission: Submission) -> Diff:
     for spec in config.fields:
         if spec.key not in submission.fields or spec.is_note:
             continue
-        old = normalise(spec.type, profile.values.get(spec.crm_field))
-        new = normalise(spec.type, submission.fields[spec.key])
+        kind = kind_of(spec)
+        old = kind.normalise(profile.values.get(spec.crm_field))
+        new = kind.normalise(submission.fields[spec.key])
         if old != new:
             result.fields.append((spec, old, new))
     for item in config.items():

@@ -7,21 +7,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from portal.auth.newsletter_field import issue_token, token_field
 from portal.auth.session import FULL, SignedIn, login_required, signed_in
+from portal.config import Config, FieldSpec, GroupSpec, current
 from portal.crm.base import Change, CrmError, Profile, Value
+from portal.delivery import delivery
+from portal.delivery.reader import contact_languages, crm_choices, read_profile
+from portal.delivery.writer import Outcome
+from portal.fields import kind_of
 from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change, unsubscribe_all_change
-from portal.profile.form import CrmChoices, build_form, choices_for, form_value
-from portal.profile.newsletter import issue_token, token_field
-from portal.profile.reading import contact_languages, crm_choices, read_profile
-from portal.services import portal
-from portal.settings import Config, FieldSpec, GroupSpec
-from portal.writer import Outcome
+from portal.profile.form import CrmChoices, build_form, choices_for
 
 log = logging.getLogger(__name__)
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -63,7 +63,7 @@ def show() -> str | tuple[str, int]:
 @login_required
 def save() -> str | Response | tuple[str, int]:
     who = _who()
-    config = portal().config
+    config = current()
     try:
         profile = read_profile(who.contact)
     except CrmError as exc:
@@ -104,7 +104,7 @@ def unsubscribe_all() -> str | Response | tuple[str, int]:
         profile = read_profile(who.contact)
     except CrmError:
         return render_template("errors/crm_unavailable.html"), 503
-    change = unsubscribe_all_change(portal().config, who.contact, profile)
+    change = unsubscribe_all_change(current(), who.contact, profile)
     return _write(who, profile, None, change,
                   done=_("You have been unsubscribed from all our emails."))
 
@@ -124,7 +124,7 @@ def _personal_allowed(who: SignedIn) -> bool:
 
 def _form(who: SignedIn, profile: Profile, stored: bool = False) -> FlaskForm:
     """The profile form, filled from the request, or from the CRM when `stored`."""
-    config = portal().config
+    config = current()
     subscribed = {item.key for item in config.items() if item.item in profile.subscribed}
     kwargs = {"formdata": None} if stored else {}
     return build_form(config, current_language(), _personal_allowed(who), profile.values,
@@ -149,7 +149,7 @@ def _submission(config: Config, form: FlaskForm) -> Submission:
 
 
 def _select_all(who: SignedIn, profile: Profile, form: FlaskForm, group_key: str) -> str:
-    group = next((g for g in portal().config.groups if g.key == group_key), None)
+    group = next((g for g in current().groups if g.key == group_key), None)
     if group is None:
         abort(400)
     for item in group.items:
@@ -163,7 +163,7 @@ def _write(who: SignedIn, profile: Profile, form: FlaskForm | None, change: Chan
            done: str | None = None) -> str | Response | tuple[str, int]:
     """Submit `change` and say how it went; on failure show the page again
     with `form` (None: the form as the CRM has it, built only then)."""
-    result = portal().writer.submit(change)
+    result = delivery().writer.submit(change)
     if result.outcome is Outcome.APPLIED:
         flash(done or _("Your changes are saved."), "success")
         return redirect(url_for("profile.show"))
@@ -192,7 +192,7 @@ def _ensure_newsletter_token(who: SignedIn, profile: Profile) -> None:
 
 
 def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
-    config = portal().config
+    config = current()
     language = current_language()
     fields = []
     for spec in config.fields:
@@ -220,14 +220,6 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
 
 def shown_value(spec: FieldSpec, value: Value, language: str, crm_options: CrmChoices) -> str:
     """A read-only value as the contact should read it."""
-    value = form_value(spec, value)
-    if value in (None, "", []):
-        return "—"
-    if spec.type == "checkbox":
-        return _("Yes") if value else _("No")
-    if spec.type == "date":
-        return format_date(value, "long")
-    labels = dict(choices_for(spec, language, crm_options))
-    if isinstance(value, list):
-        return ", ".join(labels.get(v, v) for v in value)
-    return labels.get(str(value), str(value))
+    kind = kind_of(spec)
+    labels = dict(choices_for(spec, language, crm_options)) if kind.has_choices else {}
+    return kind.show(value, labels)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from portal import ROOT
+from portal.shipped import SOURCE_TREE as ROOT
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from portal import ROOT
+from portal.shipped import SOURCE_TREE as ROOT
 
 SNIPPET = ROOT / "wordpress" / "preference-portal-block.html"
 HARNESS = ROOT / "tests" / "wordpress" / "shortcode_harness.php"

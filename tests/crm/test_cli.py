@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 
-from portal.crm_cli import register_crm_commands
-from portal.settings import load_config
+from portal.commands import init_app as register_commands
+from portal.config import load_config
 from tests.crm.harnesses import ActiveCampaignHarness, MauticHarness
 
 LABEL = '{ es = "X", eu = "X", en = "X" }'
@@ -48,7 +48,7 @@ def app_for(tmp_path, text: str) -> Flask:
     path.write_text(text, encoding="utf-8")
     app = Flask("cli-test", instance_path=str(tmp_path / "instance"))
     app.config["PORTAL"] = load_config(path)
-    register_crm_commands(app)
+    register_commands(app)
     return app
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.cache import applied
 from portal.crm.base import (
     AmbiguousContact,
     Change,
@@ -29,6 +28,7 @@ from portal.crm.base import (
     Note,
     Profile,
 )
+from portal.delivery.cache import applied
 from tests.crm.harnesses import Harness
 
 EARLIER = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)

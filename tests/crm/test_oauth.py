@@ -16,12 +16,12 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from joserfc.jwk import RSAKey
 
+from portal.commands import init_app as register_commands
+from portal.config import load_config
 from portal.crm import build_adapter
-from portal.crm.authorize_cli import register_authorize_command
 from portal.crm.base import CrmAuthError, CrmRateLimited, CrmUnavailable
 from portal.crm.http import CrmHttp
 from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
-from portal.settings import load_config
 from tests.fakes import hubspot
 from tests.fakes.server import FakeServer
 from tests.fakes.tokens import FakeTokens
@@ -266,7 +266,7 @@ redirect_uri = "https://portal.example.org/oauth/callback"
     monkeypatch.delenv("PORTAL_CRM_HS_REFRESH_TOKEN", raising=False)
     app = Flask("cli_test", instance_path=str(tmp_path / "instance"))
     app.config["PORTAL"] = load_config(path)
-    register_authorize_command(app)
+    register_commands(app)
     yield app, server, state
     server.stop()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.settings import ConfigError
+from portal.config import ConfigError
 
 THEME = '''[theme]
 logo = "https://wp.example.org/wp-content/uploads/logo.svg"

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
+from portal.delivery import delivery
 from tests.conftest import csrf_token, sign_in
 from tests.fakes import activecampaign as fake
 from tests.fakes.server import FakeServer, _drop_connection
@@ -190,7 +191,7 @@ def portal_for(ac: Account, smtp: Inbox, tmp_path: Path, monkeypatch) -> Iterato
 
     yield build
     for app in apps:
-        app.extensions["portal"].queue.stop_worker()
+        delivery(app).queue.stop_worker()
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from portal.settings import ConfigError, load_config
+from portal.config import ConfigError, load_config
 from tests.support.config import demo_config
 
 
 def test_mistakes_in_resilience_are_reported_with_their_place(tmp_path):
-    import portal.resilience  # noqa: F401  (registers the section, as the app does)
 
     path = demo_config(tmp_path, append='[resilience]\nqueue = "kafka"\nbackoff_first = "soon"\n'
                                          'cache = "redis"\nretries = 3\n')
@@ -23,7 +22,7 @@ def test_mistakes_in_resilience_are_reported_with_their_place(tmp_path):
 
 
 def test_rate_limit_defaults_follow_the_crm_type():
-    from portal.crm.limiter import rate_option
+    from portal.crm import rate_for as rate_option
 
     assert rate_option({"type": "activecampaign"}) == "5/second"
     assert rate_option({"type": "activecampaign", "rate_limit": "2/second"}) == "2/second"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from portal.delivery import delivery
 from tests.resilience.conftest import (
     EMAIL,
     queue_cli,
@@ -17,7 +18,7 @@ QUEUED_TEXT = "They will reach our system shortly."
 
 
 def ledger_empty(app) -> bool:
-    return not app.extensions["portal"].ledger.entries()
+    return not delivery(app).ledger.entries()
 
 
 def test_crm_down_save_is_kept_shown_and_lands_once(portal_app, ac, smtp):
@@ -38,7 +39,7 @@ def test_crm_down_save_is_kept_shown_and_lands_once(portal_app, ac, smtp):
     assert "Could not reach main" in listing  # the operator sees why
 
     ac.server.come_back()
-    portal_app.extensions["portal"].queue.start_worker()
+    delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="the change to land")
     assert ac.row["firstName"] == "Miren"
     assert ac.value(ac.topics) == "||theatre||"
@@ -56,7 +57,7 @@ def test_slow_crm_times_out_then_the_change_lands_once(portal_app, ac, smtp):
     assert answer.status_code == 302
     assert QUEUED_TEXT in client.get("/profile/").data.decode()
     ac.server.faults.latency = 0
-    portal_app.extensions["portal"].queue.start_worker()
+    delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="the change to land")
     assert ac.row["firstName"] == "Slow"
     assert len([n for n in ac.notes() if "Patience." in n]) == 1
@@ -67,9 +68,9 @@ def test_server_errors_are_retried_with_backoff_until_the_change_lands(portal_ap
     client.get("/profile/")
     ac.server.faults.fail_next = 4  # the save's own try and the first retries get 500
     save(client, ac, first_name="Persistent", lists=("events",))
-    entry = portal_app.extensions["portal"].ledger.entries()[0]
+    entry = delivery(portal_app).ledger.entries()[0]
     assert "answered 500" in entry.last_error
-    portal_app.extensions["portal"].queue.start_worker()
+    delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="the change to land")
     assert ac.row["firstName"] == "Persistent"
     assert ac.events in ac.lists()
@@ -84,9 +85,9 @@ def test_429_with_retry_after_is_honoured(portal_app, ac, smtp):
     ac.server.faults.retry_after = "2"
     saved_at = time.time()
     save(client, ac, first_name="Patient")
-    entry = portal_app.extensions["portal"].ledger.entries()[0]
+    entry = delivery(portal_app).ledger.entries()[0]
     assert entry.next_try - saved_at >= 2.0  # not before the CRM's Retry-After
-    portal_app.extensions["portal"].queue.start_worker()
+    delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="the change to land")
     writes = ac.server.calls_to("PUT", f"/api/3/contacts/{ac.contact}")
     assert len(writes) == 1
@@ -99,7 +100,7 @@ def test_answer_lost_after_the_crm_wrote_the_note_does_not_duplicate_it(portal_a
     ac.drop_after["POST /api/3/notes"] = 1  # the CRM keeps the note, the portal sees a reset
     save(client, ac, first_name="Reset", comments="Only once, please.")
     assert QUEUED_TEXT in client.get("/profile/").data.decode()
-    portal_app.extensions["portal"].queue.start_worker()
+    delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="the change to land")
     assert len([n for n in ac.notes() if "Only once, please." in n]) == 1
     assert ac.row["firstName"] == "Reset"
@@ -110,7 +111,7 @@ def test_reset_before_the_crm_answers_is_retried(portal_app, ac, smtp):
     client.get("/profile/")
     ac.server.faults.drop_next = 1  # the first request of the save is reset
     save(client, ac, first_name="Again")
-    portal_app.extensions["portal"].queue.start_worker()
+    delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="the change to land")
     assert ac.row["firstName"] == "Again"
 
@@ -123,9 +124,9 @@ def test_later_save_waits_for_the_earlier_one(portal_app, ac, smtp):
     ac.server.come_back()
     # The CRM is back, but the first change has not landed: the second must not overtake it.
     save(client, ac, first_name="Second")
-    assert len(portal_app.extensions["portal"].ledger.entries()) == 2
+    assert len(delivery(portal_app).ledger.entries()) == 2
     assert 'value="Second"' in client.get("/profile/").data.decode()
-    portal_app.extensions["portal"].queue.start_worker()
+    delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="both changes to land")
     assert ac.row["firstName"] == "Second"
 
@@ -148,17 +149,17 @@ def test_past_the_deadline_the_change_is_kept_flagged_and_an_operator_retries(
     client.get("/profile/")
     ac.server.go_down()
     save(client, ac, first_name="Late")
-    app.extensions["portal"].queue.start_worker()
+    delivery(app).queue.start_worker()
     wait_until(lambda: "1 failed" in queue_cli(app, "list"), what="the deadline to pass")
     listing = queue_cli(app, "list", "--failed")
     assert "FAILED" in listing and "Deadline passed" in listing and EMAIL in listing
-    entry_id = app.extensions["portal"].ledger.entries()[0].id
+    entry_id = delivery(app).ledger.entries()[0].id
 
     ac.server.come_back()
-    app.extensions["portal"].queue.stop_worker()
+    delivery(app).queue.stop_worker()
     app = portal_for(instance="instance", resilience={"deadline_hours": 1.0})
     assert f"{entry_id}: queued again." in queue_cli(app, "retry", entry_id)
-    app.extensions["portal"].queue.start_worker()
+    delivery(app).queue.start_worker()
     wait_until(lambda: ledger_empty(app), what="the retried change to land")
     assert ac.row["firstName"] == "Late"
 
@@ -168,7 +169,7 @@ def test_operator_drops_an_entry(portal_app, ac, smtp):
     client.get("/profile/")
     ac.server.go_down()
     save(client, ac, first_name="Dropped")
-    entry_id = portal_app.extensions["portal"].ledger.entries()[0].id
+    entry_id = delivery(portal_app).ledger.entries()[0].id
     output = queue_cli(portal_app, "drop", "--yes", entry_id)
     assert "dropped" in output
     assert "0 pending, 0 failed." in queue_cli(portal_app, "list")
@@ -177,9 +178,9 @@ def test_operator_drops_an_entry(portal_app, ac, smtp):
 def test_embedded_worker_starts_with_the_first_request(portal_for, ac, smtp):
     # As `make run` serves it: no separate worker process, nothing started by hand.
     app = portal_for(testing=False)
-    assert not app.extensions["portal"].queue.running
+    assert not delivery(app).queue.running
     client = signed_in_client(app, smtp)
-    assert app.extensions["portal"].queue.running
+    assert delivery(app).queue.running
     client.get("/profile/")
     ac.server.faults.fail_next = 1
     save(client, ac, first_name="Embedded")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from portal.delivery import delivery
 from tests.resilience.conftest import EMAIL, queue_cli, save, signed_in_client, start_account, wait_until
 
 
@@ -26,8 +27,8 @@ def test_every_change_reaches_the_mirror_once(portal_for, ac, parent, smtp):
     assert "Your changes are saved." in client.get("/profile/").data.decode()
     assert ac.row["firstName"] == "Both"  # the main CRM at once
     assert parent.row["firstName"] == "Ane"  # the mirror through the queue
-    app.extensions["portal"].queue.start_worker()
-    wait_until(lambda: not app.extensions["portal"].ledger.entries(), what="the mirror write")
+    delivery(app).queue.start_worker()
+    wait_until(lambda: not delivery(app).ledger.entries(), what="the mirror write")
     assert parent.row["firstName"] == "Both"
     assert parent.value(parent.topics) == "||theatre||"  # field id mapped to the mirror's own
     assert parent.weekly in parent.lists()  # list id mapped too
@@ -42,8 +43,8 @@ def test_mirror_down_does_not_hold_up_the_contact(portal_for, ac, parent, smtp):
     assert "Your changes are saved." in client.get("/profile/").data.decode()
     assert ac.row["firstName"] == "MainFirst"
     parent.server.come_back()
-    app.extensions["portal"].queue.start_worker()
-    wait_until(lambda: not app.extensions["portal"].ledger.entries(), what="the mirror write")
+    delivery(app).queue.start_worker()
+    wait_until(lambda: not delivery(app).ledger.entries(), what="the mirror write")
     assert parent.row["firstName"] == "MainFirst"
 
 
@@ -59,8 +60,8 @@ def test_contact_missing_in_the_mirror_is_created_there(portal_for, ac, empty_pa
     app = portal_for(mirrors={"parent": empty_parent})
     client = signed_in_client(app, smtp)
     save(client, ac, first_name="Orphan", topics=("theatre",), lists=("weekly",))
-    app.extensions["portal"].queue.start_worker()
-    wait_until(lambda: not app.extensions["portal"].ledger.entries(), what="the mirror write")
+    delivery(app).queue.start_worker()
+    wait_until(lambda: not delivery(app).ledger.entries(), what="the mirror write")
     assert "0 pending, 0 failed." in queue_cli(app, "list")
     made = [ref for ref, c in empty_parent.state.contacts.items() if c["email"] == EMAIL]
     assert len(made) == 1  # created once, then the change applied to it
@@ -78,7 +79,7 @@ def test_a_mirror_that_may_not_create_the_contact_flags_it_with_the_reason(
     app = portal_for(mirrors={"parent": empty_parent})
     client = signed_in_client(app, smtp)
     save(client, ac, first_name="Orphan")
-    app.extensions["portal"].queue.start_worker()
+    delivery(app).queue.start_worker()
     wait_until(lambda: "1 failed" in queue_cli(app, "list"), what="the mirror to refuse")
     listing = queue_cli(app, "list", "--failed")
     assert f"No contact {EMAIL} in parent, and the portal could not create it" in listing
@@ -94,5 +95,5 @@ def test_a_change_the_main_crm_refuses_does_not_reach_the_mirror(portal_for, ac,
     ac.server.faults.fail_next = 1
     ac.server.faults.fail_status = 422
     assert save(client, ac, first_name="Refused").status_code == 422
-    assert not app.extensions["portal"].ledger.entries()
+    assert not delivery(app).ledger.entries()
     assert parent.row["firstName"] == "Ane"

@@ -7,6 +7,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 
+from portal.delivery import delivery
 from tests.resilience.conftest import save, signed_in_client
 
 
@@ -82,7 +83,7 @@ def crowd_reads(apps, ac, readers: int = 12) -> list[int]:
 
     def read(app, ref: str) -> None:
         with app.app_context():
-            crm = app.extensions["portal"].crm
+            crm = delivery(app).crm
             try:
                 crm.fetch_profile(Contact(ref, "x@example.org"), [], [])
                 statuses.append(200)
@@ -120,8 +121,8 @@ def test_limiter_gives_up_quickly_rather_than_hang(portal_for, ac):
 def test_queue_work_leaves_room_for_pages():
     import pytest
 
-    from portal.crm.base import CrmRateLimited
-    from portal.crm.limiter import SharedLimiter, new_unit_of_work
+    from portal.crm.base import CrmRateLimited, new_unit_of_work
+    from portal.crm.limiter import SharedLimiter
 
     limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=0.1)
     queue_work = threading.Thread(target=lambda: [_background_call(limiter) for _ in range(4)])
@@ -139,9 +140,9 @@ def test_queue_work_leaves_room_for_pages():
 
 
 def _background_call(limiter) -> None:
-    from portal.crm.limiter import background_work
+    from portal.crm.base import BACKGROUND, calls_under
 
-    with background_work():
+    with calls_under(BACKGROUND):
         limiter.acquire("main")
 
 
@@ -158,8 +159,8 @@ def test_a_save_finding_the_budget_spent_is_queued_not_held(portal_for, ac, smtp
     answer = save(client, ac, first_name="Budget")
     assert answer.status_code == 302
     assert "They will reach our system shortly." in client.get("/profile/").data.decode()
-    app.extensions["portal"].queue.start_worker()
-    wait_until(lambda: not app.extensions["portal"].ledger.entries(), 30, "the queued save")
+    delivery(app).queue.start_worker()
+    wait_until(lambda: not delivery(app).ledger.entries(), 30, "the queued save")
     assert ac.row["firstName"] == "Budget"
     assert ac.server.rate_limited == 0
 
@@ -176,7 +177,7 @@ VOLUNTEERING_TAG = """
 def test_a_page_read_takes_its_calls_together_or_none(portal_for, ac, smtp):
     import contextvars
 
-    from portal.crm.limiter import new_unit_of_work
+    from portal.crm.base import new_unit_of_work
 
     ac.server.faults.per_second = 5
     # With a tag item shown, ActiveCampaign reads a profile in two calls: the
@@ -184,7 +185,7 @@ def test_a_page_read_takes_its_calls_together_or_none(portal_for, ac, smtp):
     app = portal_for(resilience={"limiter_max_wait": 0.2, "cache": "none"},
                      extra=VOLUNTEERING_TAG)
     client = signed_in_client(app, smtp)
-    limiter = app.extensions["portal"].limiter
+    limiter = delivery(app).crm.http.limiter
     contact_path = f"/api/3/contacts/{ac.contact}"
     tags_path = f"{contact_path}/contactTags"
 
@@ -213,11 +214,11 @@ def test_a_page_read_takes_its_calls_together_or_none(portal_for, ac, smtp):
 def test_a_budget_of_one_call_a_window_still_lets_queue_work_through():
     import pytest
 
-    from portal.crm.base import CrmRateLimited
-    from portal.crm.limiter import SharedLimiter, background_work, without_waiting
+    from portal.crm.base import BACKGROUND, SAVE, CrmRateLimited, calls_under
+    from portal.crm.limiter import SharedLimiter
 
     limiter = SharedLimiter("memory://", {"main": "1/minute"})
-    with background_work(), without_waiting():
+    with calls_under(BACKGROUND), calls_under(SAVE):
         limiter.acquire("main")  # the only slot: no reserve can hold it back
         with pytest.raises(CrmRateLimited):
             limiter.acquire("main")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import redis
 
+from portal.delivery import delivery
 from tests.resilience.conftest import queue_cli, save, signed_in_client, wait_until
 from tests.resilience.test_reads import crowd_reads, max_in_one_second
 
@@ -31,8 +32,8 @@ def test_a_change_kept_by_one_server_is_seen_and_delivered_by_another(portal_for
     assert "1 pending, 0 failed." in queue_cli(web2, "list")
 
     ac.server.come_back()
-    web2.extensions["portal"].queue.start_worker()
-    wait_until(lambda: not web1.extensions["portal"].ledger.entries(), what="delivery via Redis")
+    delivery(web2).queue.start_worker()
+    wait_until(lambda: not delivery(web1).ledger.entries(), what="delivery via Redis")
     assert ac.row["firstName"] == "Shared"
     assert len([n for n in ac.notes() if "Via Redis." in n]) == 1
 
@@ -56,10 +57,10 @@ def test_worker_outage_in_redis_mode_loses_nothing(portal_for, ac, smtp, shared)
     ac.server.go_down()
     for name in ("One", "Two", "Three"):
         save(client, ac, first_name=name)
-    assert len(web.extensions["portal"].ledger.entries()) == 3
+    assert len(delivery(web).ledger.entries()) == 3
     ac.server.come_back()
-    web.extensions["portal"].queue.start_worker()
-    wait_until(lambda: not web.extensions["portal"].ledger.entries(), what="all three")
+    delivery(web).queue.start_worker()
+    wait_until(lambda: not delivery(web).ledger.entries(), what="all three")
     assert ac.row["firstName"] == "Three"  # in the order they were saved
 
 
@@ -67,8 +68,8 @@ def test_queue_work_on_every_server_together_leaves_the_pages_their_share(shared
     import contextvars
     import threading
 
-    from portal.crm.base import CrmRateLimited
-    from portal.crm.limiter import SharedLimiter, background_work, without_waiting
+    from portal.crm.base import BACKGROUND, SAVE, CrmRateLimited, calls_under
+    from portal.crm.limiter import SharedLimiter
 
     # A minute's window, so a slow machine cannot see slots come back mid-test.
     servers = [SharedLimiter(shared["storage_url"], {"main": "5/minute"}) for _ in range(2)]
@@ -76,7 +77,7 @@ def test_queue_work_on_every_server_together_leaves_the_pages_their_share(shared
     took: list[bool] = []
 
     def queue_call(limiter: SharedLimiter) -> None:
-        with background_work(), without_waiting():
+        with calls_under(BACKGROUND), calls_under(SAVE):
             start.wait()
             try:
                 limiter.acquire("main")
@@ -93,7 +94,7 @@ def test_queue_work_on_every_server_together_leaves_the_pages_their_share(shared
     # Eight queue calls at once from two servers: three of the five slots go
     # to them, two stay for contacts' pages.
     assert took.count(True) == 3 and took.count(False) == 5
-    with without_waiting():
+    with calls_under(SAVE):
         servers[1].acquire("main")
         servers[0].acquire("main")
         with pytest.raises(CrmRateLimited):

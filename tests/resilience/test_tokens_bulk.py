@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from portal import create_app
+from portal.delivery import delivery
 from tests.resilience.conftest import EMAIL, config_text
 
 OTHERS = [f"reader{n}@example.org" for n in range(3)]
@@ -39,4 +40,4 @@ def test_a_contact_export_gets_tokens_under_the_crms_limit(ac, smtp, tmp_path, m
         assert tokens[email], f"{email} has no token in the CRM"
         assert f"{email}: http" in result.output and result.output.count(tokens[email]) == 1
     assert len(set(tokens.values())) == len(tokens)  # one token per contact
-    app.extensions["portal"].queue.stop_worker()
+    delivery(app).queue.stop_worker()

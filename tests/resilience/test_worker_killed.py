@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from portal.delivery import delivery
 from tests.resilience.conftest import save, signed_in_client, wait_until
 
 CONSUMER = str(Path(sys.executable).with_name("huey_consumer"))
@@ -21,7 +22,7 @@ def start_consumer(tmp_path: Path, log_name: str) -> subprocess.Popen:
     env = {**os.environ, "PORTAL_CONFIG": str(tmp_path / "instance.toml"),
            "PORTAL_INSTANCE": str(tmp_path / "instance")}
     log = (tmp_path / log_name).open("wb")
-    return subprocess.Popen([CONSUMER, "portal.queue.huey", "-w", "1", "-m", "0.1"],
+    return subprocess.Popen([CONSUMER, "portal.delivery.queue.huey", "-w", "1", "-m", "0.1"],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -34,7 +35,7 @@ def test_worker_killed_while_holding_a_job(portal_for, ac, smtp, tmp_path, reque
         settings.update(queue="redis", cache="redis", redis_url=url)
     # read_timeout above the CRM's latency below: the job is slow, not failing.
     app = portal_for(resilience=settings, main_options="read_timeout = 10")
-    services = app.extensions["portal"]
+    services = delivery(app)
     client = signed_in_client(app, smtp)
     client.get("/profile/")
     ac.server.faults.fail_next = 1  # the save's own try fails: the change is queued

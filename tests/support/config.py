@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portal import DEFAULT_CONFIG
+from portal.shipped import DEFAULT_CONFIG
 
 
 def demo_config(folder: Path, *, replace: dict[str, str] | None = None, append: str = "",

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from portal.auth.doors import doors
 from tests.conftest import request_link
 from tests.support.smtp import Inbox, free_port, link_in
 
@@ -105,7 +106,7 @@ def test_wrong_smtp_password_loses_no_page_and_leaks_no_secret(make_app, certifi
             'smtp_security = "starttls"')})
         client = app.test_client()
         request_link(client, "demo@example.org")  # the contact still gets the usual page
-        app.extensions["portal"].background.shutdown(wait=True)
+        doors(app).background.shutdown(wait=True)
         assert logins.tried and inbox.messages == []
         assert "Sign-in link not sent" in caplog.text
         assert "wrong-password-123" not in caplog.text

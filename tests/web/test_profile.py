@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from portal.crm.base import Change, FieldRef, ItemRef
+from portal.delivery import delivery
 from tests.conftest import csrf_token, sign_in
 
 
@@ -20,7 +21,7 @@ def signed(client, smtp):
 
 
 def crm_of(client):
-    return client.application.extensions["portal"].crm
+    return delivery(client.application).crm
 
 
 def demo_contact(client):

@@ -8,6 +8,7 @@ import time
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
+from portal.auth.doors import doors
 from portal.auth.links import SALT
 from tests.conftest import csrf_token, request_link, sign_in
 from tests.support.smtp import link_in
@@ -92,7 +93,7 @@ def test_expired_link_is_refused(make_app, smtp):
     # A token signed with the portal's key an hour ago: valid signature, too old.
     signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=SALT)
     old = signer.dumps({"e": "demo@example.org", "n": "x"})
-    app.extensions["portal"].links.lifetime = 0
+    doors(app).links.lifetime = 0
     time.sleep(1.1)
     answer = client.get(f"/link/{old}")
     assert answer.status_code == 410

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.settings import ConfigError
+from portal.config import ConfigError
+from portal.delivery import delivery
 from tests.fakes.wordpress import Member
 from tests.wordpress.conftest import query
 
@@ -137,7 +138,7 @@ def test_member_without_contact_gets_one_when_configured(wordpress_login):
         profile = dance.consent(dance.start())
         assert profile.url == dance.portal + "/profile/"
         assert "miren@example.org" in profile.text
-        created = dance.app.extensions["portal"].crm.find_contact("miren@example.org")
+        created = delivery(dance.app).crm.find_contact("miren@example.org")
         assert created is not None and created.name == "Miren Agirre"
 
 

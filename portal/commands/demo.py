@@ -1,10 +1,16 @@
-"""The demo CRM's contents: the fields and lists config/demo.toml exposes,
-and a few contacts, `demo@example.org` first."""
+"""`demo seed`: the demo CRM's contents, the fields and lists
+config/demo.toml exposes and a few contacts, `demo@example.org` first."""
 
 from __future__ import annotations
 
+import click
+from flask.cli import AppGroup
+
 from portal.crm.base import Change, FieldRef, FieldUpdate, ItemRef
 from portal.crm.local import LocalCrm
+from portal.delivery import delivery
+
+demo = AppGroup("demo", help="The demo on the embedded CRM.")
 
 FIELDS = [
     ("first_name", "First name", "text", ()),
@@ -60,3 +66,15 @@ def seed(crm: LocalCrm) -> list[str]:
         ))
         created.append(email)
     return created
+
+
+@demo.command("seed")
+def seed_demo() -> None:
+    """Fill the embedded demo CRM with its fields, lists and contacts."""
+    crm = delivery().crm
+    if not isinstance(crm, LocalCrm):
+        raise click.ClickException("The demo seeds only the embedded CRM (type = \"local\").")
+    created = seed(crm)
+    click.echo(f"Demo CRM ready at {crm.path}" + (f"; added {', '.join(created)}" if created else ""))
+    click.echo("Sign in as demo@example.org: the sign-in link is printed here and saved as "
+               ".eml in the instance folder.")

@@ -19,22 +19,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.config import Config, load_config
 from portal.crm import build_adapter
 from portal.crm.base import Catalog, CrmAdapter, CrmAuthError, CrmConfigError, CrmError, CrmFieldInfo
-from portal.settings import Config, load_config
+from portal.fields import compatible
+from portal.shipped import DEFAULT_CONFIG
 
 NETWORK_TIMEOUT = 5.0
-TEXTUAL = frozenset({"text", "email", "tel", "country"})
 LANGS = ("es", "eu", "en")
-
-
-def register_crm_commands(app: Flask) -> None:
-    """Add `flask fields` and `flask doctor` to the app's command line."""
-    app.cli.add_command(fields_command)
-    app.cli.add_command(doctor_command)
 
 
 # --- shared --------------------------------------------------------------------
@@ -44,7 +39,7 @@ def configured() -> Config:
     """The app's configuration, or the file's when the app could not load."""
     config = current_app.config.get("PORTAL")
     if config is None:
-        config = load_config(os.environ.get("PORTAL_CONFIG") or "config/demo.toml")
+        config = load_config(os.environ.get("PORTAL_CONFIG") or DEFAULT_CONFIG)
     return config
 
 
@@ -255,18 +250,6 @@ def _tls(sock: socket.socket, host: str) -> Finding:
         return Finding(False, f"TLS: handshake with {host} failed ({exc})",
                        "something between this server and the CRM interferes with HTTPS: "
                        "ask the hosting about outbound proxies.")
-
-
-def compatible(config_type: str, crm_type: str | None) -> bool:
-    if crm_type is None:
-        return False
-    if config_type == crm_type:
-        return True
-    if config_type in TEXTUAL and crm_type in TEXTUAL | {"textarea"}:
-        return True
-    # A free-text field can hold any choice; a country may be a list of countries.
-    return (config_type == "select" and crm_type in TEXTUAL) or \
-        (config_type == "country" and crm_type == "select")
 
 
 def check_catalog(adapter: CrmAdapter, config: Config) -> list[Finding]:

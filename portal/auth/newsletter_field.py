@@ -2,17 +2,20 @@
 
 The profile page writes one on a contact's first visit and `flask tokens
 issue` writes them ahead of a campaign; both go through here and the writer.
+The newsletter link's check reads it back here too.
 """
 
 from __future__ import annotations
 
+from portal.auth.doors import newsletter_tokens
+from portal.config import current
 from portal.crm.base import Change, Contact, FieldRef, FieldUpdate
-from portal.services import portal
-from portal.writer import WriteResult
+from portal.delivery import delivery
+from portal.delivery.writer import WriteResult
 
 
 def token_field() -> FieldRef | None:
-    field = portal().config.portal.newsletter_token_field
+    field = current().portal.newsletter_token_field
     return FieldRef(field, "text") if field else None
 
 
@@ -21,17 +24,25 @@ def stored_token(contact: Contact) -> tuple[Contact, str | None]:
     field = token_field()
     if field is None:
         return contact, None
-    profile = portal().crm.fetch_profile(contact, [field], [])
+    profile = delivery().crm.read_profile(contact, [field], [])
     value = profile.values.get(field.crm_field)
     return profile.contact, value if isinstance(value, str) and value else None
 
 
 def issue_token(contact: Contact) -> tuple[str, WriteResult]:
     """Make a new token for `contact` and write it into the CRM (or the queue)."""
-    services = portal()
     field = token_field()
     assert field is not None, "issue_token needs [portal] newsletter_token_field"
-    token = services.newsletter.make(contact.ref, contact.email)
+    token = newsletter_tokens().make(contact.ref, contact.email)
     change = Change(contact_ref=contact.ref, email=contact.email, name=contact.name,
                     fields=(FieldUpdate(field, token),))
-    return token, services.writer.submit(change)
+    return token, delivery().writer.submit(change)
+
+
+def newsletter_contact(token: str) -> Contact | None:
+    """The contact a newsletter link belongs to, if the CRM still holds that token."""
+    claim = newsletter_tokens().read(token)
+    if claim is None:
+        return None
+    contact, stored = stored_token(Contact(ref=claim.contact_ref, email=claim.email))
+    return contact if stored == token else None

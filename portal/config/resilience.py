@@ -23,13 +23,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from portal.settings import Config, register_section
+from portal.config.section import Report, Section
 
-SECTION = "resilience"
 CHOICES = {"queue": ("sqlite", "redis"), "cache": ("filesystem", "simple", "redis", "none")}
 
 
@@ -70,7 +69,7 @@ def _kind(default: Any) -> tuple[type, ...]:
     return (type(default),)
 
 
-def check(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
+def check(section: Mapping[str, Any], report: Report) -> None:
     for key, value in section.items():
         default = getattr(DEFAULTS, key)
         kinds = _kind(default)
@@ -85,13 +84,12 @@ def check(section: Mapping[str, Any], report: Callable[[str, str], None]) -> Non
         report("redis_url", "is needed for Redis (or set PORTAL_REDIS_URL)")
 
 
-register_section(SECTION, check, (f.name for f in fields(Resilience)))
-
-
-def resilience(config: Config) -> Resilience:
-    section = config.section(SECTION)
+def build(section: Mapping[str, Any]) -> Resilience:
     values = {f.name: section[f.name] for f in fields(Resilience) if f.name in section}
     for f in fields(Resilience):
         if f.name in values and isinstance(getattr(DEFAULTS, f.name), float):
             values[f.name] = float(values[f.name])
     return Resilience(**values)
+
+
+SECTION = Section("resilience", frozenset(f.name for f in fields(Resilience)), check, build)

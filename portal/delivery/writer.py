@@ -21,16 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from portal.cache import ProfileCache
 from portal.crm.base import (
+    SAVE,
     Change,
     CrmAdapter,
     CrmError,
     CrmRateLimited,
     ItemRef,
+    calls_under,
 )
-from portal.crm.limiter import without_waiting
-from portal.ledger import FAILED, PENDING, Entry, Ledger, new_entry, pending_changes
+from portal.delivery.cache import ProfileCache
+from portal.delivery.ledger import FAILED, PENDING, Entry, Ledger, new_entry, pending_changes
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class Writer:
             return self._queued(change, None, "Waits for an earlier change of this contact.")
         try:
             # When the CRM's budget is spent the queue is the better place to wait.
-            with without_waiting():
+            with calls_under(SAVE):
                 self.crm.apply(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)

@@ -1,16 +1,16 @@
-"""Reading a contact's profile from the CRM: which fields and items to ask for."""
+"""Reading a contact's profile for the pages: which fields and items to ask
+the CRM for, through the cache, with the contact's changes still on their
+way laid over it."""
 
 from __future__ import annotations
 
 from flask import g
 
-from portal.cache import applied
+from portal.config import Config, current
 from portal.crm.base import Contact, FieldRef, ItemRef, Profile
-from portal.crm.limiter import calls_together
-from portal.ledger import pending_changes
-from portal.profile.newsletter import stored_token
-from portal.services import portal
-from portal.settings import Config
+from portal.delivery import delivery
+from portal.delivery.cache import applied
+from portal.delivery.ledger import pending_changes
 
 
 def field_refs(config: Config) -> list[FieldRef]:
@@ -40,13 +40,11 @@ def item_refs(config: Config) -> list[ItemRef]:
 def read_profile(contact: Contact) -> Profile:
     """The profile as the contact last saved it: the CRM's data (cached), with
     the contact's changes still on their way to the CRM laid over it."""
-    services = portal()
+    parts = delivery()
     # The ledger first: a change that lands meanwhile is in the cache by then.
-    pending = pending_changes(services.ledger, services.crm.name, contact.ref)
-    fields, items = field_refs(services.config), item_refs(services.config)
-    # A read from the CRM takes all its slots at once (none on a cache hit).
-    with calls_together(services.crm.name, services.crm.read_cost(fields, items)):
-        profile = services.profiles.read(services.crm, contact, fields, items)
+    pending = pending_changes(parts.ledger, parts.crm.name, contact.ref)
+    config = current()
+    profile = parts.profiles.read(parts.crm, contact, field_refs(config), item_refs(config))
     for change in pending:
         profile = applied(profile, change)
     return profile
@@ -56,12 +54,13 @@ def crm_choices() -> dict[str, tuple[tuple[str, str], ...]]:
     """The CRM's own options for fields marked `choices_from_crm`, from the
     catalog (cached for `catalog_cache_seconds`); read once per request."""
     if "portal_crm_choices" not in g:
-        services = portal()
-        wanted = {spec.crm_field for spec in services.config.fields if spec.choices_from_crm}
-        catalog = services.profiles.catalog(services.crm) if wanted else None
+        parts = delivery()
+        wanted = {spec.crm_field for spec in current().fields if spec.choices_from_crm}
+        catalog = parts.profiles.catalog(parts.crm) if wanted else None
         g.portal_crm_choices = {info.key: info.choices for info in catalog.fields
                                 if info.key in wanted} if catalog else {}
-    return g.portal_crm_choices
+    choices: dict[str, tuple[tuple[str, str], ...]] = g.portal_crm_choices
+    return choices
 
 
 def contact_languages(config: Config, profile: Profile) -> list[str]:
@@ -73,12 +72,3 @@ def contact_languages(config: Config, profile: Profile) -> list[str]:
         return [lang for lang in config.portal.languages if lang in chosen]
     tags = language_tag_items(config)
     return [lang for lang, item in tags.items() if item in profile.subscribed]
-
-
-def newsletter_contact(token: str) -> Contact | None:
-    """The contact a newsletter link belongs to, if the CRM still holds that token."""
-    claim = portal().newsletter.read(token)
-    if claim is None:
-        return None
-    contact, stored = stored_token(Contact(ref=claim.contact_ref, email=claim.email))
-    return contact if stored == token else None

@@ -12,19 +12,13 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import click
-from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from portal.commands.crm import configured, configured_adapter
 from portal.crm.base import CrmAdapter, CrmError
 from portal.crm.oauth import TokenManager
-from portal.crm_cli import configured, configured_adapter
 
 crm_group = AppGroup("crm", help="Connect the portal to its CRMs.")
-
-
-def register_authorize_command(app: Flask) -> None:
-    """Add `flask crm authorize` to the app's command line."""
-    app.cli.add_command(crm_group)
 
 
 @crm_group.command("authorize")

@@ -26,6 +26,7 @@ from typing import Any
 from flask import Flask
 from flask_caching import Cache
 
+from portal.config.resilience import Resilience
 from portal.crm.base import (
     Catalog,
     Change,
@@ -35,9 +36,8 @@ from portal.crm.base import (
     FieldRef,
     ItemRef,
     Profile,
+    tag_plan,
 )
-from portal.crm.planning import tag_plan
-from portal.resilience import Resilience
 
 BACKENDS = {"filesystem": "FileSystemCache", "simple": "SimpleCache", "redis": "RedisCache",
             "none": "NullCache"}
@@ -126,7 +126,7 @@ class ProfileCache:
         if old and old[2] == digest and time.time() - old[1] < self.fresh_for:
             return old[0]
         try:
-            profile = crm.fetch_profile(contact, fields, items)
+            profile = crm.read_profile(contact, fields, items)
         except CrmError as exc:
             if old and old[2] == digest and exc.transient:
                 return old[0]

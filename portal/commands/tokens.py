@@ -19,12 +19,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.crm.base import CrmError, CrmRateLimited
-from portal.crm.limiter import background_work
-from portal.profile.newsletter import issue_token, stored_token, token_field
-from portal.services import Services, portal
-from portal.urls import external_url
-from portal.writer import Outcome
+from portal.auth.newsletter_field import issue_token, stored_token, token_field
+from portal.crm.base import BACKGROUND, CrmAdapter, CrmError, CrmRateLimited, calls_under
+from portal.delivery import delivery
+from portal.delivery.writer import Outcome
+from portal.hosting.urls import external_url
 
 # Column names that hold the address in the CRMs' contact exports.
 EMAIL_COLUMNS = ("email", "e-mail", "email address", "correo", "correo electrónico",
@@ -61,7 +60,7 @@ def emails_in(stream: TextIO) -> Iterator[str]:
 @click.option("--replace", is_flag=True, help="Replace existing tokens: their links stop working.")
 def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: bool) -> None:
     """Write a newsletter token into the CRM for each contact and print its link."""
-    services = portal()
+    crm = delivery().crm
     if token_field() is None:
         raise click.ClickException("Set [portal] newsletter_token_field first.")
     addresses: Iterable[str] = emails + tuple(emails_in(from_file)) if from_file else emails
@@ -70,7 +69,7 @@ def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: boo
         raise click.ClickException("Name at least one address, or a file with --from-file.")
     counts = {"issued": 0, "kept": 0, "missing": 0, "failed": 0}
     for email in addresses:
-        outcome = _issue_one(services, email, replace)
+        outcome = _issue_one(crm, email, replace)
         counts[outcome] += 1
     click.echo(f"{counts['issued']} issued, {counts['kept']} already had one, "
                f"{counts['missing']} not found, {counts['failed']} failed.", err=True)
@@ -78,11 +77,11 @@ def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: boo
         raise SystemExit(1)
 
 
-def _issue_one(services: Services, email: str, replace: bool) -> str:
+def _issue_one(crm: CrmAdapter, email: str, replace: bool) -> str:
     while True:
         try:
-            with background_work():
-                return _write_token(services, email, replace)
+            with calls_under(BACKGROUND):
+                return _write_token(crm, email, replace)
         except CrmRateLimited as exc:
             # The CRM's budget is spent for now: wait for it, keep the place.
             time.sleep(exc.retry_after or 1.0)
@@ -91,8 +90,8 @@ def _issue_one(services: Services, email: str, replace: bool) -> str:
             return "failed"
 
 
-def _write_token(services: Services, email: str, replace: bool) -> str:
-    contact = services.crm.find_contact(email)
+def _write_token(crm: CrmAdapter, email: str, replace: bool) -> str:
+    contact = crm.find_contact(email)
     if contact is None:
         click.echo(f"{email}: no such contact", err=True)
         return "missing"

@@ -1,7 +1,7 @@
 """The durable queue that delivers kept changes: Huey on SQLite or Redis.
 
 Huey carries wake-ups ("deliver entry X", now or after a delay); the
-ledger (portal.ledger) holds the entries themselves, and the writer decides
+ledger (portal.delivery.ledger) holds the entries themselves, and the writer decides
 what a delivery does. A periodic sweep, and one at every worker start,
 enqueues again any entry that is overdue and held by no worker: that is
 how a job lost with a killed worker comes back.
@@ -10,7 +10,7 @@ Two ways to run the workers:
 - embedded (the default): threads inside the web process, started by its
   first request, so `make run` needs nothing else;
 - separate: `embedded_worker = false` and, beside the web server,
-  `PORTAL_CONFIG=... huey_consumer portal.queue.huey -w 2 -m 1`.
+  `PORTAL_CONFIG=... huey_consumer portal.delivery.queue.huey -w 2 -m 1`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,9 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
 
-from portal.crm.limiter import background_work
-from portal.ledger import PENDING, Ledger
-from portal.resilience import Resilience
+from portal.config.resilience import Resilience
+from portal.crm.base import BACKGROUND, calls_under
+from portal.delivery.ledger import PENDING, Ledger
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ class _EmbeddedConsumer(Consumer):
 
 
 class ChangeQueue:
-    def __init__(self, app: Flask, settings: Resilience, ledger: Ledger, path: Path) -> None:
+    def __init__(self, app: Flask, settings: Resilience, ledger: Ledger, path: Path,
+                 deliver: Callable[[str], None]) -> None:
+        """`deliver(entry_id)` is the writer's delivery of one ledger entry."""
         self.settings = settings
         self.ledger = ledger
         self.huey = build_huey(settings, path)
@@ -47,9 +50,9 @@ class ChangeQueue:
         self._lock = threading.Lock()
 
         @self.huey.task(name="deliver")
-        def deliver(entry_id: str) -> None:
-            with app.app_context(), background_work():
-                app.extensions["portal"].writer.deliver(entry_id)
+        def deliver_task(entry_id: str) -> None:
+            with app.app_context(), calls_under(BACKGROUND):
+                deliver(entry_id)
 
         @self.huey.periodic_task(crontab(minute="*"), name="sweep")
         def sweep_every_minute() -> None:
@@ -59,7 +62,7 @@ class ChangeQueue:
         def sweep_at_start() -> None:
             self.sweep()
 
-        self._deliver = deliver
+        self._deliver = deliver_task
 
     def wake(self, entry_id: str, when: float) -> None:
         """Have a worker deliver the entry at `when` (epoch seconds)."""
@@ -128,10 +131,11 @@ def start_embedded_on_first_request(app: Flask, queue: ChangeQueue) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    # `huey_consumer portal.queue.huey`: build the app (PORTAL_CONFIG,
+    # `huey_consumer portal.delivery.queue.huey`: build the app (PORTAL_CONFIG,
     # PORTAL_INSTANCE) and hand its queue's Huey to the consumer.
     if name == "huey":
         from portal import create_app
+        from portal.delivery import delivery
 
-        return create_app().extensions["portal"].queue.huey
+        return delivery(create_app()).queue.huey
     raise AttributeError(name)

@@ -6,11 +6,10 @@ import time
 from datetime import UTC, datetime
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from portal.ledger import FAILED, PENDING, Entry, retried
-from portal.services import portal
+from portal.delivery import delivery
+from portal.delivery.ledger import FAILED, PENDING, Entry, retried
 
 queue = AppGroup("queue", help="Changes waiting for a CRM: list, retry, drop.")
 
@@ -41,7 +40,7 @@ def _line(entry: Entry) -> str:
 @click.option("--failed", "only_failed", is_flag=True, help="Only the failed entries.")
 def list_entries(only_failed: bool) -> None:
     """Every change not yet in its CRM, oldest first."""
-    entries = [e for e in portal().ledger.entries() if not only_failed or e.status == FAILED]
+    entries = [e for e in delivery().ledger.entries() if not only_failed or e.status == FAILED]
     for entry in entries:
         click.echo(_line(entry))
     pending = sum(e.status == PENDING for e in entries)
@@ -49,12 +48,12 @@ def list_entries(only_failed: bool) -> None:
 
 
 def _chosen(ids: tuple[str, ...], all_failed: bool) -> list[Entry]:
-    services = portal()
+    ledger = delivery().ledger
     if all_failed:
-        return [e for e in services.ledger.entries() if e.status == FAILED]
+        return [e for e in ledger.entries() if e.status == FAILED]
     found = []
     for entry_id in ids:
-        entry = services.ledger.get(entry_id)
+        entry = ledger.get(entry_id)
         if entry is None:
             raise click.ClickException(f"No entry {entry_id} (see `flask queue list`).")
         found.append(entry)
@@ -66,11 +65,11 @@ def _chosen(ids: tuple[str, ...], all_failed: bool) -> list[Entry]:
 @click.option("--all-failed", is_flag=True, help="Retry every failed entry.")
 def retry(ids: tuple[str, ...], all_failed: bool) -> None:
     """Try entries again now, with a fresh deadline."""
-    services = portal()
-    deadline = services.resilience.deadline_hours * 3600
+    parts = delivery()
+    deadline = parts.settings.deadline_hours * 3600
     for entry in _chosen(ids, all_failed):
-        services.ledger.save(retried(entry, deadline))
-        services.queue.wake(entry.id, time.time())
+        parts.ledger.save(retried(entry, deadline))
+        parts.queue.wake(entry.id, time.time())
         click.echo(f"{entry.id}: queued again.")
 
 
@@ -79,11 +78,7 @@ def retry(ids: tuple[str, ...], all_failed: bool) -> None:
 @click.confirmation_option(prompt="The dropped changes will never reach the CRM. Drop them?")
 def drop(ids: tuple[str, ...]) -> None:
     """Forget entries for good (the change is lost: the contact must save again)."""
-    services = portal()
+    ledger = delivery().ledger
     for entry in _chosen(ids, False):
-        services.ledger.remove(entry.id)
+        ledger.remove(entry.id)
         click.echo(f"{entry.id}: dropped ({entry.change.email}, saved {_when(entry.created)}).")
-
-
-def register_queue_commands(app: Flask) -> None:
-    app.cli.add_command(queue)

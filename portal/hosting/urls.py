@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from portal.embed import landing_link
+from portal.hosting.embed import landing_link
 
 
 def external_url(endpoint: str, **values: Any) -> str:

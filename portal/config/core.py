@@ -1,0 +1,109 @@
+"""Reading `[portal]`, `[mail]` and `[crm.NAME]`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from portal.config.checker import Checker
+from portal.config.model import LANGUAGES, LanguagePreference, MailSettings, PortalSettings
+from portal.crm import ADAPTERS
+
+POSITIVE = (("link_lifetime_minutes", 30), ("session_idle_minutes", 30),
+            ("link_requests_per_email_per_hour", 5), ("link_requests_per_address_per_hour", 30))
+
+
+def read_portal(c: Checker, table: Mapping[str, Any]) -> PortalSettings:
+    w = "portal"
+    languages = tuple(c.get(table, "languages", list, w, list(LANGUAGES)))
+    bad = [lang for lang in languages if lang not in LANGUAGES]
+    if bad or not languages:
+        c.report(f"{w}.languages", f"must list some of {', '.join(LANGUAGES)}")
+        languages = LANGUAGES
+    default = c.get(table, "default_language", str, w, languages[0])
+    if default not in languages:
+        c.report(f"{w}.default_language", "must be one of portal.languages")
+        default = languages[0]
+    positive = {}
+    for key, fallback in POSITIVE:
+        value = c.get(table, key, int, w, fallback)
+        if value < 1:
+            c.report(f"{w}.{key}", "must be 1 or more")
+            value = fallback
+        positive[key] = value
+    return PortalSettings(
+        name=c.get(table, "name", str, w, "Portal"),
+        languages=languages,
+        default_language=default,
+        demo=c.get(table, "demo", bool, w, False),
+        public_url=c.get(table, "public_url", str, w, "").rstrip("/"),
+        last_changed_field=c.get(table, "last_changed_field", str, w, ""),
+        newsletter_token_field=c.get(table, "newsletter_token_field", str, w, ""),
+        newsletter_may_edit_personal_data=c.get(
+            table, "newsletter_may_edit_personal_data", bool, w, False),
+        note_title=c.labels(table, "note_title", w, languages, required=False),
+        crm=c.get(table, "crm", str, w, "main"),
+        mirrors=tuple(c.get(table, "mirrors", list, w, [])),
+        storage_url=c.get(table, "storage_url", str, w, "memory://"),
+        language_preference=read_language_preference(c, table.get("language_preference", {})),
+        **positive,
+    )
+
+
+def read_language_preference(c: Checker, table: Any) -> LanguagePreference:
+    w = "portal.language_preference"
+    if not isinstance(table, dict):
+        c.report(w, "must be a table")
+        return LanguagePreference("off")
+    mode = c.get(table, "mode", str, w, "off")
+    if mode not in ("off", "field", "tags"):
+        c.report(f"{w}.mode", 'must be "field", "tags" or "off"')
+        return LanguagePreference("off")
+    field_name = c.get(table, "field", str, w, "", required=mode == "field")
+    tags = c.get(table, "tags", dict, w, {})
+    if mode == "tags":
+        missing = [lang for lang in LANGUAGES if not tags.get(lang)]
+        if missing:
+            c.report(f"{w}.tags", f"needs a tag for {', '.join(missing)}")
+    return LanguagePreference(mode, field_name, dict(tags))
+
+
+def read_mail(c: Checker, table: Mapping[str, Any]) -> MailSettings:
+    w = "mail"
+    backends = tuple(c.get(table, "backends", list, w, ["console"]))
+    for backend in backends:
+        if backend not in ("console", "file", "smtp"):
+            c.report(f"{w}.backends", f'unknown backend "{backend}" (use "console", "file" or "smtp")')
+    security = c.get(table, "smtp_security", str, w, "none")
+    if security not in ("none", "starttls", "ssl"):
+        c.report(f"{w}.smtp_security", 'must be "none", "starttls" or "ssl"')
+    return MailSettings(
+        backends=backends,
+        sender=c.get(table, "from", str, w, "Portal <portal@localhost>"),
+        file_dir=c.get(table, "file_dir", str, w, "mail"),
+        smtp_host=c.get(table, "smtp_host", str, w, "localhost"),
+        smtp_port=c.get(table, "smtp_port", int, w, 25),
+        smtp_security=security,
+        smtp_timeout=float(c.get(table, "smtp_timeout", (int, float), w, 10.0)),
+    )
+
+
+def read_crms(c: Checker, table: Any, portal: PortalSettings) -> dict[str, Mapping[str, Any]]:
+    if not isinstance(table, dict) or not table:
+        c.report("crm", "needs at least one [crm.NAME] block with a type")
+        return {}
+    crms: dict[str, Mapping[str, Any]] = {}
+    for name, block in table.items():
+        if not isinstance(block, dict):
+            c.report(f"crm.{name}", "must be a table")
+            continue
+        if block.get("type") not in ADAPTERS:
+            c.report(f"crm.{name}.type", f"must be one of {', '.join(sorted(ADAPTERS))}")
+        crms[name] = block
+    for name in (portal.crm, *portal.mirrors):
+        if name not in crms:
+            c.report("portal.crm" if name == portal.crm else "portal.mirrors",
+                     f'names a CRM "{name}" with no [crm.{name}] block')
+    if portal.crm in portal.mirrors:
+        c.report("portal.mirrors", "must not include the main CRM")
+    return crms

@@ -1,0 +1,84 @@
+"""Load and validate the configuration file (TOML) and the environment.
+
+Every problem is collected with its place in the file, so `check-config`
+can list them all at once and the app can refuse to start saying why.
+Secrets never live in the file: they come from the environment.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from portal.config.checker import Checker
+from portal.config.core import read_crms, read_mail, read_portal
+from portal.config.layout import read_fields, read_groups
+from portal.config.model import Config
+from portal.config.sections import BY_NAME
+
+CORE_SECTIONS = {"portal", "mail", "crm", "fields", "groups"}
+
+
+class ConfigError(Exception):
+    """The configuration has problems; `problems` lists each with its place."""
+
+    def __init__(self, path: Path, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        super().__init__(f"{path}: " + "; ".join(self.problems))
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate the file; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read the file: {exc.strerror}"]) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from exc
+    checker = Checker(text)
+    config = build(checker, path, raw)
+    if checker.problems:
+        raise ConfigError(path, checker.problems)
+    return config
+
+
+def build(c: Checker, path: Path, raw: Mapping[str, Any]) -> Config:
+    portal = read_portal(c, raw.get("portal", {}))
+    languages = portal.languages
+    config = Config(
+        path=path, portal=portal, mail=read_mail(c, raw.get("mail", {})),
+        crms=read_crms(c, raw.get("crm", {}), portal),
+        fields=tuple(read_fields(c, raw.get("fields", []), languages)),
+        groups=tuple(read_groups(c, raw.get("groups", []), languages)),
+    )
+    built = {name: read_section(c, name, table) for name, table in raw.items()
+             if name not in CORE_SECTIONS}
+    sections = {name: value for name, value in built.items() if value is not None}
+    config = replace(config, **sections)
+    if config.wordpress is not None and not config.wordpress.site_name:
+        config = replace(config, wordpress=replace(config.wordpress, site_name=portal.name))
+    return config
+
+
+def read_section(c: Checker, name: str, table: Any) -> Any:
+    """The typed settings of an optional section, or None when it has problems."""
+    section = BY_NAME.get(name)
+    if section is None:
+        c.report(name, f"unknown section [{name}]")
+        return None
+    if not isinstance(table, dict):
+        c.report(name, "must be a table")
+        return None
+    before = len(c.problems)
+    for key in sorted(set(table) - section.keys):
+        c.report(f"{name}.{key}", f"is not a setting of [{name}] (use {', '.join(sorted(section.keys))})")
+    known = {k: v for k, v in table.items() if k in section.keys}
+    section.check(known, lambda where, message: c.report(f"{name}.{where}", message))
+    return section.build(known) if len(c.problems) == before else None

@@ -1,0 +1,147 @@
+"""The configuration as the portal uses it: typed, validated, immutable.
+
+The loader (portal.config.loader) builds these from the TOML file and the
+environment; nothing else reads the file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portal.config.embed import EmbedSettings
+from portal.config.proxy import ProxySettings
+from portal.config.resilience import Resilience
+from portal.config.theme import ThemeSettings
+from portal.config.wordpress import WordPressSettings
+from portal.crm.base import FieldRef, ItemRef
+
+LANGUAGES = ("es", "eu", "en")
+
+Labels = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Labels
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    crm_field: str
+    type: str
+    label: Labels
+    help: Labels = field(default_factory=dict)
+    required: bool = False
+    editable: bool = True
+    max_length: int | None = None
+    pattern: str | None = None
+    choices: tuple[Choice, ...] = ()
+    choices_from_crm: bool = False
+
+    @property
+    def ref(self) -> FieldRef:
+        return FieldRef(self.crm_field, self.type)
+
+    @property
+    def is_note(self) -> bool:
+        """A textarea is free text: it becomes a CRM note, not a field value."""
+        return self.type == "textarea"
+
+
+@dataclass(frozen=True)
+class Followup:
+    """Tags to add and automations to start when an item changes."""
+
+    tags: tuple[str, ...] = ()
+    automations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    key: str
+    kind: str
+    ref: str
+    label: Labels
+    description: Labels = field(default_factory=dict)
+    image: str | None = None
+    value: str | None = None
+    on_subscribe: Followup = Followup()
+    on_unsubscribe: Followup = Followup()
+
+    @property
+    def item(self) -> ItemRef:
+        return ItemRef(self.kind, self.ref, self.value)
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    key: str
+    label: Labels
+    description: Labels
+    items: tuple[ItemSpec, ...]
+
+
+@dataclass(frozen=True)
+class LanguagePreference:
+    """How the contact's languages are written to the CRM: a multi-value field or tags."""
+
+    mode: str  # "field" or "tags" or "off"
+    crm_field: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    name: str = "Portal"
+    languages: tuple[str, ...] = LANGUAGES
+    default_language: str = "es"
+    demo: bool = False
+    public_url: str = ""
+    link_lifetime_minutes: int = 30
+    session_idle_minutes: int = 30
+    link_requests_per_email_per_hour: int = 5
+    link_requests_per_address_per_hour: int = 30
+    last_changed_field: str = ""
+    newsletter_token_field: str = ""
+    newsletter_may_edit_personal_data: bool = False
+    note_title: Labels = field(default_factory=dict)
+    crm: str = "main"
+    mirrors: tuple[str, ...] = ()
+    storage_url: str = "memory://"  # shared counters; "redis://host:6379/0" for several servers
+    language_preference: LanguagePreference = LanguagePreference("off")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    backends: tuple[str, ...] = ("console",)
+    sender: str = "Portal <portal@localhost>"
+    file_dir: str = "mail"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_security: str = "none"  # none | starttls | ssl
+    smtp_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    portal: PortalSettings
+    mail: MailSettings
+    crms: Mapping[str, Mapping[str, Any]]
+    fields: tuple[FieldSpec, ...]
+    groups: tuple[GroupSpec, ...]
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    proxy: ProxySettings = field(default_factory=ProxySettings)
+    theme: ThemeSettings = field(default_factory=ThemeSettings)
+    resilience: Resilience = field(default_factory=Resilience)
+    wordpress: WordPressSettings | None = None  # the WordPress login, when configured
+
+    def field(self, key: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    def items(self) -> list[ItemSpec]:
+        return [item for group in self.groups for item in group.items]

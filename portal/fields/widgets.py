@@ -1,0 +1,62 @@
+"""The WTForms fields the portal's types need beyond WTForms' own, each
+with its own translated message: WTForms ships no Basque catalog, so its
+built-in messages would reach Basque readers in English."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from babel import Locale
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, Form, SelectField, SelectMultipleField
+from wtforms.validators import ValidationError
+
+# Codes Babel lists among territories that are not countries one lives in.
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+
+
+class PortalDateField(DateField):
+    def process_formdata(self, valuelist: Sequence[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            self.data = dt.date.fromisoformat(valuelist[0].strip())
+        except ValueError:
+            self.data = None
+            raise ValueError(str(_l("Write the date as year-month-day, for example 1990-05-31."))) \
+                from None
+
+
+class ChoiceCheck:
+    """Refuse values that are not among the choices, with our own message."""
+
+    choices: Any
+    data: Any
+
+    def pre_validate(self, form: Form) -> None:
+        allowed = {str(choice.value) for choice in self.choices}
+        values = self.data if isinstance(self.data, list) else ([self.data] if self.data else [])
+        if any(str(v) not in allowed for v in values):
+            raise ValidationError(str(_l("Choose one of the options offered.")))
+
+
+class PortalSelectField(ChoiceCheck, SelectField):
+    pass
+
+
+class PortalMultiField(ChoiceCheck, SelectMultipleField):
+    pass
+
+
+@lru_cache(maxsize=8)
+def country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """(code, name) of every country, named and sorted in `language`; built
+    once per language, as the list does not change while the portal runs."""
+    names = Locale.parse(language).territories
+    codes = [code for code in names if len(code) == 2 and code.isalpha()
+             and code not in NOT_COUNTRIES]
+    return tuple(sorted(((code, names[code]) for code in codes), key=lambda c: c[1].casefold()))
