@@ -4,29 +4,38 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: run test install translations lint system-deps
+.PHONY: run test install install-test translations lint typecheck system-deps
 
+# The portal alone: what `make run` needs.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The portal with the test tools (browser, SMTP server, linters).
+$(BIN)/.installed-test: $(BIN)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(BIN)/.installed
+install-test: $(BIN)/.installed-test
 
+# The compiled catalogs are committed; this rebuilds them after editing a .po.
 translations: install
-	$(BIN)/pybabel compile --domain messages --directory translations --statistics
+	$(BIN)/python scripts/i18n.py compile
 
-run: translations
-	$(BIN)/flask --app wsgi demo seed
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+run: install
+	$(BIN)/portal run --host 127.0.0.1 --port $(PORT)
 
 system-deps:
 	@bash scripts/system-deps.sh
 
-test: translations system-deps
+lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/pytest
 
-lint: install
-	$(BIN)/ruff check .
+typecheck: install-test
+	$(BIN)/mypy --strict portal
+
+test: install-test system-deps lint
+	$(BIN)/pytest

@@ -23,6 +23,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
     from portal import auth, commands, delivery, hosting, i18n, mail
+    from portal.commands.demo import seed_on_start
     from portal.config import load_config
     from portal.hosting.security import secret_key
     from portal.profile.views import bp as profile_bp
@@ -58,6 +59,8 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     auth.init_app(app)
     app.register_blueprint(profile_bp)
     commands.init_app(app)
+    if config.portal.demo:
+        seed_on_start(app)
     return app
 
 

@@ -1,9 +1,11 @@
 """Keep the gettext catalogs in step with the code.
 
-    python scripts/i18n.py update   # extract messages, update es/eu/en, fill en
-    python scripts/i18n.py check    # fail on drift, untranslated or fuzzy entries
+    python scripts/i18n.py update   # extract messages, update es/eu/en, fill en, compile
+    python scripts/i18n.py check    # fail on drift, untranslated, fuzzy or uncompiled entries
 
 English is the source language, so its catalog simply repeats each message.
+The compiled catalogs (.mo) are committed, so that an installed portal
+(`pip install .`) speaks every language without a build step.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +29,25 @@ KEYWORDS = ["-k", "_l", "-k", "lazy_gettext"]
 
 def po_path(lang: str) -> Path:
     return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+
+
+def mo_path(lang: str) -> Path:
+    return po_path(lang).with_suffix(".mo")
+
+
+def compile_all() -> None:
+    for lang in LANGUAGES:
+        with open(po_path(lang), "rb") as handle:
+            catalog = read_po(handle, locale=lang)
+        with open(mo_path(lang), "wb") as handle:
+            write_mo(handle, catalog)
+
+
+def translations(catalog: Catalog) -> dict[object, object]:
+    def key(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {key(m.id): key(m.string) for m in catalog if m.id and not m.fuzzy}
 
 
 def extracted_ids() -> set[object]:
@@ -52,6 +74,7 @@ def update() -> None:
                         *(["--no-fuzzy-matching", "--ignore-obsolete"] if command == "update"
                           else [])], cwd=ROOT, check=True)
     fill_english()
+    compile_all()
 
 
 def fill_english() -> None:
@@ -90,12 +113,22 @@ def problems() -> list[str]:
                 found.append(f"{lang}: fuzzy: {key!r}")
         found += [f"{lang}: missing (run scripts/i18n.py update): {k!r}" for k in wanted - have]
         found += [f"{lang}: no longer used: {k!r}" for k in have - wanted]
+        if not mo_path(lang).exists() or translations(_read_mo(lang)) != translations(catalog):
+            found.append(f"{lang}: the compiled catalog is not the .po's (run scripts/i18n.py compile)")
     return found
+
+
+def _read_mo(lang: str) -> Catalog:
+    with open(mo_path(lang), "rb") as handle:
+        return read_mo(handle)
 
 
 def main(argv: list[str]) -> int:
     if argv[1:] == ["update"]:
         update()
+        return 0
+    if argv[1:] == ["compile"]:
+        compile_all()
         return 0
     if argv[1:] == ["check"]:
         listed = problems()

@@ -4,6 +4,7 @@ config/demo.toml exposes and a few contacts, `demo@example.org` first."""
 from __future__ import annotations
 
 import click
+from flask import Flask
 from flask.cli import AppGroup
 
 from portal.crm.base import Change, FieldRef, FieldUpdate, ItemRef
@@ -66,6 +67,14 @@ def seed(crm: LocalCrm) -> list[str]:
         ))
         created.append(email)
     return created
+
+
+def seed_on_start(app: Flask) -> None:
+    """The demo fills its embedded CRM when it starts, so that it can be used
+    at once, however it was started (`make run`, `gunicorn 'portal:create_app()'`)."""
+    crm = delivery(app).crm
+    if isinstance(crm, LocalCrm):
+        seed(crm)
 
 
 @demo.command("seed")

@@ -10,7 +10,7 @@ Two ways to run the workers:
 - embedded (the default): threads inside the web process, started by its
   first request, so `make run` needs nothing else;
 - separate: `embedded_worker = false` and, beside the web server,
-  `PORTAL_CONFIG=... huey_consumer portal.delivery.queue.huey -w 2 -m 1`.
+  `PORTAL_CONFIG=... huey_consumer portal.worker.huey -w 2 -m 1`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from huey import RedisHuey, SqliteHuey, crontab
@@ -128,14 +127,3 @@ def start_embedded_on_first_request(app: Flask, queue: ChangeQueue) -> None:
         if not started.is_set():
             started.set()
             queue.start_worker()
-
-
-def __getattr__(name: str) -> Any:
-    # `huey_consumer portal.delivery.queue.huey`: build the app (PORTAL_CONFIG,
-    # PORTAL_INSTANCE) and hand its queue's Huey to the consumer.
-    if name == "huey":
-        from portal import create_app
-        from portal.delivery import delivery
-
-        return delivery(create_app()).queue.huey
-    raise AttributeError(name)

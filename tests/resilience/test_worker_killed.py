@@ -22,7 +22,7 @@ def start_consumer(tmp_path: Path, log_name: str) -> subprocess.Popen:
     env = {**os.environ, "PORTAL_CONFIG": str(tmp_path / "instance.toml"),
            "PORTAL_INSTANCE": str(tmp_path / "instance")}
     log = (tmp_path / log_name).open("wb")
-    return subprocess.Popen([CONSUMER, "portal.delivery.queue.huey", "-w", "1", "-m", "0.1"],
+    return subprocess.Popen([CONSUMER, "portal.worker.huey", "-w", "1", "-m", "0.1"],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
