@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 from portal.crm.base import FieldRef
 from portal.delivery import delivery
 from tests.conftest import csrf_token
@@ -62,3 +64,24 @@ def test_tokens_issue_names_the_missing_email_column(app, tmp_path):
     assert "No email column" in result.output and "name, phone" in result.output
     assert "Name at least one address" in app.test_cli_runner().invoke(
         args=["tokens", "issue"]).output
+
+
+def test_doctor_on_the_demo_knows_the_tags_fields_lists(app):
+    result = app.test_cli_runner().invoke(args=["doctor"])
+    assert result.exit_code == 0, result.output
+    # demo@example.org carries this tag: `fields` lists it under "Tags in use".
+    assert "Tags in use: interest-volunteering" in app.test_cli_runner().invoke(args=["fields"]).output
+    assert 'item "volunteering" (tag interest-volunteering)\n' in result.output
+    assert "not used yet" not in result.output.split('item "volunteering"')[1].split("\n")[0]
+
+
+def test_a_starter_leaves_translations_to_marketing_and_skips_the_portals_own_fields(app):
+    result = app.test_cli_runner().invoke(args=["fields", "--starter"])
+    assert result.exit_code == 0, result.output
+    starter = tomllib.loads(result.output)
+    keys = [f["crm_field"] for f in starter["fields"]]
+    assert "first_name" in keys
+    assert "portal_token" not in keys and "portal_last_changed" not in keys
+    first = next(f for f in starter["fields"] if f["crm_field"] == "first_name")
+    assert first["label"] == {"es": "", "eu": "", "en": "First name"}
+    assert 'en = "First name" }  # translate: es, eu' in result.output

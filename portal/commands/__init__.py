@@ -9,10 +9,10 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from portal.commands import authorize, crm, demo, queue, tokens
+from portal.commands import authorize, demo, doctor, fields, queue, tokens
 
 GROUPS: tuple[click.Command, ...] = (
-    demo.demo, crm.fields_command, crm.doctor_command, authorize.crm_group, queue.queue,
+    demo.demo, fields.fields_command, doctor.doctor_command, authorize.crm_group, queue.queue,
     tokens.tokens,
 )
 

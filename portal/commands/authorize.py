@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from portal.commands.crm import configured, configured_adapter
+from portal.commands.adapters import configured, configured_adapter
 from portal.crm.base import CrmAdapter, CrmError
 from portal.crm.oauth import TokenManager
 

@@ -356,6 +356,10 @@ class CrmAdapter(ABC):
     def check_access(self) -> None:
         """Prove the credentials work and carry the permissions the portal needs."""
 
+    def automations(self) -> list[tuple[str, str]]:
+        """(id, name) of the automations a change may start, where the CRM has them."""
+        return []
+
     def endpoints(self) -> list[str]:
         """Base URLs this adapter talks to, for `flask doctor`'s network checks."""
         return []

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from portal.commands import init_app as register_commands
-from portal.config import load_config
+from portal.config import ConfigError, load_config
 from tests.crm.harnesses import ActiveCampaignHarness, MauticHarness
 
 LABEL = '{ es = "X", eu = "X", en = "X" }'
@@ -207,7 +207,12 @@ def test_a_starter_configuration_loads_as_a_valid_configuration(ac, tmp_path):
     assert starter["fields"][1]["type"] == "select"
     assert [i["ref"] for i in starter["groups"][0]["items"]] == [ac.lists[1]]
     whole = tmp_path / "starter.toml"
+    # Marketing writes the texts the starter leaves flagged; until then check-config says so.
     whole.write_text(f"[portal]\ncrm = \"main\"\n[crm.main]\n{ac_block(ac)}\n\n{result.output}")
+    with pytest.raises(ConfigError, match=r"fields\[0\]\.label: has no text for es, eu"):
+        load_config(whole)
+    translated = result.output.replace('es = ""', 'es = "Testua"').replace('eu = ""', 'eu = "Testua"')
+    whole.write_text(f"[portal]\ncrm = \"main\"\n[crm.main]\n{ac_block(ac)}\n\n{translated}")
     assert len(load_config(whole).fields) == 2
 
 
@@ -235,3 +240,11 @@ def test_doctor_checks_a_mautic_instance_with_segments(tmp_path, monkeypatch):
         assert result.exit_code == 1
     finally:
         harness.stop()
+
+
+@pytest.mark.parametrize("command", ["doctor", "fields"])
+def test_doctor_and_fields_keep_to_the_crms_rate_limit(ac, tmp_path, command):
+    ac.server.faults.per_second = 5  # as ActiveCampaign documents
+    result = app_for(tmp_path, good_config(ac)).test_cli_runner().invoke(args=[command])
+    assert result.exit_code == 0, result.output
+    assert ac.server.rate_limited == 0

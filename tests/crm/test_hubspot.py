@@ -179,8 +179,8 @@ def test_doctor_says_hubspot_has_no_tags_when_the_configuration_asks_for_them(
         hub, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from portal.commands.crm import check_catalog
     from portal.config import LanguagePreference, load_config
+    from portal.config.compatibility import check_catalog
     from tests.support.config import demo_config
 
     server, _ = hub

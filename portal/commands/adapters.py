@@ -1,0 +1,37 @@
+"""The CRM adapters the set-up commands use: built from the configuration
+like the running portal's, with the same outbound limiter, so a check never
+draws a 429 from the CRM."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from portal.config import Config, load_config
+from portal.crm import build_adapters
+from portal.crm.base import CrmAdapter, CrmError
+from portal.shipped import DEFAULT_CONFIG
+
+
+def configured() -> Config:
+    """The app's configuration, or the file's when the app could not load."""
+    config: Config | None = current_app.config.get("PORTAL")
+    if config is None:
+        config = load_config(os.environ.get("PORTAL_CONFIG") or DEFAULT_CONFIG)
+    return config
+
+
+def configured_adapter(name: str, config: Config) -> CrmAdapter:
+    """The adapter of `[crm.NAME]`, or a command-line error that says what is wrong."""
+    if name not in config.crms:
+        known = ", ".join(sorted(config.crms)) or "none"
+        raise click.ClickException(f"No [crm.{name}] in the configuration (there is: {known}).")
+    try:
+        return build_adapters({name: config.crms[name]}, Path(current_app.instance_path),
+                              storage_url=config.portal.storage_url,
+                              limit=config.resilience.limiter)[name]
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from exc
