@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask, current_app, request, session
+from flask import Flask, request, session
 from flask_babel import Babel, get_locale
 
+from portal.config import current
 from portal.shipped import folder
 
 LANGUAGE_NAMES = {"es": "Español", "eu": "Euskara", "en": "English"}
 
 
 def languages() -> tuple[str, ...]:
-    return current_app.config["PORTAL"].portal.languages
+    return current().portal.languages
 
 
 def select_language() -> str:
@@ -23,14 +24,15 @@ def select_language() -> str:
     if asked in allowed:
         session["lang"] = asked
         return asked
-    if session.get("lang") in allowed:
-        return session["lang"]
+    kept = session.get("lang")
+    if isinstance(kept, str) and kept in allowed:
+        return kept
     best = request.accept_languages.best_match(allowed)
-    return best or current_app.config["PORTAL"].portal.default_language
+    return best or current().portal.default_language
 
 
 def current_language() -> str:
-    return str(get_locale() or current_app.config["PORTAL"].portal.default_language)
+    return str(get_locale() or current().portal.default_language)
 
 
 def text_for(labels: Mapping[str, str], language: str | None = None) -> str:
@@ -38,7 +40,7 @@ def text_for(labels: Mapping[str, str], language: str | None = None) -> str:
     if not labels:
         return ""
     language = language or current_language()
-    default = current_app.config["PORTAL"].portal.default_language
+    default = current().portal.default_language
     return labels.get(language) or labels.get(default) or next(iter(labels.values()))
 
 

@@ -69,7 +69,7 @@ def request_link() -> str | Response | tuple[str, int]:
     form = LinkRequestForm()
     if not form.validate_on_submit():
         return render_template("auth/start.html", form=form), 400
-    email = form.email.data.strip()
+    email = (form.email.data or "").strip()
     shared = doors()
     if not shared.throttle.allow(email, request.remote_addr or "unknown"):
         return render_template("auth/start.html", form=form, throttled=True), 429

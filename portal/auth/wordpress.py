@@ -44,7 +44,6 @@ SECRET_ENV = "PORTAL_WORDPRESS_CLIENT_SECRET"  # noqa: S105 (a variable name, no
 def init_app(app: Flask) -> None:
     """Register the login when [wordpress] is configured."""
     wp = app.config["PORTAL"].wordpress
-    app.extensions["portal_wordpress"] = wp
     app.jinja_env.globals["wordpress_login"] = wp
     app.register_blueprint(bp)
     if wp is None:
@@ -63,12 +62,13 @@ def init_app(app: Flask) -> None:
         options["server_metadata_url"] = wp.discovery_url
     else:
         options.update(authorize_url=wp.authorize_url, access_token_url=wp.token_url)
-    oauth.register("wordpress", **options)
-    app.extensions["portal_wordpress_client"] = oauth.wordpress  # type: ignore[attr-defined]
+    # The stubs leave `register` untyped; it returns the registered client.
+    client = oauth.register("wordpress", **options)  # type: ignore[no-untyped-call]
+    app.extensions["portal_wordpress_client"] = client
 
 
 def _settings() -> WordPressSettings:
-    wp = current_app.extensions.get("portal_wordpress")
+    wp = current().wordpress
     if wp is None:
         abort(404)
     return wp
@@ -110,7 +110,8 @@ def login() -> Response:
             metadata = client.load_server_metadata()
             if wp.pkce is None and "S256" in metadata.get("code_challenge_methods_supported", []):
                 client.client_kwargs["code_challenge_method"] = "S256"
-        return client.authorize_redirect(_callback_url())
+        started: Response = client.authorize_redirect(_callback_url())
+        return started
     except (requests.RequestException, ValueError) as exc:
         log.warning("WordPress login could not start: %s", exc)
         return problem("unreachable")

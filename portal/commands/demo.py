@@ -7,7 +7,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from portal.crm.base import Change, FieldRef, FieldUpdate, ItemRef
+from portal.crm.base import Change, FieldRef, FieldUpdate, ItemRef, Value
 from portal.crm.local import LocalCrm
 from portal.delivery import delivery
 
@@ -32,7 +32,8 @@ FIELDS = [
 ]
 LISTS = [("1", "Weekly newsletter"), ("2", "Events calendar"), ("3", "Membership notices")]
 
-CONTACTS = [
+# (email, name, field values, list ids, tags)
+CONTACTS: list[tuple[str, str, dict[str, Value], list[str], list[str]]] = [
     ("demo@example.org", "Ane Demo", {
         "first_name": "Ane", "last_name": "Etxeberria", "phone": "+34 600 000 000",
         "birth_date": "1990-05-31", "country": "ES", "sector": "culture",

@@ -74,7 +74,7 @@ def check_network(url: str) -> list[Finding]:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = sorted({a[4][0] for a in socket.getaddrinfo(host, port,
+        addresses = sorted({str(a[4][0]) for a in socket.getaddrinfo(host, port,
                                                                    type=socket.SOCK_STREAM)})
     except socket.gaierror:
         return [Finding(False, f"DNS: {host} does not resolve",

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits.storage import MovingWindowSupport, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmConfigError, CrmRateLimited
@@ -35,7 +35,11 @@ class SharedLimiter:
 
     def __init__(self, storage_url: str, rates: Mapping[str, str | None],
                  max_wait: float = 2.0) -> None:
-        self.storage = storage_from_string(storage_url)
+        storage = storage_from_string(storage_url)
+        if not isinstance(storage, MovingWindowSupport):
+            raise CrmConfigError(f'storage_url "{storage_url}" cannot keep a moving window; '
+                                 'use "memory://" or "redis://...".')
+        self.storage = storage
         self.window = MovingWindowRateLimiter(self.storage)
         self.items: dict[str, RateLimitItem] = {}
         for name, rate in rates.items():

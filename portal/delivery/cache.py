@@ -150,7 +150,7 @@ class ProfileCache:
     def catalog(self, crm: CrmAdapter) -> Catalog:
         """The CRM's fields, lists and tags, kept for `catalog_cache_seconds`."""
         key = f"catalog:{crm.name}"
-        found = self.cache.get(key) if self.enabled else None
+        found: Catalog | None = self.cache.get(key) if self.enabled else None
         if found is not None:
             return found
         catalog = crm.describe()

@@ -61,7 +61,7 @@ class RetryPolicy:
     deadline: float = 72 * 3600.0
 
     def delay(self, attempts: int, error: CrmError) -> float:
-        backoff = min(self.maximum, self.first * 2 ** max(0, attempts - 1))
+        backoff = min(self.maximum, self.first * 2.0 ** max(0, attempts - 1))
         backoff *= random.uniform(0.8, 1.2)  # spread a crowd of retries apart
         asked = error.retry_after if isinstance(error, CrmRateLimited) else None
         return max(backoff, asked or 0.0)

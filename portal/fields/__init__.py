@@ -17,7 +17,9 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, Field, StringField, TelField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+
+# WTForms 3.3 wants SelectChoice (tuples are deprecated); its stubs still describe 3.2.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from portal.crm.base import Value
@@ -102,7 +104,7 @@ def _multiselect(spec: FieldSpec, label: str, help_text: str, choices: Choices) 
                             validators=_validators(spec, None), description=help_text)
 
 
-def _options(pairs: Choices) -> list[SelectChoice]:
+def _options(pairs: Choices) -> list[Any]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -151,7 +153,7 @@ def _show_choice(value: Any, labels: Mapping[str, str]) -> str:
 
 
 def _show_box(value: Any, labels: Mapping[str, str]) -> str:
-    return _("Yes") if value else _("No")
+    return str(_("Yes") if value else _("No"))
 
 
 def _show_date(value: Any, labels: Mapping[str, str]) -> str:

@@ -11,7 +11,8 @@ from typing import Any
 
 from babel import Locale
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, Form, SelectField, SelectMultipleField
+from wtforms import DateField, SelectField, SelectMultipleField
+from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
 
 # Codes Babel lists among territories that are not countries one lives in.
@@ -37,7 +38,7 @@ class ChoiceCheck:
     choices: Any
     data: Any
 
-    def pre_validate(self, form: Form) -> None:
+    def pre_validate(self, form: BaseForm) -> None:
         allowed = {str(choice.value) for choice in self.choices}
         values = self.data if isinstance(self.data, list) else ([self.data] if self.data else [])
         if any(str(v) not in allowed for v in values):
@@ -57,6 +58,6 @@ def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     """(code, name) of every country, named and sorted in `language`; built
     once per language, as the list does not change while the portal runs."""
     names = Locale.parse(language).territories
-    codes = [code for code in names if len(code) == 2 and code.isalpha()
-             and code not in NOT_COUNTRIES]
+    codes = [code for code in names if isinstance(code, str) and len(code) == 2
+             and code.isalpha() and code not in NOT_COUNTRIES]
     return tuple(sorted(((code, names[code]) for code in codes), key=lambda c: c[1].casefold()))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 
+from portal.config import current
 from portal.hosting.embed import landing_link
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    config = current_app.config["PORTAL"]
+    config = current()
     path = url_for(endpoint, _external=False, **values).removeprefix(_script_root())
     landing = landing_link(config, path)
     if landing:

@@ -147,9 +147,9 @@ def _audit_note(config: Config, d: Diff, unsubscribe_all: bool | None, marker: s
 
 def _shown(value: Value) -> str:
     if value is None or value == []:
-        return _("(empty)")
+        return str(_("(empty)"))
     if isinstance(value, bool):
-        return _("yes") if value else _("no")
+        return str(_("yes") if value else _("no"))
     if isinstance(value, list):
         return ", ".join(value)
     return value
