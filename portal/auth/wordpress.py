@@ -124,6 +124,19 @@ def _callback_url() -> str:
 @bp.get("/callback")
 def callback() -> Response | tuple[str, int]:
     wp = _settings()
+    claims = _claims(wp)
+    if isinstance(claims, Response):
+        return claims
+    email = str(claims.get("email") or claims.get("user_email") or "").strip()
+    if not email:
+        return problem("no_email")
+    if claims.get("email_verified") is False:
+        return problem("unverified")
+    return _sign_in_member(wp, email, _name_of(claims))
+
+
+def _claims(wp: WordPressSettings) -> dict[str, Any] | Response:
+    """What WordPress says of the member, or the page that says why it could not."""
     client = _client()
     try:
         token = client.authorize_access_token()
@@ -143,12 +156,7 @@ def callback() -> Response | tuple[str, int]:
     except (AuthlibBaseError, JoseError, ValueError) as exc:  # a bad ID token or answer
         log.warning("WordPress login answer rejected: %s", exc)
         return problem("refused")
-    email = str(claims.get("email") or claims.get("user_email") or "").strip()
-    if not email:
-        return problem("no_email")
-    if claims.get("email_verified") is False:
-        return problem("unverified")
-    return _sign_in_member(wp, email, _name_of(claims))
+    return claims
 
 
 def _user_info(wp: WordPressSettings, client: Any, token: Mapping[str, Any],

@@ -42,15 +42,23 @@ def emails_in(stream: TextIO) -> Iterator[str]:
     if delimiter is None:
         yield from (line.strip() for line in lines if "@" in line)
         return
+    yield from _csv_emails(lines, delimiter)
+
+
+def _csv_emails(lines: list[str], delimiter: str) -> Iterator[str]:
     rows = csv.reader(lines, delimiter=delimiter)
-    header = [name.strip().lower() for name in next(rows)]
+    column = _email_column([name.strip().lower() for name in next(rows)])
+    for row in rows:
+        if column < len(row) and row[column].strip():
+            yield row[column].strip()
+
+
+def _email_column(header: list[str]) -> int:
     column = next((header.index(n) for n in EMAIL_COLUMNS if n in header), None)
     if column is None:
         raise click.ClickException(
             f"No email column in the file's header ({', '.join(header)}); name it \"email\".")
-    for row in rows:
-        if column < len(row) and row[column].strip():
-            yield row[column].strip()
+    return column
 
 
 @tokens.command("issue")

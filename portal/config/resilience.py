@@ -61,6 +61,17 @@ class Resilience:
 DEFAULTS = Resilience()
 
 
+def _problem(key: str, value: Any) -> str:
+    kinds = _kind(getattr(DEFAULTS, key))
+    if not isinstance(value, kinds) or (kinds != (bool,) and isinstance(value, bool)):
+        return f"must be {'a number' if kinds == (int, float) else kinds[0].__name__}"
+    if key in CHOICES and value not in CHOICES[key]:
+        return "must be one of " + ", ".join(f'"{c}"' for c in CHOICES[key])
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        return "must not be negative"
+    return ""
+
+
 def _kind(default: Any) -> tuple[type, ...]:
     if isinstance(default, bool):
         return (bool,)
@@ -71,14 +82,9 @@ def _kind(default: Any) -> tuple[type, ...]:
 
 def check(section: Mapping[str, Any], report: Report) -> None:
     for key, value in section.items():
-        default = getattr(DEFAULTS, key)
-        kinds = _kind(default)
-        if not isinstance(value, kinds) or (kinds != (bool,) and isinstance(value, bool)):
-            report(key, f"must be {'a number' if kinds == (int, float) else kinds[0].__name__}")
-        elif key in CHOICES and value not in CHOICES[key]:
-            report(key, "must be one of " + ", ".join(f'"{c}"' for c in CHOICES[key]))
-        elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            report(key, "must not be negative")
+        problem = _problem(key, value)
+        if problem:
+            report(key, problem)
     uses_redis = section.get("queue") == "redis" or section.get("cache") == "redis"
     if uses_redis and not (section.get("redis_url") or os.environ.get("PORTAL_REDIS_URL")):
         report("redis_url", "is needed for Redis (or set PORTAL_REDIS_URL)")

@@ -67,11 +67,18 @@ def check(section: Mapping[str, Any], report: Report) -> None:
         value = section.get(key)
         if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
             report(key, f'is required for kind = "{kind}" and must be an http(s) URL')
-    scopes = section.get("scopes", [])
+    _check_scopes(kind, section.get("scopes", []), report)
+    _check_options(section, report)
+
+
+def _check_scopes(kind: str, scopes: Any, report: Report) -> None:
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         report("scopes", 'must be a list like ["openid", "profile"]')
     elif kind == "oidc" and scopes and "openid" not in scopes:
         report("scopes", 'must include "openid" for OpenID Connect')
+
+
+def _check_options(section: Mapping[str, Any], report: Report) -> None:
     for key in ("pkce", "create_contacts"):
         if key in section and not isinstance(section[key], bool):
             report(key, "must be true or false")

@@ -26,7 +26,7 @@ from limits.storage import MovingWindowSupport, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmConfigError, CrmRateLimited
-from portal.crm.calls import Unit, unit
+from portal.crm.calls import Batch, Unit, unit
 
 MARGIN = 0.25  # seconds; network and scheduling jitter between our clock and the CRM's
 
@@ -62,7 +62,7 @@ class SharedLimiter:
         if batch is not None and batch.held:  # a slot this read reserved with its first call
             batch.held -= 1
             return
-        cost = max(1, min(batch.calls, item.amount)) if batch is not None and not batch.taken else 1
+        cost = _cost(batch, item.amount)
         reserve = _reserve(item.amount, work)
         patience = self._patience(item, work)
         started = time.monotonic()
@@ -97,6 +97,11 @@ class SharedLimiter:
         if work.policy.background or work.spent:
             return max(self.max_wait, 2 * item.get_expiry() + MARGIN)
         return self.max_wait
+
+
+def _cost(batch: Batch | None, amount: int) -> int:
+    """Slots this call takes: all of a read's on its first call, else one."""
+    return max(1, min(batch.calls, amount)) if batch is not None and not batch.taken else 1
 
 
 def _reserve(amount: int, work: Unit) -> int:

@@ -35,6 +35,9 @@ class Diff:
     left: list[ItemSpec] = field(default_factory=list)
     languages: tuple[list[str], list[str]] | None = None
 
+    def is_empty(self) -> bool:
+        return not (self.fields or self.joined or self.left or self.languages)
+
 
 def diff(config: Config, profile: Profile, submission: Submission) -> Diff:
     result = Diff()
@@ -64,16 +67,14 @@ def build_change(config: Config, contact: Contact, profile: Profile,
                  submission: Submission) -> Change:
     d = diff(config, profile, submission)
     notes = {key: text.strip() for key, text in submission.notes.items() if text.strip()}
-    if not (d.fields or d.joined or d.left or d.languages or notes):
+    if d.is_empty() and not notes:
         return Change(contact_ref=contact.ref, email=contact.email, name=contact.name)
     updates = [FieldUpdate(spec.ref, new) for spec, _old, new in d.fields]
     join = [item.item for item in d.joined]
     leave = [item.item for item in d.left]
-    if d.languages is not None:
-        lang_updates, lang_join, lang_leave = _language_change(config, *d.languages)
-        updates += lang_updates
-        join += lang_join
-        leave += lang_leave
+    lang_updates, lang_join, lang_leave = _language_change(config, *d.languages) \
+        if d.languages is not None else ([], [], [])
+    updates, join, leave = updates + lang_updates, join + lang_join, leave + lang_leave
     return _finish(config, contact, updates, join, leave, d, notes,
                    unsubscribe_all=False if profile.opted_out_all and d.joined else None)
 
