@@ -1,14 +1,27 @@
 """Reading a Change the way remote adapters need it: tags to add and remove,
-items by kind, notes marked for idempotent writes, multi-value edits, and
-the small value helpers (timestamps, emails) every CRM answer needs."""
+items by kind, notes marked for idempotent writes, multi-value edits, the
+values a record-style CRM writes and the items its fields offer, and the
+small value helpers (timestamps, emails, names, value spellings) every CRM
+answer needs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.crm.base import Change, Contact, CrmAdapter, CrmUnavailable, ItemRef, Note
+from portal.crm.base import (
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmFieldInfo,
+    CrmItemInfo,
+    CrmUnavailable,
+    ItemRef,
+    Note,
+    Value,
+)
 
 # Multi-value field -> (values to add, values to drop).
 OptionEdits = dict[str, tuple[list[str], set[str]]]
@@ -28,6 +41,11 @@ def parse_moment(value: Any) -> datetime | None:
 
 def same_email(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and a.strip().casefold() == b.strip().casefold()  # type: ignore[union-attr]
+
+
+def full_name(*parts: Any) -> str:
+    """A display name from its parts (first, last), the missing ones left out."""
+    return " ".join(str(p) for p in parts if p)
 
 
 def tag_plan(change: Change) -> tuple[list[str], list[str]]:
@@ -71,6 +89,23 @@ def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> boo
                for text in texts)
 
 
+def write_notes(change: Change, read: Callable[[], Iterable[str]], post: Callable[[Note], None],
+                start: Callable[[str], None]) -> None:
+    """Start the change's automations and write its notes, skipping what an
+    earlier attempt did: the note texts `read` finds carry the change's marker.
+    Automations go first: if the note is missing, they were not started either."""
+    notes = notes_to_write(change)
+    if not notes:
+        return
+    texts = list(read())
+    if not note_written(change, None, texts):
+        for automation in change.automations:
+            start(automation)
+    for note in notes:
+        if not note_written(change, note, texts):
+            post(note)
+
+
 def option_edits(change: Change, tags_field: str = "") -> OptionEdits:
     """Per multi-value field, the options to add and drop: items of kind
     "option", plus the change's tags when a field stands in for tags."""
@@ -96,9 +131,123 @@ def merge_options(current: list[str], add: Iterable[str], drop: set[str]) -> lis
     return [v for v in chosen if v not in drop]
 
 
+def merged_options(edits: OptionEdits, current: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each edited multi-value field's options once the edits are made to its
+    `current` value."""
+    return {name: merge_options(split_options(current.get(name)), add, drop)
+            for name, (add, drop) in edits.items()}
+
+
 def split_options(value: Any) -> list[str]:
-    """The options of a multi-value field that the CRM sends joined by ";"."""
+    """The options of a multi-value field as the CRM sends them: an array, or
+    text joined by ";"."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v not in (None, "")]
     return [v for v in str(value).split(";") if v] if value else []
+
+
+# --- record-style CRMs: a contact is one row of columns ------------------------
+
+
+def record_values(change: Change, encode: Callable[[str, Value], Any],
+                  opt_out: str) -> dict[str, Any]:
+    """The columns a change sets: each field as `encode(type, value)` spells
+    it, the boolean fields that stand for items (kind "field") set or
+    cleared, and the `opt_out` column when the change says."""
+    values = {u.field.crm_field: encode(u.field.type, u.value) for u in change.fields}
+    join, leave = items_of(change, "field")
+    values.update({item.ref: True for item in join})
+    values.update({item.ref: False for item in leave})
+    if change.unsubscribe_all is not None:
+        values[opt_out] = change.unsubscribe_all
+    return values
+
+
+def record_has(record: Mapping[str, Any], item: ItemRef) -> bool:
+    """Whether a record's own columns put the contact in `item`: a boolean
+    field that is true, or a multi-value field that holds the option."""
+    if item.kind == "field":
+        return record.get(item.ref) is True
+    return item.kind == "option" and item.value in split_options(record.get(item.ref))
+
+
+def field_items(fields: Iterable[CrmFieldInfo], kinds: Iterable[str],
+                opt_out: str = "") -> list[CrmItemInfo]:
+    """The subscription items a CRM's writable fields offer, where the adapter
+    has that kind: a boolean field is one item ("field"), a multi-value field
+    one per option ("option"). The global opt-out field is not an item."""
+    items: list[CrmItemInfo] = []
+    for info in fields:
+        if info.read_only or info.key == opt_out:
+            continue
+        if info.portal_type == "checkbox" and "field" in kinds:
+            items.append(CrmItemInfo(ItemRef("field", info.key), info.label))
+        elif info.portal_type == "multiselect" and "option" in kinds:
+            items += [CrmItemInfo(ItemRef("option", info.key, value), f"{info.label}: {label}")
+                      for value, label in info.choices]
+    return items
+
+
+# --- how CRMs spell the portal's values -------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextValues:
+    """How a CRM that keeps every value as text spells the portal's values: a
+    multi-select's options joined by `separator`, a checkbox as `yes` or
+    `no`, no value as `empty`; `ticked` are the texts read as a ticked box."""
+
+    separator: str
+    yes: str | int = "true"
+    no: str | int = "false"
+    empty: str = ""
+    ticked: frozenset[str] = frozenset({"true", "1", "yes"})
+
+    def encode(self, value: Value) -> str | int:
+        if value is None or value == "" or value == []:
+            return self.empty
+        if isinstance(value, bool):
+            return self.yes if value else self.no
+        if isinstance(value, list):
+            return self.separator.join(value)
+        return value
+
+    def decode(self, kind: str, raw: Any) -> Value:
+        if kind == "checkbox":
+            return str(raw).strip().lower() in self.ticked
+        if raw is None or raw == "" or raw == self.empty or raw == []:
+            return None
+        if kind == "multiselect":
+            values = raw if isinstance(raw, list) else str(raw).split(self.separator)
+            return [str(v).strip() for v in values if str(v).strip()] or None
+        return str(raw)[:10] if kind == "date" else str(raw)
+
+
+@dataclass(frozen=True)
+class TypedValues:
+    """How a CRM that answers in JSON types (booleans, arrays) spells the
+    portal's values: a checkbox is never null, an empty text is null, a
+    multi-select an array or, with `separator`, joined text (null if empty)."""
+
+    separator: str = ""
+
+    def encode(self, kind: str, value: Value) -> Any:
+        if kind == "checkbox" and value is None:
+            return False
+        if kind == "multiselect" and value is None:
+            return None if self.separator else []
+        if isinstance(value, list):
+            return (self.separator.join(value) or None) if self.separator else value
+        return None if value == "" else value
+
+    def decode(self, kind: str, raw: Any) -> Value:
+        if raw is None or raw == "" or raw == []:
+            return None
+        if kind == "checkbox":
+            return bool(raw)
+        if kind == "multiselect":
+            return split_options(raw)
+        return raw if isinstance(raw, bool) else str(raw)
 
 
 def note_html(text: str) -> str:
