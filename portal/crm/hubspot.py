@@ -72,9 +72,10 @@ from portal.crm.planning import (
     note_html,
     option_edits,
     parse_moment,
-    record_has,
+    record_profile,
     split_name,
     taken_contact,
+    unwritten_notes,
 )
 
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
@@ -150,15 +151,14 @@ class HubSpotCrm(CrmAdapter):
         body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(contact.ref)}", params={
             "properties": ",".join(sorted(wanted | {"email", "firstname", "lastname", OPT_OUT}))})
         props = body.get("properties") or {}
-        subscribed = {i for i in items if record_has(props, i)}
         kinds = {i.kind for i in items}
+        elsewhere: set[ItemRef] = set()
         if "subscription_type" in kinds:
-            subscribed |= self._subscribed_types(props.get("email") or contact.email, items)
+            elsewhere |= self._subscribed_types(props.get("email") or contact.email, items)
         if "list" in kinds:
-            subscribed |= self._in_lists(contact.ref, items)
-        values = {f.crm_field: _from_hubspot(f.type, props.get(f.crm_field)) for f in fields}
-        return Profile(contact=self._contact(body), values=values, subscribed=frozenset(subscribed),
-                       opted_out_all=props.get(OPT_OUT) == "true")
+            elsewhere |= self._in_lists(contact.ref, items)
+        return record_profile(self._contact(body), props, fields, items, _from_hubspot, OPT_OUT,
+                              elsewhere)
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         # The contact, plus its v4 statuses and its list memberships when those items are asked.
@@ -292,20 +292,19 @@ class HubSpotCrm(CrmAdapter):
         })
 
     def _write_notes(self, ref: str, change: Change, current: Mapping[str, Any]) -> None:
-        if not change.notes:
-            return
-        marker = change.note_marker()
-        note_ids = current.get("__notes") or []
-        if note_ids:
+        def texts() -> list[str]:
+            note_ids = current.get("__notes") or []
+            if not note_ids:
+                return []
             found = self.http.json("POST", "/crm/v3/objects/notes/batch/read", json={
                 "properties": ["hs_note_body"], "inputs": [{"id": i} for i in note_ids[-100:]]})
-            if any(marker in ((n.get("properties") or {}).get("hs_note_body") or "")
-                   for n in found.get("results", [])):
-                return  # written by an earlier attempt of this change
+            return [(n.get("properties") or {}).get("hs_note_body") or ""
+                    for n in found.get("results", [])]
+
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        for note in change.notes:
+        for note in unwritten_notes(change, texts):
             body = (f"<p><strong>{note_html(note.title)}</strong></p><p>{note_html(note.body)}</p>"
-                    f"<p>{marker}</p>")
+                    f"<p>{change.note_marker()}</p>")
             self.http.json("POST", "/crm/v3/objects/notes", json={
                 "properties": {"hs_timestamp": stamp, "hs_note_body": body},
                 "associations": [{"to": {"id": ref}, "types": [
@@ -325,6 +324,7 @@ class HubSpotCrm(CrmAdapter):
         return Contact(ref=str(body["id"]), email=props.get("email") or "",
                        modified=parse_moment(body.get("updatedAt")),
                        name=full_name(props.get("firstname"), props.get("lastname")))
+
 
 class _StaticBearer(requests.auth.AuthBase):
     """A private-app token, read from the environment when first needed."""

@@ -88,6 +88,10 @@ class OAuthClient:
     authorize_params: Mapping[str, str] = field(default_factory=dict)
     hint: str = ""  # the settings to check when the CRM refuses the client or grant
 
+    def settings(self) -> str:
+        """The settings to check when the CRM refuses this client or its grant."""
+        return self.hint or f"client_id and {_env(self.crm, 'CLIENT_SECRET')}"
+
     def __post_init__(self) -> None:
         if self.grant not in GRANTS:
             raise CrmConfigError(
@@ -251,7 +255,7 @@ class TokenManager:
             if revoked_digest and error in REVOKED_ERRORS:
                 self._mark_revoked(revoked_digest)
                 raise self._revoked() from None
-            hint = self.client.hint or f"client_id and {_env(crm, 'CLIENT_SECRET')}"
+            hint = self.client.settings()
             if error in ("invalid_client", "unauthorized_client"):
                 raise CrmAuthError(f"{kind} refused the OAuth client of '{crm}' ({error}): "
                                    f"check {hint}.", crm=crm) from None

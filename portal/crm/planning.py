@@ -18,8 +18,10 @@ from portal.crm.base import (
     CrmFieldInfo,
     CrmItemInfo,
     CrmUnavailable,
+    FieldRef,
     ItemRef,
     Note,
+    Profile,
     Value,
 )
 
@@ -87,6 +89,15 @@ def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> boo
     marker = change.note_marker()
     return any(marker in (text or "") and (note is None or note.title in text)
                for text in texts)
+
+
+def unwritten_notes(change: Change, read: Callable[[], Iterable[str]]) -> tuple[Note, ...]:
+    """The change's notes, or none when an earlier attempt wrote them: then a
+    note text `read` finds carries the change's marker. It reads only when
+    there are notes."""
+    if not change.notes or note_written(change, None, read()):
+        return ()
+    return change.notes
 
 
 def write_notes(change: Change, read: Callable[[], Iterable[str]], post: Callable[[Note], None],
@@ -161,6 +172,18 @@ def record_values(change: Change, encode: Callable[[str, Value], Any],
     if change.unsubscribe_all is not None:
         values[opt_out] = change.unsubscribe_all
     return values
+
+
+def record_profile(contact: Contact, record: Mapping[str, Any], fields: Iterable[FieldRef],
+                   items: Iterable[ItemRef], decode: Callable[[str, Any], Value], opt_out: str,
+                   elsewhere: Iterable[ItemRef] = ()) -> Profile:
+    """A profile read from a contact's record: each field as `decode(type, raw)`
+    reads it, the items the record's columns stand for or that were found
+    `elsewhere`, and the global opt-out from its `opt_out` column."""
+    return Profile(contact=contact,
+                   values={f.crm_field: decode(f.type, record.get(f.crm_field)) for f in fields},
+                   subscribed=frozenset({i for i in items if record_has(record, i)} | set(elsewhere)),
+                   opted_out_all=decode("checkbox", record.get(opt_out)) is True)
 
 
 def record_has(record: Mapping[str, Any], item: ItemRef) -> bool:

@@ -68,11 +68,12 @@ from portal.crm.planning import (
     note_html,
     option_edits,
     parse_moment,
-    record_has,
+    record_profile,
     record_values,
     same_email,
     split_name,
     taken_contact,
+    unwritten_notes,
 )
 
 OPT_OUT = "HasOptedOutOfEmail"
@@ -152,27 +153,20 @@ class SalesforceCrm(CrmAdapter):
         self.campaign_status = str(self.options.get("campaign_status", "Responded"))
         self.tags_field = str(self.options.get("tags_field", ""))
         self.supports_tags = bool(self.tags_field)  # type: ignore[misc]
-        self.tokens, auth = signed(self, self.oauth_client(),
-                                   expired=ERRORS.says("INVALID_SESSION_ID", status=401))
+        client = self.oauth_client()
+        self.tokens, auth = signed(self, client, expired=ERRORS.says("INVALID_SESSION_ID", status=401))
         self.http = CrmHttp(name, self.login_url, auth=auth, errors=ERRORS,
-                            credentials_hint=self.oauth_client_hint(), **client_options(self.options))
+                            credentials_hint=client.settings(), **client_options(self.options))
 
     # OAuth ------------------------------------------------------------------------
 
-    def grant(self) -> str:
-        return str(self.options.get("grant", "jwt_bearer"))
-
-    def oauth_client_hint(self) -> str:
-        if self.grant() == "jwt_bearer":
-            return (f"client_id, username and {self.secret_env_name('private_key')} "
-                    "(the certificate uploaded to the connected app, the user pre-authorized)")
-        return f"client_id and {self.secret_env_name('client_secret')}"
-
     def oauth_client(self) -> OAuthClient:
-        grant = self.grant()
+        grant = str(self.options.get("grant", "jwt_bearer"))
+        jwt = grant == "jwt_bearer"
         return OAUTH.client(
-            self, {"login": self.login_url}, grant=grant, hint=self.oauth_client_hint(),
-            assertion=self._assertion if grant == "jwt_bearer" else None,
+            self, {"login": self.login_url}, grant=grant, assertion=self._assertion if jwt else None,
+            hint=(f"client_id, username and {self.secret_env_name('private_key')} (the certificate "
+                  "uploaded to the connected app, the user pre-authorized)") if jwt else "",
             # Salesforce sends no expires_in: sessions last as the org says; a 401 refreshes.
             default_lifetime=float(self.options.get("session_seconds", 3600)))
 
@@ -231,21 +225,17 @@ class SalesforceCrm(CrmAdapter):
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         record = self._record(contact.ref, [f.crm_field for f in fields], items)
-        values = {f.crm_field: VALUES.decode(f.type, record.get(f.crm_field)) for f in fields}
         campaigns = _campaign_members(record)
-        subscribed = frozenset(i for i in items if record_has(record, i)
-                               or (i.kind == "campaign" and i.ref in campaigns))
-        return Profile(contact=_contact(record), values=values, subscribed=subscribed,
-                       opted_out_all=record.get(OPT_OUT) is True)
+        return record_profile(_contact(record), record, fields, items, VALUES.decode, OPT_OUT,
+                              (i for i in items if i.kind == "campaign" and i.ref in campaigns))
 
-    def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef],
-                with_campaigns: bool | None = None) -> dict[str, Any]:
-        """One query for the record's columns, item fields and, if asked, campaign memberships."""
+    def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
+        """One query for the record's columns, the fields its items stand for and,
+        with campaign items, its campaign memberships."""
         names = list(dict.fromkeys([*BASE_COLUMNS, OPT_OUT, *columns,
                                     *(i.ref for i in items if i.kind in ("field", "option"))]))
-        if with_campaigns is None:
-            with_campaigns = any(i.kind == "campaign" for i in items)
-        template = RECORD_WITH_CAMPAIGNS if with_campaigns else RECORD
+        campaigns = any(i.kind == "campaign" for i in items)
+        template = RECORD_WITH_CAMPAIGNS if campaigns else RECORD
         records = self.query(soql(template, names=names, sobject=_sobject(ref), ref=ref))
         if not records:
             raise CrmNotFound(f"No {_sobject(ref)} {ref} in Salesforce '{self.name}'.", crm=self.name)
@@ -294,7 +284,7 @@ class SalesforceCrm(CrmAdapter):
         join, leave = items_of(change, "campaign")
         current: dict[str, Any] = {}
         if edits or join or leave:  # one read: options to merge with, campaign memberships
-            current = self._record(ref, list(edits), [], with_campaigns=bool(join or leave))
+            current = self._record(ref, list(edits), [*join, *leave])
         values.update({name: VALUES.encode("multiselect", chosen)
                        for name, chosen in merged_options(edits, current).items()})
         if values:
@@ -321,15 +311,13 @@ class SalesforceCrm(CrmAdapter):
                 raise  # a member already (an earlier attempt got through): that is the goal
 
     def _write_notes(self, ref: str, change: Change) -> None:
-        if not change.notes:
-            return
-        marker = change.note_marker()
-        written = self.query(soql(NOTES, ref=ref))
-        if any(marker in (n.get("TextPreview") or "") for n in written):
-            return
-        for note in change.notes:
+        def texts() -> list[str]:
+            return [n.get("TextPreview") or "" for n in self.query(soql(NOTES, ref=ref))]
+
+        for note in unwritten_notes(change, texts):
             # The marker goes first so the note's preview, which is what can be queried, holds it.
-            html = f"<p>{marker}</p><p>{note_html(note.title)}</p><p>{note_html(note.body)}</p>"
+            html = (f"<p>{change.note_marker()}</p><p>{note_html(note.title)}</p>"
+                    f"<p>{note_html(note.body)}</p>")
             created = self.http.json("POST", self._api("sobjects/ContentNote"), json={
                 "Title": note.title[:255], "Content": base64.b64encode(html.encode()).decode()})
             self.http.json("POST", self._api("sobjects/ContentDocumentLink"), json={

@@ -61,15 +61,15 @@ from portal.crm.planning import (
     full_name,
     marked_note,
     merged_options,
-    note_written,
     option_edits,
     parse_moment,
-    record_has,
+    record_profile,
     record_values,
     same_email,
     split_name,
     tag_plan,
     taken_contact,
+    unwritten_notes,
 )
 
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa")
@@ -110,12 +110,11 @@ class ZohoCrm(CrmAdapter):
         self.default_api = f"https://www.zohoapis.{centre}"
         self.module = str(self.options.get("module", "Contacts"))
         self.triggers = list(self.options.get("triggers", ["workflow"]))
-        self.tokens, auth = signed(self, OAUTH.client(self, {"accounts": self.accounts_url}),
-                                   scheme="Zoho-oauthtoken",
+        client = OAUTH.client(self, {"accounts": self.accounts_url})
+        self.tokens, auth = signed(self, client, scheme="Zoho-oauthtoken",
                                    expired=ERRORS.says("INVALID_TOKEN", status=401))
         self.http = CrmHttp(name, self.default_api, auth=auth, errors=ERRORS, classify=self._classify,
-                            credentials_hint=f"client_id and {self.secret_env_name('client_secret')}",
-                            **client_options(self.options))
+                            credentials_hint=client.settings(), **client_options(self.options))
 
     def token_url_from_redirect(self, params: Mapping[str, str]) -> str | None:
         """The token URL of the accounts server Zoho names in the redirect
@@ -153,12 +152,9 @@ class ZohoCrm(CrmAdapter):
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         record = self._record(contact.ref, [f.crm_field for f in fields], items)
-        values = {f.crm_field: VALUES.decode(f.type, record.get(f.crm_field)) for f in fields}
         tags = {t.get("name") for t in record.get("Tag") or []}
-        subscribed = frozenset(i for i in items
-                               if record_has(record, i) or (i.kind == "tag" and i.ref in tags))
-        return Profile(contact=_contact(record), values=values, subscribed=subscribed,
-                       opted_out_all=record.get(OPT_OUT) is True)
+        return record_profile(_contact(record), record, fields, items, VALUES.decode, OPT_OUT,
+                              (i for i in items if i.kind == "tag" and i.ref in tags))
 
     def _record(self, ref: str, names: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
         wanted = ["Email", "First_Name", "Last_Name", "Modified_Time", OPT_OUT, *names,
@@ -226,17 +222,16 @@ class ZohoCrm(CrmAdapter):
             self.http.json("POST", f"{actions}/remove_tags", json={"tags": [{"name": t} for t in remove]})
 
     def _write_notes(self, ref: str, change: Change) -> None:
-        if not change.notes:
-            return
-        existing = self.http.json("GET", self._api(f"{self.module}/{quote(ref)}/Notes"),
-                                  params={"fields": "Note_Title,Note_Content", "per_page": 200})
-        texts = [str(n.get("Note_Content") or "") for n in (existing or {}).get("data", [])]
-        if note_written(change, None, texts):
-            return
-        self.http.json("POST", self._api("Notes"), json={"data": [
-            {"Note_Title": note.title, "Note_Content": marked_note(change, note, with_title=False),
-             "Parent_Id": {"module": {"api_name": self.module}, "id": ref}}
-            for note in change.notes]})
+        def texts() -> list[str]:
+            existing = self.http.json("GET", self._api(f"{self.module}/{quote(ref)}/Notes"),
+                                      params={"fields": "Note_Title,Note_Content", "per_page": 200})
+            return [str(n.get("Note_Content") or "") for n in (existing or {}).get("data", [])]
+
+        notes = unwritten_notes(change, texts)
+        if notes:
+            self.http.json("POST", self._api("Notes"), json={"data": [
+                {"Note_Title": note.title, "Note_Content": marked_note(change, note, with_title=False),
+                 "Parent_Id": {"module": {"api_name": self.module}, "id": ref}} for note in notes]})
 
     # errors -------------------------------------------------------------------------
 
