@@ -41,6 +41,7 @@ from portal.crm.http import CrmHttp, ErrorFormat, base_url_option, client_option
 from portal.crm.planning import (
     TextValues,
     full_name,
+    items_in,
     items_of,
     marked_note,
     parse_moment,
@@ -100,17 +101,14 @@ class ActiveCampaignCrm(CrmAdapter):
         stored.update({name: head.get(name) for name in STANDARD})
         values = {ref.crm_field: _decode(ref.type, stored.get(ref.crm_field)) for ref in fields}
         lists = {cl["list"] for cl in data.get("contactLists", []) if cl.get("status") == SUBSCRIBED}
-        subscribed = {i for i in items if i.kind == "list" and i.ref in lists}
-        return Profile(contact=_contact(head), values=values,
-                       subscribed=frozenset(subscribed | self._tagged(contact.ref, items)))
+        return Profile(contact=_contact(head), values=values, subscribed=items_in(
+            items, {"list": lists, "tag": self._tag_names(contact.ref, items)}))
 
-    def _tagged(self, ref: str, items: Sequence[ItemRef]) -> set[ItemRef]:
-        """The items of kind "tag" the contact has (one more call, only when asked)."""
-        wanted = [i for i in items if i.kind == "tag"]
-        if not wanted:
+    def _tag_names(self, ref: str, items: Sequence[ItemRef]) -> set[str]:
+        """The contact's tags: one more call, made only when tag items are asked."""
+        if not any(i.kind == "tag" for i in items):
             return set()
-        have = {self._tag_name(str(ct["tag"])) for ct in self._contact_tags(ref)}
-        return {i for i in wanted if i.ref in have}
+        return {self._tag_name(str(ct["tag"])) for ct in self._contact_tags(ref)}
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         return 2 if any(i.kind == "tag" for i in items) else 1  # tags: contactTags too

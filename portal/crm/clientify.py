@@ -44,6 +44,7 @@ from portal.crm.http import CrmHttp, base_url_option, client_options
 from portal.crm.planning import (
     TextValues,
     full_name,
+    items_in,
     marked_note,
     parse_moment,
     same_email,
@@ -105,7 +106,7 @@ class ClientifyCrm(CrmAdapter):
         return Profile(
             contact=_contact(raw, contact.email),
             values={ref.crm_field: _value(raw, ref) for ref in fields},
-            subscribed=frozenset(i for i in items if i.kind == "tag" and i.ref in tags),
+            subscribed=items_in(items, {"tag": tags}),
             opted_out_all=raw.get("marketing_status") is False,
         )
 

@@ -67,6 +67,7 @@ from portal.crm.planning import (
     TextValues,
     field_items,
     full_name,
+    items_in,
     items_of,
     merged_options,
     note_html,
@@ -151,31 +152,27 @@ class HubSpotCrm(CrmAdapter):
         body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(contact.ref)}", params={
             "properties": ",".join(sorted(wanted | {"email", "firstname", "lastname", OPT_OUT}))})
         props = body.get("properties") or {}
-        kinds = {i.kind for i in items}
-        elsewhere: set[ItemRef] = set()
-        if "subscription_type" in kinds:
-            elsewhere |= self._subscribed_types(props.get("email") or contact.email, items)
-        if "list" in kinds:
-            elsewhere |= self._in_lists(contact.ref, items)
+        kinds = {i.kind for i in items}  # v4 statuses and list memberships: a call each, if asked
+        found = {"subscription_type": self._subscribed_types(props.get("email") or contact.email)
+                 if "subscription_type" in kinds else set(),
+                 "list": self._lists_of(contact.ref) if "list" in kinds else set()}
         return record_profile(self._contact(body), props, fields, items, _from_hubspot, OPT_OUT,
-                              elsewhere)
+                              items_in(items, found))
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         # The contact, plus its v4 statuses and its list memberships when those items are asked.
         kinds = {i.kind for i in items}
         return 1 + ("subscription_type" in kinds) + ("list" in kinds)
 
-    def _subscribed_types(self, email: str, items: Sequence[ItemRef]) -> set[ItemRef]:
+    def _subscribed_types(self, email: str) -> set[str]:
         body = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(email)}",
                               params=self._channel())
-        on = {str(s.get("subscriptionId")) for s in body.get("results", [])
-              if s.get("status") == "SUBSCRIBED"}
-        return {i for i in items if i.kind == "subscription_type" and i.ref in on}
+        return {str(s.get("subscriptionId")) for s in body.get("results", [])
+                if s.get("status") == "SUBSCRIBED"}
 
-    def _in_lists(self, contact_id: str, items: Sequence[ItemRef]) -> set[ItemRef]:
+    def _lists_of(self, contact_id: str) -> set[str]:
         body = self.http.json("GET", f"/crm/v3/lists/records/0-1/{_path(contact_id)}/memberships")
-        member_of = {str(m.get("listId")) for m in body.get("results", [])}
-        return {i for i in items if i.kind == "list" and i.ref in member_of}
+        return {str(m.get("listId")) for m in body.get("results", [])}
 
     def describe(self) -> Catalog:
         props = self.http.json("GET", "/crm/v3/properties/contacts",

@@ -48,6 +48,7 @@ from portal.crm.http import CrmHttp, base_url_option, client_options
 from portal.crm.planning import (
     TextValues,
     full_name,
+    items_in,
     items_of,
     marked_note,
     parse_moment,
@@ -133,15 +134,15 @@ class MauticCrm(CrmAdapter):
         raw = self.http.json("GET", f"contacts/{contact.ref}")["contact"]
         stored = _values(raw)
         values = {ref.crm_field: VALUES.decode(ref.type, stored.get(ref.crm_field)) for ref in fields}
-        tags = _tags(raw)
-        subscribed = {i for i in items if i.kind == "tag" and i.ref in tags}
-        if any(i.kind == "segment" for i in items):
-            body = self.http.json("GET", f"contacts/{contact.ref}/segments")
-            # The docs show "segments"; older answers used "lists".
-            member = {str(s["id"]) for s in _records(body.get("segments", body.get("lists")))}
-            subscribed |= {i for i in items if i.kind == "segment" and i.ref in member}
-        return Profile(contact=_contact(raw), values=values, subscribed=frozenset(subscribed),
+        member = self._segments(contact.ref) if any(i.kind == "segment" for i in items) else set()
+        return Profile(contact=_contact(raw), values=values,
+                       subscribed=items_in(items, {"tag": _tags(raw), "segment": member}),
                        opted_out_all=_email_dnc(raw) is not None)
+
+    def _segments(self, ref: str) -> set[str]:
+        body = self.http.json("GET", f"contacts/{ref}/segments")
+        # The docs show "segments"; older answers used "lists".
+        return {str(s["id"]) for s in _records(body.get("segments", body.get("lists")))}
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         return 2 if any(i.kind == "segment" for i in items) else 1  # segments: a second GET

@@ -6,7 +6,7 @@ answer needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +63,12 @@ def tag_plan(change: Change) -> tuple[list[str], list[str]]:
 def items_of(change: Change, kind: str) -> tuple[list[ItemRef], list[ItemRef]]:
     """Items of one kind to join and to leave."""
     return ([i for i in change.join if i.kind == kind], [i for i in change.leave if i.kind == kind])
+
+
+def items_in(items: Iterable[ItemRef], refs: Mapping[str, Collection[Any]]) -> frozenset[ItemRef]:
+    """The items the contact is in: those whose ref is among what the CRM
+    gives for their kind (`{"list": list ids, "tag": tag names}`)."""
+    return frozenset(i for i in items if i.ref in refs.get(i.kind, ()))
 
 
 AUTOMATION_NOTE = "Automations started by the preference portal"

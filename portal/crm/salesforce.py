@@ -63,6 +63,7 @@ from portal.crm.planning import (
     TypedValues,
     field_items,
     full_name,
+    items_in,
     items_of,
     merged_options,
     note_html,
@@ -227,7 +228,7 @@ class SalesforceCrm(CrmAdapter):
         record = self._record(contact.ref, [f.crm_field for f in fields], items)
         campaigns = _campaign_members(record)
         return record_profile(_contact(record), record, fields, items, VALUES.decode, OPT_OUT,
-                              (i for i in items if i.kind == "campaign" and i.ref in campaigns))
+                              items_in(items, {"campaign": campaigns}))
 
     def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
         """One query for the record's columns, the fields its items stand for and,

@@ -59,6 +59,7 @@ from portal.crm.planning import (
     TypedValues,
     field_items,
     full_name,
+    items_in,
     marked_note,
     merged_options,
     option_edits,
@@ -154,7 +155,7 @@ class ZohoCrm(CrmAdapter):
         record = self._record(contact.ref, [f.crm_field for f in fields], items)
         tags = {t.get("name") for t in record.get("Tag") or []}
         return record_profile(_contact(record), record, fields, items, VALUES.decode, OPT_OUT,
-                              (i for i in items if i.kind == "tag" and i.ref in tags))
+                              items_in(items, {"tag": tags}))
 
     def _record(self, ref: str, names: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
         wanted = ["Email", "First_Name", "Last_Name", "Modified_Time", OPT_OUT, *names,
