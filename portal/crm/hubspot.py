@@ -53,7 +53,6 @@ from portal.crm.base import (
     CrmFieldInfo,
     CrmItemInfo,
     CrmNotFound,
-    CrmUnsupported,
     CrmValidationError,
     FieldRef,
     FieldType,
@@ -73,7 +72,9 @@ from portal.crm.planning import (
     note_html,
     option_edits,
     parse_moment,
+    record_columns,
     record_profile,
+    refuse_tags,
     split_name,
     taken_contact,
     unwritten_notes,
@@ -148,9 +149,10 @@ class HubSpotCrm(CrmAdapter):
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
-        wanted = {f.crm_field for f in fields} | {i.ref for i in items if i.kind == "option"}
-        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(contact.ref)}", params={
-            "properties": ",".join(sorted(wanted | {"email", "firstname", "lastname", OPT_OUT}))})
+        wanted = record_columns((f.crm_field for f in fields), items, "email", "firstname",
+                                "lastname", OPT_OUT)
+        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(contact.ref)}",
+                              params={"properties": ",".join(sorted(wanted))})
         props = body.get("properties") or {}
         kinds = {i.kind for i in items}  # v4 statuses and list memberships: a call each, if asked
         found = {"subscription_type": self._subscribed_types(props.get("email") or contact.email)
@@ -223,9 +225,8 @@ class HubSpotCrm(CrmAdapter):
             raise CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
                                      crm=self.name, field=OPT_OUT)
         self.refuse_unknown_items(change)
-        if (change.add_tags or change.remove_tags) and not self.tags_property:
-            raise CrmUnsupported("HubSpot contacts have no tags: set tags_property to a "
-                                 f"multiple-checkbox property in [crm.{self.name}].", crm=self.name)
+        refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to a "
+                    "multiple-checkbox property")
         # Multiple-checkbox properties change option by option, merged with what is there.
         edits = option_edits(change, self.tags_property)
         current = self._read_for_write(ref, set(edits), change)

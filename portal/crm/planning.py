@@ -18,6 +18,7 @@ from portal.crm.base import (
     CrmFieldInfo,
     CrmItemInfo,
     CrmUnavailable,
+    CrmUnsupported,
     FieldRef,
     ItemRef,
     Note,
@@ -48,6 +49,14 @@ def same_email(a: str | None, b: str | None) -> bool:
 def full_name(*parts: Any) -> str:
     """A display name from its parts (first, last), the missing ones left out."""
     return " ".join(str(p) for p in parts if p)
+
+
+def refuse_tags(adapter: CrmAdapter, change: Change, how: str) -> None:
+    """Refuse, before anything is written, a change that adds or removes tags
+    where the CRM has none and no field stands in for them; `how` says which
+    setting would give them."""
+    if (change.add_tags or change.remove_tags) and not adapter.supports_tags:
+        raise CrmUnsupported(f"{how} in [crm.{adapter.name}].", crm=adapter.name)
 
 
 def tag_plan(change: Change) -> tuple[list[str], list[str]]:
@@ -178,6 +187,13 @@ def record_values(change: Change, encode: Callable[[str, Value], Any],
     if change.unsubscribe_all is not None:
         values[opt_out] = change.unsubscribe_all
     return values
+
+
+def record_columns(names: Iterable[str], items: Iterable[ItemRef], *always: str) -> list[str]:
+    """The columns to read from a contact's record, each once: `always` (its
+    identity, its opt-out), the fields `names` and those the items stand for."""
+    stand_for = (i.ref for i in items if i.kind in ("field", "option"))
+    return list(dict.fromkeys([*always, *names, *stand_for]))
 
 
 def record_profile(contact: Contact, record: Mapping[str, Any], fields: Iterable[FieldRef],

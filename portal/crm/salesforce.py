@@ -69,8 +69,10 @@ from portal.crm.planning import (
     note_html,
     option_edits,
     parse_moment,
+    record_columns,
     record_profile,
     record_values,
+    refuse_tags,
     same_email,
     split_name,
     taken_contact,
@@ -233,8 +235,7 @@ class SalesforceCrm(CrmAdapter):
     def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
         """One query for the record's columns, the fields its items stand for and,
         with campaign items, its campaign memberships."""
-        names = list(dict.fromkeys([*BASE_COLUMNS, OPT_OUT, *columns,
-                                    *(i.ref for i in items if i.kind in ("field", "option"))]))
+        names = record_columns(columns, items, *BASE_COLUMNS, OPT_OUT)
         campaigns = any(i.kind == "campaign" for i in items)
         template = RECORD_WITH_CAMPAIGNS if campaigns else RECORD
         records = self.query(soql(template, names=names, sobject=_sobject(ref), ref=ref))
@@ -277,9 +278,8 @@ class SalesforceCrm(CrmAdapter):
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
         self.refuse_unknown_items(change)
-        if (change.add_tags or change.remove_tags) and not self.tags_field:
-            raise CrmUnsupported("Salesforce records have no tags: set tags_field to a multi-select "
-                                 f"picklist in [crm.{self.name}].", crm=self.name)
+        refuse_tags(self, change, "Salesforce records have no tags: set tags_field to a "
+                    "multi-select picklist")
         values = record_values(change, VALUES.encode, OPT_OUT)
         edits = option_edits(change, self.tags_field)
         join, leave = items_of(change, "campaign")

@@ -64,6 +64,7 @@ from portal.crm.planning import (
     merged_options,
     option_edits,
     parse_moment,
+    record_columns,
     record_profile,
     record_values,
     same_email,
@@ -158,12 +159,10 @@ class ZohoCrm(CrmAdapter):
                               items_in(items, {"tag": tags}))
 
     def _record(self, ref: str, names: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
-        wanted = ["Email", "First_Name", "Last_Name", "Modified_Time", OPT_OUT, *names,
-                  *(i.ref for i in items if i.kind in ("field", "option"))]
-        if any(i.kind == "tag" for i in items):
-            wanted.append("Tag")
+        wanted = record_columns(names, items, "Email", "First_Name", "Last_Name", "Modified_Time",
+                                OPT_OUT, *(["Tag"] if any(i.kind == "tag" for i in items) else []))
         body = self.http.json("GET", self._api(f"{self.module}/{quote(ref)}"),
-                              params={"fields": ",".join(dict.fromkeys(wanted))})
+                              params={"fields": ",".join(wanted)})
         if not body or not body.get("data"):  # 204 for an id that is not there
             raise CrmNotFound(f"No {self.module} record {ref} in Zoho '{self.name}'.", crm=self.name)
         record: dict[str, Any] = body["data"][0]
