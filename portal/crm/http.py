@@ -22,7 +22,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Protocol
@@ -422,6 +422,14 @@ def client_options(options: Mapping[str, Any]) -> dict[str, Any]:
     and the shared outbound limiter that portal.services puts in the options."""
     connect, read = timeouts(options)
     return {"connect_timeout": connect, "read_timeout": read, "limiter": options.get("limiter")}
+
+
+def choice_option(name: str, options: Mapping[str, Any], key: str, choices: Sequence[str]) -> str:
+    """The option `key` of `[crm.NAME]`, one of `choices` (the first when it is not set)."""
+    value = str(options.get(key, choices[0]))
+    if value not in choices:
+        raise CrmConfigError(f"crm.{name}.{key} must be one of {', '.join(choices)}.", crm=name)
+    return value
 
 
 def base_url_option(adapter_kind: str, name: str, options: Mapping[str, Any],

@@ -49,7 +49,6 @@ from portal.crm.base import (
     Contact,
     CrmAdapter,
     CrmAuthError,
-    CrmConfigError,
     CrmFieldInfo,
     CrmItemInfo,
     CrmNotFound,
@@ -60,7 +59,7 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import CrmHttp, ErrorFormat, client_options, crm_reason
+from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options, crm_reason
 from portal.crm.oauth import OAuthApp, TokenManager, signed
 from portal.crm.planning import (
     TextValues,
@@ -109,10 +108,7 @@ class HubSpotCrm(CrmAdapter):
         suffix = f"-{region}" if region and region != "na1" else ""
         self.base_url = str(self.options.get("base_url", f"https://api{suffix}.hubapi.com")).rstrip("/")
         self.app_url = str(self.options.get("app_url", f"https://app{suffix}.hubspot.com")).rstrip("/")
-        self.legal_basis = self.options.get("legal_basis", "CONSENT_WITH_NOTICE")
-        if self.legal_basis not in LEGAL_BASES:
-            raise CrmConfigError(f"crm.{name}.legal_basis must be one of {', '.join(LEGAL_BASES)}.",
-                                 crm=name)
+        self.legal_basis = choice_option(name, self.options, "legal_basis", LEGAL_BASES)
         self.legal_basis_explanation = str(self.options.get(
             "legal_basis_explanation", "The contact chose this in the preference portal."))
         self.tags_property = str(self.options.get("tags_property", ""))
@@ -120,17 +116,14 @@ class HubSpotCrm(CrmAdapter):
         self.resubscribe_type = str(self.options.get("resubscribe_type", ""))
         self.tokens: TokenManager | None = None
         auth: requests.auth.AuthBase
-        mode = self.options.get("auth", "private_app")
-        if mode == "oauth":
+        if choice_option(name, self.options, "auth", ("private_app", "oauth")) == "oauth":
             self.tokens, auth = signed(self, OAUTH.client(
                 self, {"api": self.base_url, "app": self.app_url},
                 leeway=float(self.options.get("refresh_leeway", 300))))
             hint = f"the OAuth app of '{name}' (`flask crm authorize {name}`)"
-        elif mode == "private_app":
+        else:
             auth = _StaticBearer(lambda: self.secret("private_app_token"))
             hint = self.secret_env_name("private_app_token")
-        else:
-            raise CrmConfigError(f'crm.{name}.auth must be "private_app" or "oauth".', crm=name)
         self.http = CrmHttp(name, self.base_url, auth=auth, errors=ERRORS, credentials_hint=hint,
                             **client_options(self.options))
 

@@ -44,7 +44,7 @@ from portal.crm.base import (
     Note,
     Profile,
 )
-from portal.crm.http import CrmHttp, base_url_option, client_options
+from portal.crm.http import CrmHttp, base_url_option, choice_option, client_options
 from portal.crm.planning import (
     TextValues,
     full_name,
@@ -76,8 +76,7 @@ class MauticCrm(CrmAdapter):
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)
         self.base_url = base_url_option("Mautic", name, self.options, "/api")
-        mode = self.options.get("auth", "basic")
-        if mode == "basic":
+        if choice_option(name, self.options, "auth", ("basic", "oauth2")) == "basic":
             username = str(self.options.get("username", ""))
             if not username:
                 raise CrmConfigError(f"The Mautic CRM '{name}' needs username = \"...\" "
@@ -86,12 +85,10 @@ class MauticCrm(CrmAdapter):
                                                                        self.secret("password"))
             hint = (f"username in [crm.{name}] and {self.secret_env_name('password')}, and that "
                     "Mautic's API and its HTTP basic auth are enabled (Configuration → API Settings)")
-        elif mode == "oauth2":
+        else:
             auth = self._oauth()
             hint = (f"{self.secret_env_name('client_id')} and {self.secret_env_name('client_secret')}"
                     " (Settings → API Credentials, OAuth 2)")
-        else:
-            raise CrmConfigError(f"[crm.{name}] auth must be \"basic\" or \"oauth2\".", crm=name)
         self.http = CrmHttp(
             name, f"{self.base_url}/api", auth=auth, credentials_hint=hint,
             permissions_hint=("the role of the API user: it needs to view and edit contacts, "

@@ -260,7 +260,7 @@ class TextValues:
     def decode(self, kind: str, raw: Any) -> Value:
         if kind == "checkbox":
             return str(raw).strip().lower() in self.ticked
-        if raw is None or raw == "" or raw == self.empty or raw == []:
+        if raw in (None, "", self.empty) or raw == []:
             return None
         if kind == "multiselect":
             values = raw if isinstance(raw, list) else str(raw).split(self.separator)

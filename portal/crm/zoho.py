@@ -43,7 +43,6 @@ from portal.crm.base import (
     Contact,
     CrmAdapter,
     CrmAuthError,
-    CrmConfigError,
     CrmError,
     CrmFieldInfo,
     CrmItemInfo,
@@ -53,7 +52,7 @@ from portal.crm.base import (
     ItemRef,
     Profile,
 )
-from portal.crm.http import CrmHttp, ErrorFormat, client_options
+from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options
 from portal.crm.oauth import OAuthApp, signed
 from portal.crm.planning import (
     TypedValues,
@@ -103,10 +102,7 @@ class ZohoCrm(CrmAdapter):
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)
-        centre = str(self.options.get("data_centre", "com"))
-        if centre not in DATA_CENTRES:
-            raise CrmConfigError(f"crm.{name}.data_centre must be one of {', '.join(DATA_CENTRES)}.",
-                                 crm=name)
+        centre = choice_option(name, self.options, "data_centre", DATA_CENTRES)
         self.accounts_url = str(self.options.get("accounts_url",
                                                  f"https://accounts.zoho.{centre}")).rstrip("/")
         self.default_api = f"https://www.zohoapis.{centre}"
