@@ -70,7 +70,7 @@ def _thread_lock(path: Path) -> threading.Lock:
 
 @dataclass(frozen=True)
 class OAuthClient:
-    """How one CRM hands out tokens. Built by the adapter from its options."""
+    """How one CRM hands out tokens, built from an adapter's options (see OAuthApp)."""
 
     crm: str  # the configured name, for messages and file names
     kind: str  # "hubspot", "zoho", "salesforce"
