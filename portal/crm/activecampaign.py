@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from portal.crm.base import (
     Catalog,
     Change,
@@ -35,25 +33,31 @@ from portal.crm.base import (
     FieldRef,
     FieldType,
     ItemRef,
+    Note,
     Profile,
     Value,
 )
-from portal.crm.http import CrmHttp, base_url_option, client_options
+from portal.crm.http import CrmHttp, ErrorFormat, base_url_option, client_options
 from portal.crm.planning import (
+    TextValues,
+    full_name,
+    items_in,
     items_of,
     marked_note,
-    note_written,
-    notes_to_write,
     parse_moment,
     same_email,
     split_name,
     tag_plan,
     taken_contact,
+    write_notes,
 )
 
 STANDARD = ("email", "firstName", "lastName", "phone")
 SUBSCRIBED, UNSUBSCRIBED = "1", "2"
 RESUBSCRIBE_SOURCE = 4  # lets a contact who unsubscribed themselves opt back in
+ERRORS = ErrorFormat("ActiveCampaign")  # a 422 lists {title, detail, code} under "errors"
+# A multi-value field's options stand between "||"; an unticked box is empty.
+VALUES = TextValues(separator="||", no="")
 PORTAL_TYPES: dict[str, FieldType] = {
     "text": "text", "hidden": "text", "textarea": "textarea", "date": "date",
     "dropdown": "select", "radio": "select", "listbox": "multiselect", "checkbox": "multiselect",
@@ -93,25 +97,27 @@ class ActiveCampaignCrm(CrmAdapter):
     ) -> Profile:
         data = self.http.json("GET", f"contacts/{contact.ref}")
         head = data["contact"]
+        # Custom values are keyed by their field's numeric id, standard ones by name.
         stored = {fv["field"]: fv.get("value") for fv in data.get("fieldValues", [])}
-        values = {
-            ref.crm_field: _decode(ref.type, head.get(ref.crm_field) if ref.crm_field in STANDARD
-                                   else stored.get(ref.crm_field))
-            for ref in fields
-        }
+        stored.update({name: head.get(name) for name in STANDARD})
+        values = {ref.crm_field: _decode(ref.type, stored.get(ref.crm_field)) for ref in fields}
         lists = {cl["list"] for cl in data.get("contactLists", []) if cl.get("status") == SUBSCRIBED}
-        subscribed = {i for i in items if i.kind == "list" and i.ref in lists}
-        wanted_tags = [i for i in items if i.kind == "tag"]
-        if wanted_tags:
-            have = {self._tag_name(str(ct["tag"])) for ct in self._contact_tags(contact.ref)}
-            subscribed |= {i for i in wanted_tags if i.ref in have}
-        return Profile(contact=_contact(head), values=values, subscribed=frozenset(subscribed))
+        return Profile(contact=_contact(head), values=values, subscribed=items_in(
+            items, {"list": lists, "tag": self._tag_names(contact.ref, items)}))
+
+    def _tag_names(self, ref: str, items: Sequence[ItemRef]) -> set[str]:
+        """The contact's tags: one more call, made only when tag items are asked."""
+        if not any(i.kind == "tag" for i in items):
+            return set()
+        return {self._tag_name(str(ct["tag"])) for ct in self._contact_tags(ref)}
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         return 2 if any(i.kind == "tag" for i in items) else 1  # tags: contactTags too
 
     def _contact_tags(self, ref: str) -> list[dict[str, Any]]:
-        return self.http.json("GET", f"contacts/{ref}/contactTags").get("contactTags", [])
+        found: list[dict[str, Any]] = self.http.json("GET", f"contacts/{ref}/contactTags").get(
+            "contactTags", [])
+        return found
 
     def _tag_name(self, tag_id: str) -> str:
         """A tag's name by id, cached (ids never change), so a page view costs no lookups."""
@@ -151,7 +157,8 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def create_contact(self, email: str, name: str = "") -> Contact:
         first, last = split_name(name)
-        answer, created = self.http.create("contacts", taken=_email_taken, json={
+        taken = ERRORS.says("duplicate", status=422)
+        answer, created = self.http.create("contacts", taken=taken, json={
             "contact": {"email": email.strip(), "firstName": first, "lastName": last}})
         if not created:
             return taken_contact(self, email)
@@ -167,19 +174,22 @@ class ActiveCampaignCrm(CrmAdapter):
         add, remove = tag_plan(change)
         if add or remove:
             self._write_tags(ref, add, remove)
-        notes = notes_to_write(change)
-        if notes:
-            texts = [n.get("note", "") for n in
-                     self.http.json("GET", f"contacts/{ref}/notes").get("notes", [])]
-            # Automations first: if the note is missing, they were not started either.
-            if not note_written(change, None, texts):
-                for automation in change.automations:
-                    self.http.json("POST", "contactAutomations", json={
-                        "contactAutomation": {"contact": ref, "automation": automation}})
-            for note in notes:
-                if not note_written(change, note, texts):
-                    self.http.json("POST", "notes", json={"note": {
-                        "note": marked_note(change, note), "relid": ref, "reltype": "Subscriber"}})
+        self._write_notes(ref, change)
+
+    def _write_notes(self, ref: str, change: Change) -> None:
+        def texts() -> list[str]:
+            return [n.get("note", "") for n in
+                    self.http.json("GET", f"contacts/{ref}/notes").get("notes", [])]
+
+        def post(note: Note) -> None:
+            self.http.json("POST", "notes", json={"note": {
+                "note": marked_note(change, note), "relid": ref, "reltype": "Subscriber"}})
+
+        def start(automation: str) -> None:
+            self.http.json("POST", "contactAutomations", json={
+                "contactAutomation": {"contact": ref, "automation": automation}})
+
+        write_notes(change, texts, post, start)
 
     def _write_fields(self, ref: str, change: Change) -> None:
         contact: dict[str, Any] = {}
@@ -195,15 +205,12 @@ class ActiveCampaignCrm(CrmAdapter):
         self.http.json("PUT", f"contacts/{ref}", json={"contact": contact})
 
     def _encode(self, ref: FieldRef, value: Value) -> str:
-        if value is None or value == [] or value is False:
-            return ""
-        if isinstance(value, list):
-            return "||" + "||".join(value) + "||"
         if value is True:
             # A yes/no box is an ActiveCampaign checkbox field with one option.
             choices = self._fields().get(ref.crm_field, {}).get("choices") or [{"value": "Yes"}]
             return f"||{choices[0]['value']}||"
-        return str(value)
+        text = str(VALUES.encode(value))
+        return f"||{text}||" if text and isinstance(value, list) else text
 
     def _write_lists(self, ref: str, change: Change, memberships: list[dict[str, Any]]) -> None:
         status = {cl["list"]: str(cl.get("status")) for cl in memberships}
@@ -280,28 +287,12 @@ class ActiveCampaignCrm(CrmAdapter):
 
 
 def _contact(raw: Mapping[str, Any]) -> Contact:
-    name = " ".join(p for p in (raw.get("firstName"), raw.get("lastName")) if p)
     return Contact(ref=str(raw["id"]), email=raw.get("email", ""),
-                   modified=parse_moment(raw.get("udate") or raw.get("cdate")), name=name)
-
-
-def _email_taken(response: requests.Response) -> bool:
-    if response.status_code != 422:
-        return False
-    try:
-        errors = response.json().get("errors") or []
-    except (ValueError, AttributeError):
-        return False
-    return any(isinstance(e, dict) and e.get("code") == "duplicate" for e in errors)
+                   modified=parse_moment(raw.get("udate") or raw.get("cdate")),
+                   name=full_name(raw.get("firstName"), raw.get("lastName")))
 
 
 def _decode(kind: str, raw: Any) -> Value:
-    if kind == "checkbox":
+    if kind == "checkbox":  # ticked: the box's one option stands between the "||"
         return bool(raw and str(raw).strip("|"))
-    if raw is None or raw == "":
-        return None
-    text = str(raw)
-    if kind == "multiselect":
-        values = [v for v in text.split("||") if v]
-        return values or None
-    return text
+    return VALUES.decode(kind, raw)

@@ -36,25 +36,30 @@ from portal.crm.base import (
     FieldRef,
     FieldType,
     ItemRef,
+    Note,
     Profile,
     Value,
 )
 from portal.crm.http import CrmHttp, base_url_option, client_options
 from portal.crm.planning import (
+    TextValues,
+    full_name,
+    items_in,
     marked_note,
-    note_written,
-    notes_to_write,
     parse_moment,
     same_email,
     split_name,
     tag_plan,
+    write_notes,
 )
 
 DEFAULT_URL = "https://api.clientify.net"
-EMPTY = "--"  # Clientify's own "no value" for custom fields
 STANDARD = ("first_name", "last_name", "title", "status", "description", "remarks", "summary",
             "linkedin_url", "contact_source")
-MULTI_SEPARATOR = ","
+# Custom values are text: "--" is Clientify's own "no value", a multi-select's options are
+# joined by ",", and a ticked box may be spelt in Spanish.
+VALUES = TextValues(separator=",", empty="--",
+                    ticked=frozenset({"true", "1", "yes", "si", "sí"}))
 SEARCH_PAGES = 5  # a fuzzy search of an exact address is short; never page through everyone
 PORTAL_TYPES: dict[str, FieldType] = {
     "text": "text", "textarea": "textarea", "date": "date", "select": "select",
@@ -82,17 +87,10 @@ class ClientifyCrm(CrmAdapter):
     # --- reading -------------------------------------------------------------
 
     def find_contacts(self, email: str) -> list[Contact]:
-        found: list[Contact] = []
-        url: str | None = "contacts/"
-        params: dict[str, Any] | None = {"query": email.strip(), "page_size": 50}
-        for _ in range(SEARCH_PAGES):
-            if not url:
-                break
-            body = self.http.json("GET", url, params=params)
-            found += [_contact(c, email) for c in body.get("results", [])
-                      if any(same_email(e.get("email"), email) for e in c.get("emails", []))]
-            url, params = body.get("next"), None  # `next` carries the query
-        return found
+        pages = self.http.pages("contacts/", lambda body: body.get("next"),  # it carries the query
+                                params={"query": email.strip(), "page_size": 50}, most=SEARCH_PAGES)
+        return [_contact(c, email) for body in pages for c in body.get("results", [])
+                if any(same_email(e.get("email"), email) for e in c.get("emails", []))]
 
     def create_contact(self, email: str, name: str = "") -> Contact:
         first, last = split_name(name)
@@ -104,21 +102,11 @@ class ClientifyCrm(CrmAdapter):
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         raw = self.http.json("GET", f"contacts/{contact.ref}/")
-        custom = {c.get("field"): c.get("value") for c in raw.get("custom_fields") or []}
-        values: dict[str, Value] = {}
-        for ref in fields:
-            name = ref.crm_field
-            if name == "email":
-                values[name] = _first_email(raw)
-            elif name in STANDARD:
-                values[name] = raw.get(name) or None
-            else:
-                values[name] = _decode(ref.type, custom.get(name))
         tags = set(raw.get("tags") or [])
         return Profile(
             contact=_contact(raw, contact.email),
-            values=values,
-            subscribed=frozenset(i for i in items if i.kind == "tag" and i.ref in tags),
+            values={ref.crm_field: _value(raw, ref) for ref in fields},
+            subscribed=items_in(items, {"tag": tags}),
             opted_out_all=raw.get("marketing_status") is False,
         )
 
@@ -128,6 +116,15 @@ class ClientifyCrm(CrmAdapter):
         self.refuse_unknown_items(change)
         ref = change.contact_ref
         raw = self.http.json("GET", f"contacts/{ref}/")  # proves it exists; emails and tags
+        self._write_fields(ref, raw, change)
+        add, remove = tag_plan(change)
+        self._write_tags(ref, set(raw.get("tags") or []), add, remove)
+        if change.unsubscribe_all is not None:
+            self.http.json("PUT", f"contacts/{ref}/marketing_status/",
+                           json={"marketing_status": not change.unsubscribe_all})
+        self._write_notes(ref, change)
+
+    def _write_fields(self, ref: str, raw: Mapping[str, Any], change: Change) -> None:
         body: dict[str, Any] = {}
         custom = []
         for update in change.fields:
@@ -137,29 +134,27 @@ class ClientifyCrm(CrmAdapter):
             elif name in STANDARD:
                 body[name] = "" if update.value is None else update.value
             else:
-                custom.append({"field": name, "value": _encode(update.value)})
+                custom.append({"field": name, "value": VALUES.encode(update.value)})
         if custom:
             body["custom_fields"] = custom
         if body:
             self.http.json("PUT", f"contacts/{ref}/", json=body)  # partial: only sent keys change
-        add, remove = tag_plan(change)
-        self._write_tags(ref, set(raw.get("tags") or []), add, remove)
-        if change.unsubscribe_all is not None:
-            self.http.json("PUT", f"contacts/{ref}/marketing_status/",
-                           json={"marketing_status": not change.unsubscribe_all})
-        notes = notes_to_write(change)
-        if notes:
+
+    def _write_notes(self, ref: str, change: Change) -> None:
+        def texts() -> list[str]:
             wall = self.http.json("GET", f"contacts/{ref}/wallentries").get("results", [])
             # The wall entry's shape is not documented: look for the marker anywhere in it.
-            texts = [json.dumps(entry, ensure_ascii=False) for entry in wall]
-            if not note_written(change, None, texts):
-                for automation in change.automations:
-                    self.http.json("POST", f"automations/{automation}/add_contacts/",
-                                   json={"contact_id": int(ref)})
-            for note in notes:
-                if not note_written(change, note, texts):
-                    self.http.json("POST", f"contacts/{ref}/note/", json={
-                        "name": note.title, "comment": marked_note(change, note, with_title=False)})
+            return [json.dumps(entry, ensure_ascii=False) for entry in wall]
+
+        def post(note: Note) -> None:
+            self.http.json("POST", f"contacts/{ref}/note/", json={
+                "name": note.title, "comment": marked_note(change, note, with_title=False)})
+
+        def start(automation: str) -> None:
+            self.http.json("POST", f"automations/{automation}/add_contacts/",
+                           json={"contact_id": int(ref)})
+
+        write_notes(change, texts, post, start)
 
     def _write_email(self, ref: str, raw: Mapping[str, Any], value: Value) -> None:
         emails = raw.get("emails") or []
@@ -191,16 +186,7 @@ class ClientifyCrm(CrmAdapter):
                                       "textarea" if name in ("description", "remarks") else "text")
                          for name in STANDARD)
         email = CrmFieldInfo("email", "Email", "email", "email")
-        custom = tuple(
-            CrmFieldInfo(
-                key=f["name"], label=f.get("label") or f["name"],
-                type=str(f.get("field_type") or f.get("type") or "text"),
-                portal_type=PORTAL_TYPES.get(str(f.get("field_type") or f.get("type") or "text")),
-                choices=tuple((str(c), str(c)) for c in f.get("choices") or []),
-                custom=True,
-            )
-            for f in body.get("results", [])
-        )
+        custom = tuple(_custom_field(f) for f in body.get("results", []))
         tags = [t["name"] for t in self.http.json(
             "GET", "contacts/tags/", params={"page_size": 200}).get("results", [])]
         return Catalog(fields=(email, *standard, *custom),
@@ -229,27 +215,23 @@ def _contact(raw: Mapping[str, Any], email: str) -> Contact:
     # A contact can hold several addresses: report the one that matched.
     match = next((e["email"] for e in raw.get("emails") or [] if same_email(e.get("email"), email)),
                  _first_email(raw) or "")
-    name = " ".join(p for p in (raw.get("first_name"), raw.get("last_name")) if p)
-    return Contact(ref=str(raw["id"]), email=match, name=name,
+    return Contact(ref=str(raw["id"]), email=match,
+                   name=full_name(raw.get("first_name"), raw.get("last_name")),
                    modified=parse_moment(raw.get("modified") or raw.get("created")))
 
 
-def _encode(value: Value) -> str:
-    if value is None or value == [] or value == "":
-        return EMPTY
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return MULTI_SEPARATOR.join(value)
-    return str(value)
+def _value(raw: Mapping[str, Any], ref: FieldRef) -> Value:
+    """A field's value: the first email, a standard field, or a custom field by name."""
+    if ref.crm_field == "email":
+        return _first_email(raw)
+    if ref.crm_field in STANDARD:
+        return raw.get(ref.crm_field) or None
+    custom = {c.get("field"): c.get("value") for c in raw.get("custom_fields") or []}
+    return VALUES.decode(ref.type, custom.get(ref.crm_field))
 
 
-def _decode(kind: str, raw: Any) -> Value:
-    if kind == "checkbox":
-        return str(raw).strip().lower() in ("true", "1", "yes", "si", "sí")
-    if raw is None or raw in ("", EMPTY):
-        return None
-    if kind == "multiselect":
-        values = raw if isinstance(raw, list) else [v.strip() for v in str(raw).split(MULTI_SEPARATOR)]
-        return [str(v) for v in values if v] or None
-    return str(raw)
+def _custom_field(spec: Mapping[str, Any]) -> CrmFieldInfo:
+    kind = str(spec.get("field_type") or spec.get("type") or "text")
+    return CrmFieldInfo(key=spec["name"], label=spec.get("label") or spec["name"], type=kind,
+                        portal_type=PORTAL_TYPES.get(kind), custom=True,
+                        choices=tuple((str(c), str(c)) for c in spec.get("choices") or []))

@@ -2,8 +2,9 @@
 the adapters share.
 
 It owns what adapters share: one pooled `requests` session per CRM,
-timeouts, a User-Agent, the outbound rate limiter, and the mapping of HTTP
-outcomes to the contract's errors. Adapters only say which path to call and
+timeouts, a User-Agent, the outbound rate limiter, paging, and the mapping
+of HTTP outcomes to the contract's errors, with each CRM's JSON refusals
+described as data (`ErrorFormat`). Adapters only say which path to call and
 how to read the answer. It does not retry: the writer and the pages decide
 what to do with a transient error (`CrmError.transient`).
 
@@ -21,7 +22,8 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from importlib import metadata
 from typing import Any, Protocol
@@ -133,20 +135,99 @@ def _reason_from(body: Any) -> str:
     if isinstance(body, list):
         return "; ".join(_reason_from(item) for item in body[:5])
     if isinstance(body, dict):
-        for key in ("message", "detail", "error_description", "title", "error"):
-            if isinstance(body.get(key), str) and body[key]:
-                return body[key]
-        for key in ("errors", "error", "data", "details"):
-            if body.get(key):
-                return _reason_from(body[key])
-        # DRF style: {"field": ["This field is required."]}
-        parts = [f"{key}: {_reason_from(value)}" for key, value in list(body.items())[:5]
-                 if isinstance(value, list | str)]
-        if parts:
-            return "; ".join(parts)
+        return _reason_from_object(body)
     if isinstance(body, str):
         return body
     return str(body)[:300]
+
+
+def _reason_from_object(body: dict[str, Any]) -> str:
+    for key in ("message", "detail", "error_description", "title", "error"):
+        if isinstance(body.get(key), str) and body[key]:
+            return str(body[key])
+    for key in ("errors", "error", "data", "details"):
+        if body.get(key):
+            return _reason_from(body[key])
+    # DRF style: {"field": ["This field is required."]}
+    parts = [f"{key}: {_reason_from(value)}" for key, value in list(body.items())[:5]
+             if isinstance(value, list | str)]
+    return "; ".join(parts) if parts else str(body)[:300]
+
+
+def answer_json(response: requests.Response) -> Any:
+    """The JSON of an answer, or None when it has none (empty, HTML)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class _EntryText(dict[str, Any]):
+    """An error entry for `str.format_map`: a key it lacks reads as blank."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class ErrorFormat:
+    """How a CRM words its JSON refusals, as data: where the error entries
+    are, which key holds an entry's code and where an entry names the field.
+
+    Given to `CrmHttp`, it turns a 400 into a refusal of the named field that
+    keeps the CRM's own reason (`reason`, a template over the entry's keys
+    and `field`), and a quota code, whatever the status, into a wait.
+    """
+
+    vendor: str  # the CRM's name in messages
+    entries: str = "errors"  # the key of the entry list; an answer that is a list is the list
+    code: str = "code"
+    field: tuple[str | int, ...] = ()  # the path to the field name inside an entry
+    reason: str = "{message}"
+    quota: frozenset[str] = frozenset()  # codes saying the CRM's request quota is spent
+
+    def entries_of(self, response: requests.Response) -> list[dict[str, Any]]:
+        body = answer_json(response)
+        found = body.get(self.entries) if isinstance(body, dict) else body
+        return [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
+
+    def codes(self, response: requests.Response) -> set[str]:
+        """Every error code the answer carries, a top-level one included."""
+        body = answer_json(response)
+        top = [body] if isinstance(body, dict) else []
+        return {str(e[self.code]) for e in (*top, *self.entries_of(response)) if e.get(self.code)}
+
+    def says(self, code: str, status: int | None = None) -> Callable[[requests.Response], bool]:
+        """A test of whether an answer (with `status`, if given) carries `code`."""
+        return lambda r: (status is None or r.status_code == status) and code in self.codes(r)
+
+    def field_of(self, entry: Any) -> str:
+        for step in self.field:
+            try:
+                entry = entry[step]
+            except (KeyError, IndexError, TypeError):
+                return ""
+        return str(entry) if entry and self.field else ""
+
+    def named(self, response: requests.Response) -> list[tuple[str, str]]:
+        """(code, field) of each entry."""
+        return [(str(e.get(self.code) or ""), self.field_of(e)) for e in self.entries_of(response)]
+
+    def classify(self, response: requests.Response, crm: str,
+                 secrets: Iterable[str] = ()) -> CrmError | None:
+        spent = sorted(self.codes(response) & self.quota)
+        if spent:
+            return CrmRateLimited(f"{self.vendor} '{crm}' is limiting the portal ({spent[0]}).",
+                                  crm=crm, retry_after=rate_limit_wait(response))
+        entries = self.entries_of(response) if response.status_code == 400 else []
+        if not entries:
+            return None
+        entry = next((e for e in entries if self.field_of(e)), entries[0])
+        field = self.field_of(entry)
+        said = crm_reason(response, secrets)
+        reason = redact(self.reason.format_map(_EntryText(entry, field=field)), secrets)
+        return CrmValidationError(f"{self.vendor} refused {field or 'the change'}: {said}", crm=crm,
+                                  reason=reason.strip() or said, field=field)
 
 
 class CrmHttp:
@@ -155,7 +236,8 @@ class CrmHttp:
     `credentials_hint` names the setting to fix when the CRM refuses the
     credentials (401), `permissions_hint` what to grant when it denies
     permission (403). Credentials in `headers` and a Basic `auth` password
-    are scrubbed from messages.
+    are scrubbed from messages. `errors` says how the CRM words a refusal;
+    `classify` maps what no shared rule knows.
     """
 
     def __init__(
@@ -169,6 +251,7 @@ class CrmHttp:
         read_timeout: float = 10.0,
         limiter: OutboundLimiter | None = None,
         classify: Classifier | None = None,
+        errors: ErrorFormat | None = None,
         credentials_hint: str = "",
         permissions_hint: str = "",
     ) -> None:
@@ -177,6 +260,7 @@ class CrmHttp:
         self.timeout = (connect_timeout, read_timeout)
         self.limiter: OutboundLimiter = limiter or NoLimit()
         self.classify = classify
+        self.errors = errors
         self.credentials_hint = credentials_hint
         self.permissions_hint = permissions_hint
         self._lock = threading.Lock()
@@ -263,30 +347,39 @@ class CrmHttp:
                 f"{self.crm} answered {method} {self._path(path)} with something that is not "
                 "JSON; is the base URL right?", crm=self.crm) from exc
 
+    def pages(self, path: str, follow: Callable[[Any], str | None], *,
+              params: Mapping[str, Any] | None = None, most: int = 1000) -> Iterator[Any]:
+        """The answers of a paged GET, first to last: `follow` reads an answer
+        and gives the address of the next page (the query included), or None.
+        A 204 ends the paging too; `most` caps the number of pages."""
+        where: str | None = path
+        for _ in range(most):
+            if where is None:
+                return
+            body = self.json("GET", where, params=params)
+            if body is None:
+                return
+            yield body
+            where, params = follow(body), None
+
     def error_for(self, response: requests.Response, method: str, path: str) -> CrmError:
-        if self.classify is not None:
-            special = self.classify(response)
-            if special is not None:
-                return special
-        status = response.status_code
+        special = self.classify(response) if self.classify is not None else None
+        if special is None and self.errors is not None:
+            special = self.errors.classify(response, self.crm, self.secrets)
+        if special is not None:
+            return special
         where = f"{method} {self._path(path)}"
         reason = crm_reason(response, self.secrets)
-        log.info("%s answered %s to %s: %s", self.crm, status, where, reason)
+        log.info("%s answered %s to %s: %s", self.crm, response.status_code, where, reason)
+        return self._by_status(response, where, reason)
+
+    def _by_status(self, response: requests.Response, where: str, reason: str) -> CrmError:
+        status = response.status_code
         if status == 429:
-            return CrmRateLimited(
-                f"{self.crm} is rate limiting the portal.",
-                crm=self.crm,
-                retry_after=rate_limit_wait(response),
-            )
-        if status == 401:
-            hint = f" Check {self.credentials_hint}." if self.credentials_hint else ""
-            return CrmAuthError(f"{self.crm} refused the credentials for {where}: {reason}.{hint}",
-                                crm=self.crm)
-        if status == 403:
-            hint = self.permissions_hint or self.credentials_hint
-            hint = f" Check {hint}." if hint else ""
-            return CrmAuthError(f"{self.crm} denied permission for {where}: {reason}.{hint}",
-                                crm=self.crm)
+            return CrmRateLimited(f"{self.crm} is rate limiting the portal.", crm=self.crm,
+                                  retry_after=rate_limit_wait(response))
+        if status in (401, 403):
+            return self._refused_access(status, where, reason)
         if status == 404:
             return CrmNotFound(f"{self.crm}: not found ({where}).", crm=self.crm)
         if status >= 500 or status == 408:
@@ -294,6 +387,16 @@ class CrmHttp:
         return CrmValidationError(
             f"{self.crm} refused {where}: {reason}", crm=self.crm, reason=reason
         )
+
+    def _refused_access(self, status: int, where: str, reason: str) -> CrmAuthError:
+        if status == 401:
+            hint = f" Check {self.credentials_hint}." if self.credentials_hint else ""
+            return CrmAuthError(f"{self.crm} refused the credentials for {where}: {reason}.{hint}",
+                                crm=self.crm)
+        hint = self.permissions_hint or self.credentials_hint
+        hint = f" Check {hint}." if hint else ""
+        return CrmAuthError(f"{self.crm} denied permission for {where}: {reason}.{hint}",
+                            crm=self.crm)
 
     def _path(self, path: str) -> str:
         return redact(path.split("?", 1)[0], self.secrets)
@@ -317,14 +420,24 @@ def connection_problem(exc: requests.ConnectionError) -> str:
 # --- helpers the adapters share ----------------------------------------------
 
 
+def timeouts(options: Mapping[str, Any]) -> tuple[float, float]:
+    """(connect, read) timeouts in seconds from a `[crm.NAME]` block."""
+    return float(options.get("connect_timeout", 3.05)), float(options.get("read_timeout", 10.0))
+
+
 def client_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Timeouts from a `[crm.NAME]` block (`connect_timeout`, `read_timeout`, seconds),
     and the shared outbound limiter that portal.crm.build_adapters puts in the options."""
-    return {
-        "connect_timeout": float(options.get("connect_timeout", 3.05)),
-        "read_timeout": float(options.get("read_timeout", 10.0)),
-        "limiter": options.get("limiter"),
-    }
+    connect, read = timeouts(options)
+    return {"connect_timeout": connect, "read_timeout": read, "limiter": options.get("limiter")}
+
+
+def choice_option(name: str, options: Mapping[str, Any], key: str, choices: Sequence[str]) -> str:
+    """The option `key` of `[crm.NAME]`, one of `choices` (the first when it is not set)."""
+    value = str(options.get(key, choices[0]))
+    if value not in choices:
+        raise CrmConfigError(f"crm.{name}.{key} must be one of {', '.join(choices)}.", crm=name)
+    return value
 
 
 def base_url_option(adapter_kind: str, name: str, options: Mapping[str, Any],

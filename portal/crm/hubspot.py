@@ -49,12 +49,9 @@ from portal.crm.base import (
     Contact,
     CrmAdapter,
     CrmAuthError,
-    CrmConfigError,
-    CrmError,
     CrmFieldInfo,
     CrmItemInfo,
     CrmNotFound,
-    CrmUnsupported,
     CrmValidationError,
     FieldRef,
     FieldType,
@@ -62,16 +59,24 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.http import CrmHttp, client_options, crm_reason, redact
-from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
+from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options, crm_reason
+from portal.crm.oauth import OAuthApp, TokenManager, signed
 from portal.crm.planning import (
-    merge_options,
+    TextValues,
+    field_items,
+    full_name,
+    items_in,
+    items_of,
+    merged_options,
     note_html,
     option_edits,
     parse_moment,
+    record_columns,
+    record_profile,
+    refuse_tags,
     split_name,
-    split_options,
     taken_contact,
+    unwritten_notes,
 )
 
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
@@ -81,6 +86,11 @@ SCOPES = ("crm.objects.contacts.read crm.objects.contacts.write crm.schemas.cont
 OPT_OUT = "hs_email_optout"  # HubSpot's own "unsubscribed from all email" property
 NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association type note → contact
 EXISTING_ID = re.compile(r"Existing ID: (\d+)")  # in the 409 that answers a taken email
+OAUTH = OAuthApp(token_url="{api}/oauth/v1/token",  # noqa: S106 (an address, not a secret)
+                 authorize_url="{app}/oauth/authorize", scopes=SCOPES)
+ERRORS = ErrorFormat("HubSpot", field=("context", "propertyName", 0))  # a 400 names the property
+# Every value is a string; a multiple checkbox's options are joined by ";".
+VALUES = TextValues(separator=";", ticked=frozenset({"true"}))
 PORTAL_TYPES: dict[str, FieldType] = {
     "text": "text", "textarea": "textarea", "phonenumber": "tel", "select": "select",
     "radio": "select", "checkbox": "multiselect", "booleancheckbox": "checkbox", "date": "date",
@@ -99,43 +109,24 @@ class HubSpotCrm(CrmAdapter):
         suffix = f"-{region}" if region and region != "na1" else ""
         self.base_url = str(self.options.get("base_url", f"https://api{suffix}.hubapi.com")).rstrip("/")
         self.app_url = str(self.options.get("app_url", f"https://app{suffix}.hubspot.com")).rstrip("/")
-        self.legal_basis = self.options.get("legal_basis", "CONSENT_WITH_NOTICE")
-        if self.legal_basis not in LEGAL_BASES:
-            raise CrmConfigError(f"crm.{name}.legal_basis must be one of {', '.join(LEGAL_BASES)}.",
-                                 crm=name)
+        self.legal_basis = choice_option(name, self.options, "legal_basis", LEGAL_BASES)
         self.legal_basis_explanation = str(self.options.get(
             "legal_basis_explanation", "The contact chose this in the preference portal."))
         self.tags_property = str(self.options.get("tags_property", ""))
         self.supports_tags = bool(self.tags_property)  # type: ignore[misc]
         self.resubscribe_type = str(self.options.get("resubscribe_type", ""))
-        timeouts = client_options(self.options)
         self.tokens: TokenManager | None = None
-        mode = self.options.get("auth", "private_app")
-        if mode == "oauth":
-            self.tokens = TokenManager(self.oauth_client(), state_dir, timeout=(
-                timeouts["connect_timeout"], timeouts["read_timeout"]))
-            auth: requests.auth.AuthBase = BearerAuth(self.tokens)
+        auth: requests.auth.AuthBase
+        if choice_option(name, self.options, "auth", ("private_app", "oauth")) == "oauth":
+            self.tokens, auth = signed(self, OAUTH.client(
+                self, {"api": self.base_url, "app": self.app_url},
+                leeway=float(self.options.get("refresh_leeway", 300))))
             hint = f"the OAuth app of '{name}' (`flask crm authorize {name}`)"
-        elif mode == "private_app":
+        else:
             auth = _StaticBearer(lambda: self.secret("private_app_token"))
             hint = self.secret_env_name("private_app_token")
-        else:
-            raise CrmConfigError(f'crm.{name}.auth must be "private_app" or "oauth".', crm=name)
-        self.http = CrmHttp(name, self.base_url, auth=auth, classify=self._classify,
-                            credentials_hint=hint, **timeouts)
-
-    def oauth_client(self) -> OAuthClient:
-        return OAuthClient(
-            crm=self.name, kind=self.kind,
-            token_url=self.options.get("token_url", f"{self.base_url}/oauth/v1/token"),
-            authorize_url=self.options.get("authorize_url", f"{self.app_url}/oauth/authorize"),
-            client_id=str(self.options.get("client_id", "")),
-            client_secret=self.secret("client_secret"),
-            scope=str(self.options.get("scopes", SCOPES)),
-            redirect_uri=str(self.options.get("redirect_uri", "")),
-            bootstrap_refresh_token=self.optional_secret("refresh_token"),
-            leeway=float(self.options.get("refresh_leeway", 300)),
-        )
+        self.http = CrmHttp(name, self.base_url, auth=auth, errors=ERRORS, credentials_hint=hint,
+                            **client_options(self.options))
 
     # reading ------------------------------------------------------------------
 
@@ -152,71 +143,51 @@ class HubSpotCrm(CrmAdapter):
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
-        option_props = {i.ref for i in items if i.kind == "option"}
-        wanted = {f.crm_field for f in fields} | option_props | {"email", "firstname", "lastname",
-                                                                   OPT_OUT}
+        wanted = record_columns((f.crm_field for f in fields), items, "email", "firstname",
+                                "lastname", OPT_OUT)
         body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(contact.ref)}",
                               params={"properties": ",".join(sorted(wanted))})
         props = body.get("properties") or {}
-        values = {f.crm_field: _from_hubspot(props.get(f.crm_field), f.type) for f in fields}
-        subscribed = {i for i in items if i.kind == "option"
-                      and i.value in split_options(props.get(i.ref))}
-        email = props.get("email") or contact.email
-        if any(i.kind == "subscription_type" for i in items):
-            subscribed |= self._subscribed_types(email, items)
-        if any(i.kind == "list" for i in items):
-            subscribed |= self._in_lists(contact.ref, items)
-        return Profile(contact=self._contact(body), values=values, subscribed=frozenset(subscribed),
-                       opted_out_all=props.get(OPT_OUT) == "true")
+        kinds = {i.kind for i in items}  # v4 statuses and list memberships: a call each, if asked
+        found = {"subscription_type": self._subscribed_types(props.get("email") or contact.email)
+                 if "subscription_type" in kinds else set(),
+                 "list": self._lists_of(contact.ref) if "list" in kinds else set()}
+        return record_profile(self._contact(body), props, fields, items, _from_hubspot, OPT_OUT,
+                              items_in(items, found))
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         # The contact, plus its v4 statuses and its list memberships when those items are asked.
         kinds = {i.kind for i in items}
         return 1 + ("subscription_type" in kinds) + ("list" in kinds)
 
-    def _subscribed_types(self, email: str, items: Sequence[ItemRef]) -> set[ItemRef]:
+    def _subscribed_types(self, email: str) -> set[str]:
         body = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(email)}",
                               params=self._channel())
-        on = {str(s.get("subscriptionId")) for s in body.get("results", [])
-              if s.get("status") == "SUBSCRIBED"}
-        return {i for i in items if i.kind == "subscription_type" and i.ref in on}
+        return {str(s.get("subscriptionId")) for s in body.get("results", [])
+                if s.get("status") == "SUBSCRIBED"}
 
-    def _in_lists(self, contact_id: str, items: Sequence[ItemRef]) -> set[ItemRef]:
+    def _lists_of(self, contact_id: str) -> set[str]:
         body = self.http.json("GET", f"/crm/v3/lists/records/0-1/{_path(contact_id)}/memberships")
-        member_of = {str(m.get("listId")) for m in body.get("results", [])}
-        return {i for i in items if i.kind == "list" and i.ref in member_of}
+        return {str(m.get("listId")) for m in body.get("results", [])}
 
     def describe(self) -> Catalog:
         props = self.http.json("GET", "/crm/v3/properties/contacts",
                                params={"archived": "false"}).get("results", [])
-        fields, items = [], []
-        for prop in props:
-            if prop.get("hidden") or prop.get("calculated"):
-                continue
-            choices = tuple((o["value"], o.get("label", o["value"])) for o in prop.get("options", [])
-                            if not o.get("hidden"))
-            read_only = bool((prop.get("modificationMetadata") or {}).get("readOnlyValue"))
-            kind = "email" if prop["name"] == "email" else PORTAL_TYPES.get(prop.get("fieldType", ""))
-            fields.append(CrmFieldInfo(
-                key=prop["name"], label=prop.get("label", prop["name"]),
-                type=f"{prop.get('type')}/{prop.get('fieldType')}", portal_type=kind,
-                choices=choices if prop.get("type") == "enumeration" else (),
-                custom=not prop.get("hubspotDefined", False), read_only=read_only))
-            if prop.get("fieldType") == "checkbox" and prop.get("type") == "enumeration" \
-                    and not read_only:
-                items += [CrmItemInfo(ItemRef("option", prop["name"], value), f"{prop['label']}: {label}")
-                          for value, label in choices]
+        fields = [_field_info(p) for p in props if not (p.get("hidden") or p.get("calculated"))]
         definitions = self.http.json("GET", "/communication-preferences/v4/definitions")
-        items += [CrmItemInfo(ItemRef("subscription_type", str(d["id"])), d.get("name", str(d["id"])))
-                  for d in definitions.get("results", []) if d.get("isActive", True)]
+        types = [CrmItemInfo(ItemRef("subscription_type", str(d["id"])), d.get("name", str(d["id"])))
+                 for d in definitions.get("results", []) if d.get("isActive", True)]
+        items = [*field_items(fields, self.item_kinds), *types, *self._list_items()]
+        return Catalog(fields=tuple(fields), items=tuple(items))
+
+    def _list_items(self) -> list[CrmItemInfo]:
         try:
-            lists = self.http.json("POST", "/crm/v3/lists/search",
+            found = self.http.json("POST", "/crm/v3/lists/search",
                                    json={"processingTypes": ["MANUAL", "SNAPSHOT"], "count": 500})
         except CrmAuthError:
-            lists = {}  # the lists scopes are optional: without them there are no list items
-        items += [CrmItemInfo(ItemRef("list", str(lst["listId"])), lst.get("name", ""))
-                  for lst in lists.get("lists", []) if lst.get("processingType") != "DYNAMIC"]
-        return Catalog(fields=tuple(fields), items=tuple(items))
+            return []  # the lists scopes are optional: without them there are no list items
+        return [CrmItemInfo(ItemRef("list", str(lst["listId"])), lst.get("name", ""))
+                for lst in found.get("lists", []) if lst.get("processingType") != "DYNAMIC"]
 
     def check_access(self) -> None:
         self.http.json("GET", "/crm/v3/objects/contacts", params={"limit": 1, "properties": "email"})
@@ -243,31 +214,35 @@ class HubSpotCrm(CrmAdapter):
 
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
-        props = {u.field.crm_field: _to_hubspot(u.value, u.field.type) for u in change.fields}
+        props = {u.field.crm_field: _to_hubspot(u.field.type, u.value) for u in change.fields}
         if OPT_OUT in props:
             raise CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
                                      crm=self.name, field=OPT_OUT)
         self.refuse_unknown_items(change)
-        if (change.add_tags or change.remove_tags) and not self.tags_property:
-            raise CrmUnsupported("HubSpot contacts have no tags: set tags_property to a "
-                                 f"multiple-checkbox property in [crm.{self.name}].", crm=self.name)
+        refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to a "
+                    "multiple-checkbox property")
         # Multiple-checkbox properties change option by option, merged with what is there.
         edits = option_edits(change, self.tags_property)
         current = self._read_for_write(ref, set(edits), change)
-        for prop, (add, drop) in edits.items():
-            props[prop] = ";".join(merge_options(split_options(current.get(prop)), add, drop))
+        props.update({name: str(VALUES.encode(chosen))
+                      for name, chosen in merged_options(edits, current).items()})
         if props:
             self.http.json("PATCH", f"/crm/v3/objects/contacts/{_path(ref)}",
                            json={"properties": props})
-        email = props.get("email") or current.get("email") or change.email
-        for item in change.join:
-            if item.kind == "list":
-                self.http.json("PUT", f"/crm/v3/lists/{_path(item.ref)}/memberships/add", json=[ref])
-        for item in change.leave:
-            if item.kind == "list":
-                self.http.json("PUT", f"/crm/v3/lists/{_path(item.ref)}/memberships/remove",
+        self._write_lists(ref, change)
+        self._write_subscriptions(props.get("email") or current.get("email") or change.email,
+                                  change, current)
+        self._write_notes(ref, change, current)
+
+    def _write_lists(self, ref: str, change: Change) -> None:
+        join, leave = items_of(change, "list")
+        for action, items in (("add", join), ("remove", leave)):
+            for item in items:
+                self.http.json("PUT", f"/crm/v3/lists/{_path(item.ref)}/memberships/{action}",
                                json=[ref])
-        joins = [i for i in change.join if i.kind == "subscription_type"]
+
+    def _write_subscriptions(self, email: str, change: Change, current: Mapping[str, Any]) -> None:
+        joins, leaves = items_of(change, "subscription_type")
         if change.unsubscribe_all is False and current.get(OPT_OUT) == "true" and not joins:
             if not self.resubscribe_type:
                 raise CrmValidationError(
@@ -277,13 +252,11 @@ class HubSpotCrm(CrmAdapter):
             joins = [ItemRef("subscription_type", self.resubscribe_type)]
         for item in joins:
             self._set_status(email, item, "SUBSCRIBED")
-        for item in change.leave:
-            if item.kind == "subscription_type":
-                self._set_status(email, item, "UNSUBSCRIBED")
+        for item in leaves:
+            self._set_status(email, item, "UNSUBSCRIBED")
         if change.unsubscribe_all:
             self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}"
                            "/unsubscribe-all", params=self._channel())
-        self._write_notes(ref, change, current)
 
     def _read_for_write(self, ref: str, option_props: set[str], change: Change) -> dict[str, Any]:
         """One read when the change needs current values: merged options, the
@@ -311,20 +284,19 @@ class HubSpotCrm(CrmAdapter):
         })
 
     def _write_notes(self, ref: str, change: Change, current: Mapping[str, Any]) -> None:
-        if not change.notes:
-            return
-        marker = change.note_marker()
-        note_ids = current.get("__notes") or []
-        if note_ids:
+        def texts() -> list[str]:
+            note_ids = current.get("__notes") or []
+            if not note_ids:
+                return []
             found = self.http.json("POST", "/crm/v3/objects/notes/batch/read", json={
                 "properties": ["hs_note_body"], "inputs": [{"id": i} for i in note_ids[-100:]]})
-            if any(marker in ((n.get("properties") or {}).get("hs_note_body") or "")
-                   for n in found.get("results", [])):
-                return  # written by an earlier attempt of this change
+            return [(n.get("properties") or {}).get("hs_note_body") or ""
+                    for n in found.get("results", [])]
+
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        for note in change.notes:
+        for note in unwritten_notes(change, texts):
             body = (f"<p><strong>{note_html(note.title)}</strong></p><p>{note_html(note.body)}</p>"
-                    f"<p>{marker}</p>")
+                    f"<p>{change.note_marker()}</p>")
             self.http.json("POST", "/crm/v3/objects/notes", json={
                 "properties": {"hs_timestamp": stamp, "hs_note_body": body},
                 "associations": [{"to": {"id": ref}, "types": [
@@ -341,24 +313,9 @@ class HubSpotCrm(CrmAdapter):
 
     def _contact(self, body: Mapping[str, Any]) -> Contact:
         props = body.get("properties") or {}
-        name = " ".join(p for p in (props.get("firstname"), props.get("lastname")) if p)
         return Contact(ref=str(body["id"]), email=props.get("email") or "",
-                       modified=parse_moment(body.get("updatedAt")), name=name)
-
-    def _classify(self, response: requests.Response) -> CrmError | None:
-        if response.status_code != 400:
-            return None
-        try:
-            errors = response.json().get("errors") or []
-        except (ValueError, AttributeError):
-            return None
-        for error in errors:
-            names = (error.get("context") or {}).get("propertyName") or []
-            if names:
-                reason = redact(error.get("message") or crm_reason(response), self.http.secrets)
-                return CrmValidationError(f"HubSpot refused {names[0]}: {reason}", crm=self.name,
-                                          reason=reason, field=names[0])
-        return None
+                       modified=parse_moment(body.get("updatedAt")),
+                       name=full_name(props.get("firstname"), props.get("lastname")))
 
 
 class _StaticBearer(requests.auth.AuthBase):
@@ -376,31 +333,30 @@ def _path(value: str) -> str:
     return quote(value, safe="@")
 
 
-def _from_hubspot(value: Any, kind: str) -> Value:
-    """HubSpot sends every value as a string; turn it into the portal's type."""
+def _from_hubspot(kind: str, value: Any) -> Value:
+    """HubSpot sends every value as a string; a date may be midnight UTC in milliseconds."""
     if value is None or value == "":
         return None
-    text = str(value)
-    if kind == "checkbox":
-        return text.lower() == "true"
-    if kind == "multiselect":
-        return split_options(text)
-    if kind == "date":
-        if text.isdigit():  # milliseconds at midnight UTC
-            return datetime.fromtimestamp(int(text) / 1000, UTC).date().isoformat()
-        return text[:10]
-    return text
+    if kind == "date" and str(value).isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, UTC).date().isoformat()
+    return VALUES.decode(kind, value)
 
 
-def _to_hubspot(value: Value, kind: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ";".join(value)
-    if kind == "date" and value:
+def _to_hubspot(kind: str, value: Value) -> str:
+    if kind == "date" and isinstance(value, str) and value:
         # The documented write form for date properties: midnight UTC in milliseconds.
         day = date.fromisoformat(value)
         return str(int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000))
-    return value
+    return str(VALUES.encode(value))
+
+
+def _field_info(prop: Mapping[str, Any]) -> CrmFieldInfo:
+    choices = tuple((o["value"], o.get("label", o["value"])) for o in prop.get("options", [])
+                    if not o.get("hidden"))
+    return CrmFieldInfo(
+        key=prop["name"], label=prop.get("label", prop["name"]),
+        type=f"{prop.get('type')}/{prop.get('fieldType')}",
+        portal_type="email" if prop["name"] == "email" else PORTAL_TYPES.get(prop.get("fieldType", "")),
+        choices=choices if prop.get("type") == "enumeration" else (),
+        custom=not prop.get("hubspotDefined", False),
+        read_only=bool((prop.get("modificationMetadata") or {}).get("readOnlyValue")))

@@ -31,11 +31,12 @@ from portal.crm.base import (
     CrmUnavailable,
     CrmValidationError,
     FieldRef,
+    FieldUpdate,
     ItemRef,
     Profile,
     Value,
 )
-from portal.crm.planning import items_of, tag_plan
+from portal.crm.planning import items_in, items_of, tag_plan
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -91,6 +92,7 @@ CREATE TABLE IF NOT EXISTS automation_runs (
 );
 """
 
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -129,27 +131,21 @@ class LocalCrm(CrmAdapter):
 
     def find_contacts(self, email: str) -> list[Contact]:
         with self._db() as db:
-            rows = db.execute(
-                "SELECT id, email, name, modified FROM contacts WHERE email = ? ORDER BY id",
-                (email.strip(),),
-            ).fetchall()
-        return [_contact(row) for row in rows]
+            rows = db.execute("SELECT * FROM contacts WHERE email = ? ORDER BY id", (email.strip(),))
+            return [_contact(row) for row in rows]
 
-    def contact_by_ref(self, ref: str) -> Contact:
-        with self._db() as db:
-            row = db.execute("SELECT id, email, name, modified FROM contacts WHERE id = ?",
-                             (ref,)).fetchone()
+    def _row(self, db: sqlite3.Connection, ref: str) -> sqlite3.Row:
+        """The contact's row, or CrmNotFound."""
+        row: sqlite3.Row | None = db.execute("SELECT * FROM contacts WHERE id = ?", (ref,)).fetchone()
         if row is None:
             raise CrmNotFound(f"No contact {ref} in the embedded CRM.", crm=self.name)
-        return _contact(row)
+        return row
 
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         with self._db() as db:
-            head = db.execute("SELECT * FROM contacts WHERE id = ?", (contact.ref,)).fetchone()
-            if head is None:
-                raise CrmNotFound(f"No contact {contact.ref} in the embedded CRM.", crm=self.name)
+            head = self._row(db, contact.ref)
             stored = {
                 row["field"]: json.loads(row["value"])
                 for row in db.execute("SELECT field, value FROM field_values WHERE contact_id = ?",
@@ -161,11 +157,8 @@ class LocalCrm(CrmAdapter):
                 "SELECT tag FROM tags WHERE contact_id = ?", (contact.ref,))}
         stored["email"] = head["email"]
         values: dict[str, Value] = {ref.crm_field: stored.get(ref.crm_field) for ref in fields}
-        subscribed = frozenset(
-            item for item in items
-            if (item.kind == "list" and item.ref in lists) or (item.kind == "tag" and item.ref in tags)
-        )
-        return Profile(contact=_contact(head), values=values, subscribed=subscribed,
+        return Profile(contact=_contact(head), values=values,
+                       subscribed=items_in(items, {"list": lists, "tag": tags}),
                        opted_out_all=bool(head["opted_out_all"]))
 
     def describe(self) -> Catalog:
@@ -206,67 +199,59 @@ class LocalCrm(CrmAdapter):
 
     def _apply(self, db: sqlite3.Connection, change: Change) -> None:
         ref = change.contact_ref
-        if db.execute("SELECT 1 FROM contacts WHERE id = ?", (ref,)).fetchone() is None:
-            raise CrmNotFound(f"No contact {ref} in the embedded CRM.", crm=self.name)
-        known = {row[0] for row in db.execute("SELECT key FROM fields")}
-        for update in change.fields:
-            name = update.field.crm_field
-            if name == "email":
-                if not update.value:
-                    raise CrmValidationError("The email cannot be empty.", crm=self.name,
-                                             field="email")
-                db.execute("UPDATE contacts SET email = ? WHERE id = ?", (update.value, ref))
-                continue
-            if name not in known:
-                raise CrmValidationError(f"Unknown field '{name}'.", crm=self.name, field=name)
-            if update.value in (None, "", []):
-                db.execute("DELETE FROM field_values WHERE contact_id = ? AND field = ?",
-                           (ref, name))
-            else:
-                db.execute(
-                    "INSERT INTO field_values (contact_id, field, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT (contact_id, field) DO UPDATE SET value = excluded.value",
-                    (ref, name, json.dumps(update.value, ensure_ascii=False)),
-                )
-        lists = {row[0] for row in db.execute("SELECT id FROM lists")}
+        self._row(db, ref)
+        self._write_fields(db, ref, change.fields)
         self.refuse_unknown_items(change)
-        joined, left = items_of(change, "list")
-        for item in joined:
-            if item.ref not in lists:
-                raise CrmValidationError(f"Unknown list '{item.ref}'.", crm=self.name)
-            db.execute("INSERT OR IGNORE INTO memberships (contact_id, list_id) VALUES (?, ?)",
-                       (ref, item.ref))
-        for item in left:
-            db.execute("DELETE FROM memberships WHERE contact_id = ? AND list_id = ?",
-                       (ref, item.ref))
+        self._write_lists(db, ref, change)
         add, remove = tag_plan(change)
-        for tag in add:
-            db.execute("INSERT OR IGNORE INTO tags (contact_id, tag) VALUES (?, ?)", (ref, tag))
-        for tag in remove:
-            db.execute("DELETE FROM tags WHERE contact_id = ? AND tag = ?", (ref, tag))
+        db.executemany("INSERT OR IGNORE INTO tags (contact_id, tag) VALUES (?, ?)",
+                       [(ref, tag) for tag in add])
+        db.executemany("DELETE FROM tags WHERE contact_id = ? AND tag = ?", [(ref, tag) for tag in remove])
         if change.unsubscribe_all is not None:
             db.execute("UPDATE contacts SET opted_out_all = ? WHERE id = ?",
                        (int(change.unsubscribe_all), ref))
-        for note in change.notes:
-            db.execute(
-                "INSERT OR IGNORE INTO notes (contact_id, change_id, title, body, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (ref, change.id, note.title, note.body, now_iso()),
-            )
-        for automation in change.automations:
-            db.execute(
-                "INSERT OR IGNORE INTO automation_runs (contact_id, automation, change_id, started)"
-                " VALUES (?, ?, ?, ?)",
-                (ref, automation, change.id, now_iso()),
-            )
+        db.executemany("INSERT OR IGNORE INTO notes (contact_id, change_id, title, body, created) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       [(ref, change.id, note.title, note.body, now_iso()) for note in change.notes])
+        db.executemany("INSERT OR IGNORE INTO automation_runs (contact_id, automation, change_id, "
+                       "started) VALUES (?, ?, ?, ?)",
+                       [(ref, automation, change.id, now_iso()) for automation in change.automations])
         db.execute("UPDATE contacts SET modified = ? WHERE id = ?", (now_iso(), ref))
+
+    def _write_fields(self, db: sqlite3.Connection, ref: str, updates: Sequence[FieldUpdate]) -> None:
+        known = {row[0] for row in db.execute("SELECT key FROM fields")}
+        for update in updates:
+            name, value = update.field.crm_field, update.value
+            if name == "email" and not value:
+                raise CrmValidationError("The email cannot be empty.", crm=self.name, field="email")
+            if name == "email":
+                db.execute("UPDATE contacts SET email = ? WHERE id = ?", (value, ref))
+            elif name not in known:
+                raise CrmValidationError(f"Unknown field '{name}'.", crm=self.name, field=name)
+            elif value in (None, "", []):
+                db.execute("DELETE FROM field_values WHERE contact_id = ? AND field = ?", (ref, name))
+            else:
+                db.execute("INSERT INTO field_values (contact_id, field, value) VALUES (?, ?, ?) "
+                           "ON CONFLICT (contact_id, field) DO UPDATE SET value = excluded.value",
+                           (ref, name, json.dumps(value, ensure_ascii=False)))
+
+    def _write_lists(self, db: sqlite3.Connection, ref: str, change: Change) -> None:
+        lists = {row[0] for row in db.execute("SELECT id FROM lists")}
+        joined, left = items_of(change, "list")
+        unknown = next((item.ref for item in joined if item.ref not in lists), None)
+        if unknown is not None:
+            raise CrmValidationError(f"Unknown list '{unknown}'.", crm=self.name)
+        db.executemany("INSERT OR IGNORE INTO memberships (contact_id, list_id) VALUES (?, ?)",
+                       [(ref, item.ref) for item in joined])
+        db.executemany("DELETE FROM memberships WHERE contact_id = ? AND list_id = ?",
+                       [(ref, item.ref) for item in left])
 
     def create_contact(self, email: str, name: str = "") -> Contact:
         ref = uuid.uuid4().hex[:12]
         with self._db() as db:
             db.execute("INSERT INTO contacts (id, email, name, modified) VALUES (?, ?, ?, ?)",
                        (ref, email.strip(), name, now_iso()))
-        return self.contact_by_ref(ref)
+            return _contact(self._row(db, ref))
 
     # --- set-up and inspection (demo seeding, tests, the CLI) -----------------
 

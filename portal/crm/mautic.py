@@ -41,22 +41,25 @@ from portal.crm.base import (
     FieldRef,
     FieldType,
     ItemRef,
+    Note,
     Profile,
-    Value,
 )
-from portal.crm.http import CrmHttp, base_url_option, client_options
+from portal.crm.http import CrmHttp, base_url_option, choice_option, client_options
 from portal.crm.planning import (
+    TextValues,
+    full_name,
+    items_in,
     items_of,
     marked_note,
-    note_written,
-    notes_to_write,
     parse_moment,
     same_email,
     split_name,
     tag_plan,
+    write_notes,
 )
 
 DNC_UNSUBSCRIBED, DNC_BOUNCED = 1, 2
+VALUES = TextValues(separator="|", yes=1, no=0)  # Mautic's own multiselect storage is "a|b"
 PORTAL_TYPES: dict[str, FieldType] = {
     "text": "text", "email": "email", "tel": "tel", "textarea": "textarea", "select": "select",
     "lookup": "select", "multiselect": "multiselect", "boolean": "checkbox", "date": "date",
@@ -73,9 +76,7 @@ class MauticCrm(CrmAdapter):
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)
         self.base_url = base_url_option("Mautic", name, self.options, "/api")
-        mode = self.options.get("auth", "basic")
-        timeouts = client_options(self.options)
-        if mode == "basic":
+        if choice_option(name, self.options, "auth", ("basic", "oauth2")) == "basic":
             username = str(self.options.get("username", ""))
             if not username:
                 raise CrmConfigError(f"The Mautic CRM '{name}' needs username = \"...\" "
@@ -84,21 +85,19 @@ class MauticCrm(CrmAdapter):
                                                                        self.secret("password"))
             hint = (f"username in [crm.{name}] and {self.secret_env_name('password')}, and that "
                     "Mautic's API and its HTTP basic auth are enabled (Configuration → API Settings)")
-        elif mode == "oauth2":
-            auth = self._oauth(timeouts)
+        else:
+            auth = self._oauth()
             hint = (f"{self.secret_env_name('client_id')} and {self.secret_env_name('client_secret')}"
                     " (Settings → API Credentials, OAuth 2)")
-        else:
-            raise CrmConfigError(f"[crm.{name}] auth must be \"basic\" or \"oauth2\".", crm=name)
         self.http = CrmHttp(
             name, f"{self.base_url}/api", auth=auth, credentials_hint=hint,
             permissions_hint=("the role of the API user: it needs to view and edit contacts, "
                               "segments, notes and campaigns (Settings → Roles)"),
-            **timeouts,
+            **client_options(self.options),
         )
 
-    def _oauth(self, timeouts: Mapping[str, float]) -> requests.auth.AuthBase:
-        from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
+    def _oauth(self) -> requests.auth.AuthBase:
+        from portal.crm.oauth import OAuthClient, signed
 
         client = OAuthClient(
             crm=self.name, kind="mautic", token_url=f"{self.base_url}/oauth/v2/token",
@@ -106,9 +105,8 @@ class MauticCrm(CrmAdapter):
             grant="client_credentials",
             hint=f"{self.secret_env_name('client_id')} and {self.secret_env_name('client_secret')}",
         )
-        self.tokens = TokenManager(client, self.state_dir,
-                                   timeout=(timeouts["connect_timeout"], timeouts["read_timeout"]))
-        return BearerAuth(self.tokens)
+        self.tokens, auth = signed(self, client)
+        return auth
 
     # --- reading -------------------------------------------------------------
 
@@ -132,16 +130,16 @@ class MauticCrm(CrmAdapter):
     ) -> Profile:
         raw = self.http.json("GET", f"contacts/{contact.ref}")["contact"]
         stored = _values(raw)
-        values = {ref.crm_field: _decode(ref.type, stored.get(ref.crm_field)) for ref in fields}
-        tags = _tags(raw)
-        subscribed = {i for i in items if i.kind == "tag" and i.ref in tags}
-        if any(i.kind == "segment" for i in items):
-            body = self.http.json("GET", f"contacts/{contact.ref}/segments")
-            # The docs show "segments"; older answers used "lists".
-            member = {str(s["id"]) for s in _records(body.get("segments", body.get("lists")))}
-            subscribed |= {i for i in items if i.kind == "segment" and i.ref in member}
-        return Profile(contact=_contact(raw), values=values, subscribed=frozenset(subscribed),
+        values = {ref.crm_field: VALUES.decode(ref.type, stored.get(ref.crm_field)) for ref in fields}
+        member = self._segments(contact.ref) if any(i.kind == "segment" for i in items) else set()
+        return Profile(contact=_contact(raw), values=values,
+                       subscribed=items_in(items, {"tag": _tags(raw), "segment": member}),
                        opted_out_all=_email_dnc(raw) is not None)
+
+    def _segments(self, ref: str) -> set[str]:
+        body = self.http.json("GET", f"contacts/{ref}/segments")
+        # The docs show "segments"; older answers used "lists".
+        return {str(s["id"]) for s in _records(body.get("segments", body.get("lists")))}
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         return 2 if any(i.kind == "segment" for i in items) else 1  # segments: a second GET
@@ -159,24 +157,26 @@ class MauticCrm(CrmAdapter):
             self.http.json("POST", f"segments/{item.ref}/contact/{ref}/remove")
         if change.unsubscribe_all is not None:
             self._opt_out(ref, change.unsubscribe_all, raw)
-        notes = notes_to_write(change)
-        if notes:
-            texts = [n.get("text", "") for n in self.http.json(
+        self._write_notes(ref, change)
+
+    def _write_notes(self, ref: str, change: Change) -> None:
+        def texts() -> list[str]:
+            return [n.get("text", "") for n in self.http.json(
                 "GET", f"contacts/{ref}/notes", params={"limit": 100}).get("notes", [])]
-            if not note_written(change, None, texts):
-                for campaign in change.automations:
-                    self.http.json("POST", f"campaigns/{campaign}/contact/{ref}/add")
-            for note in notes:
-                if not note_written(change, note, texts):
-                    self.http.json("POST", "notes/new", json={
-                        "lead": int(ref), "text": marked_note(change, note), "type": "general"})
+
+        def post(note: Note) -> None:
+            self.http.json("POST", "notes/new", json={
+                "lead": int(ref), "text": marked_note(change, note), "type": "general"})
+
+        def start(campaign: str) -> None:
+            self.http.json("POST", f"campaigns/{campaign}/contact/{ref}/add")
+
+        write_notes(change, texts, post, start)
 
     def _edit(self, ref: str, change: Change) -> dict[str, Any] | None:
         """One PATCH for fields and tags (it 404s for a missing contact); the
         contact it answers, or None when there was nothing to send."""
-        body: dict[str, Any] = {}
-        for update in change.fields:
-            body[update.field.crm_field] = _encode(update.value)
+        body: dict[str, Any] = {u.field.crm_field: VALUES.encode(u.value) for u in change.fields}
         if any(update.value in (None, "", []) for update in change.fields):
             body["overwriteWithBlank"] = True  # else Mautic ignores the blanks
         add, remove = tag_plan(change)
@@ -185,8 +185,8 @@ class MauticCrm(CrmAdapter):
         if not body:
             if change.is_empty():
                 return None
-            return self.http.json("GET", f"contacts/{ref}")["contact"]  # proves it exists
-        return self.http.json("PATCH", f"contacts/{ref}/edit", json=body)["contact"]
+            return _contact_of(self.http.json("GET", f"contacts/{ref}"))  # proves it exists
+        return _contact_of(self.http.json("PATCH", f"contacts/{ref}/edit", json=body))
 
     def _opt_out(self, ref: str, opt_out: bool, raw: Mapping[str, Any] | None) -> None:
         if opt_out:
@@ -237,6 +237,12 @@ class MauticCrm(CrmAdapter):
         return [self.base_url]
 
 
+def _contact_of(answer: Any) -> dict[str, Any]:
+    """The contact in an answer about one contact."""
+    contact: dict[str, Any] = answer["contact"]
+    return contact
+
+
 def _records(found: Any) -> list[dict[str, Any]]:
     """Mautic answers collections as a map keyed by id, or `[]` when empty."""
     if isinstance(found, dict):
@@ -258,29 +264,6 @@ def _email_dnc(raw: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _contact(raw: Mapping[str, Any]) -> Contact:
     values = _values(raw)
-    name = " ".join(str(p) for p in (values.get("firstname"), values.get("lastname")) if p)
-    return Contact(ref=str(raw["id"]), email=str(values.get("email") or ""), name=name,
+    return Contact(ref=str(raw["id"]), email=str(values.get("email") or ""),
+                   name=full_name(values.get("firstname"), values.get("lastname")),
                    modified=parse_moment(raw.get("dateModified") or raw.get("dateAdded")))
-
-
-def _encode(value: Value) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return 1 if value else 0
-    if isinstance(value, list):
-        return "|".join(value)  # Mautic's own multiselect storage
-    return value
-
-
-def _decode(kind: str, raw: Any) -> Value:
-    if kind == "checkbox":
-        return str(raw).strip().lower() in ("1", "true", "yes")
-    if raw is None or raw == "" or raw == []:
-        return None
-    if kind == "multiselect":
-        values = raw if isinstance(raw, list) else [v for v in str(raw).split("|") if v]
-        return [str(v) for v in values] or None
-    if kind == "date":
-        return str(raw)[:10]
-    return str(raw)

@@ -11,6 +11,11 @@ the token endpoint between them: the others find the fresh token on disk.
 the token on every request and, when the CRM says the token is no longer
 valid, refreshes once and sends the request again.
 
+An adapter describes its CRM's OAuth application as data (`OAuthApp`: the
+endpoints, scopes and consent parameters); `OAuthApp.client()` completes it
+from the adapter's options and environment, and `signed()` gives the token
+manager and the auth that signs with it.
+
 Tokens are never logged; errors name the setting or command to fix.
 """
 
@@ -35,8 +40,14 @@ from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from portal.crm.base import CrmAuthError, CrmConfigError, CrmRateLimited, CrmUnavailable
-from portal.crm.http import USER_AGENT, connection_problem, rate_limit_wait
+from portal.crm.base import (
+    CrmAdapter,
+    CrmAuthError,
+    CrmConfigError,
+    CrmRateLimited,
+    CrmUnavailable,
+)
+from portal.crm.http import USER_AGENT, connection_problem, rate_limit_wait, timeouts
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GRANTS = ("refresh_token", "client_credentials", "jwt_bearer")
@@ -59,7 +70,7 @@ def _thread_lock(path: Path) -> threading.Lock:
 
 @dataclass(frozen=True)
 class OAuthClient:
-    """How one CRM hands out tokens. Built by the adapter from its options."""
+    """How one CRM hands out tokens, built from an adapter's options (see OAuthApp)."""
 
     crm: str  # the configured name, for messages and file names
     kind: str  # "hubspot", "zoho", "salesforce"
@@ -77,12 +88,47 @@ class OAuthClient:
     authorize_params: Mapping[str, str] = field(default_factory=dict)
     hint: str = ""  # the settings to check when the CRM refuses the client or grant
 
+    def settings(self) -> str:
+        """The settings to check when the CRM refuses this client or its grant."""
+        return self.hint or f"client_id and {_env(self.crm, 'CLIENT_SECRET')}"
+
     def __post_init__(self) -> None:
         if self.grant not in GRANTS:
             raise CrmConfigError(
                 f"CRM '{self.crm}': grant must be one of {', '.join(GRANTS)}, not '{self.grant}'.",
                 crm=self.crm,
             )
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """A CRM's OAuth application, as data: its token and consent endpoints as
+    templates over the hosts the adapter knows ("{accounts}/oauth/v2/token"),
+    the scopes it asks for and any extra consent parameters."""
+
+    token_url: str
+    authorize_url: str
+    scopes: str = ""
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+
+    def client(self, adapter: CrmAdapter, hosts: Mapping[str, str], *,
+               grant: str = "refresh_token", **more: Any) -> OAuthClient:
+        """The OAuth client of `adapter`: client_id, scopes, redirect_uri (and
+        token_url, authorize_url to override the CRM's) from its options; the
+        client secret and a first refresh token from its environment. Scopes
+        are asked for on the consent page, which only the refresh-token grant uses."""
+        options = adapter.options
+        scope = str(options.get("scopes", self.scopes)) if grant == "refresh_token" else ""
+        return OAuthClient(
+            crm=adapter.name, kind=adapter.kind,
+            token_url=str(options.get("token_url", self.token_url.format_map(hosts))),
+            authorize_url=str(options.get("authorize_url", self.authorize_url.format_map(hosts))),
+            client_id=str(options.get("client_id", "")),
+            # The JWT bearer grant proves itself with a signed assertion instead.
+            client_secret="" if grant == "jwt_bearer" else adapter.secret("client_secret"),
+            grant=grant, scope=scope, redirect_uri=str(options.get("redirect_uri", "")),
+            bootstrap_refresh_token=adapter.optional_secret("refresh_token"),
+            authorize_params=self.authorize_params, **more)
 
 
 class TokenManager:
@@ -209,7 +255,7 @@ class TokenManager:
             if revoked_digest and error in REVOKED_ERRORS:
                 self._mark_revoked(revoked_digest)
                 raise self._revoked() from None
-            hint = self.client.hint or f"client_id and {_env(crm, 'CLIENT_SECRET')}"
+            hint = self.client.settings()
             if error in ("invalid_client", "unauthorized_client"):
                 raise CrmAuthError(f"{kind} refused the OAuth client of '{crm}' ({error}): "
                                    f"check {hint}.", crm=crm) from None
@@ -350,7 +396,8 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"{self.scheme} {self.tokens.access_token()}"
-        request.register_hook("response", self._retry_once)
+        # types-requests leaves register_hook unannotated.
+        request.register_hook("response", self._retry_once)  # type: ignore[no-untyped-call]
         return request
 
     def _retry_once(self, response: requests.Response, **kwargs: Any) -> requests.Response:
@@ -367,6 +414,15 @@ class BearerAuth(requests.auth.AuthBase):
         retried.history.append(response)
         retried.request = again
         return retried
+
+
+def signed(adapter: CrmAdapter, client: OAuthClient, *, scheme: str = "Bearer",
+           expired: Callable[[requests.Response], bool] | None = None,
+           ) -> tuple[TokenManager, BearerAuth]:
+    """The token manager of `adapter`, keeping its tokens in the adapter's
+    state folder, and the auth that signs each request with them."""
+    tokens = TokenManager(client, adapter.state_dir, timeout=timeouts(adapter.options))
+    return tokens, BearerAuth(tokens, scheme=scheme, expired=expired)
 
 
 def jwt_assertion(*, issuer: str, subject: str, audience: str, private_key_pem: str,

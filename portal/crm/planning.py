@@ -1,14 +1,30 @@
 """Reading a Change the way remote adapters need it: tags to add and remove,
-items by kind, notes marked for idempotent writes, multi-value edits, and
-the small value helpers (timestamps, emails) every CRM answer needs."""
+items by kind, notes marked for idempotent writes, multi-value edits, the
+values a record-style CRM writes and the items its fields offer, and the
+small value helpers (timestamps, emails, names, value spellings) every CRM
+answer needs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.crm.base import Change, Contact, CrmAdapter, CrmUnavailable, ItemRef, Note
+from portal.crm.base import (
+    Change,
+    Contact,
+    CrmAdapter,
+    CrmFieldInfo,
+    CrmItemInfo,
+    CrmUnavailable,
+    CrmUnsupported,
+    FieldRef,
+    ItemRef,
+    Note,
+    Profile,
+    Value,
+)
 from portal.crm.base import tag_plan as tag_plan  # the Change's own rule, used by every adapter
 
 # Multi-value field -> (values to add, values to drop).
@@ -31,9 +47,28 @@ def same_email(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and a.strip().casefold() == b.strip().casefold()  # type: ignore[union-attr]
 
 
+def full_name(*parts: Any) -> str:
+    """A display name from its parts (first, last), the missing ones left out."""
+    return " ".join(str(p) for p in parts if p)
+
+
+def refuse_tags(adapter: CrmAdapter, change: Change, how: str) -> None:
+    """Refuse, before anything is written, a change that adds or removes tags
+    where the CRM has none and no field stands in for them; `how` says which
+    setting would give them."""
+    if (change.add_tags or change.remove_tags) and not adapter.supports_tags:
+        raise CrmUnsupported(f"{how} in [crm.{adapter.name}].", crm=adapter.name)
+
+
 def items_of(change: Change, kind: str) -> tuple[list[ItemRef], list[ItemRef]]:
     """Items of one kind to join and to leave."""
     return ([i for i in change.join if i.kind == kind], [i for i in change.leave if i.kind == kind])
+
+
+def items_in(items: Iterable[ItemRef], refs: Mapping[str, Collection[Any]]) -> frozenset[ItemRef]:
+    """The items the contact is in: those whose ref is among what the CRM
+    gives for their kind (`{"list": list ids, "tag": tag names}`)."""
+    return frozenset(i for i in items if i.ref in refs.get(i.kind, ()))
 
 
 AUTOMATION_NOTE = "Automations started by the preference portal"
@@ -62,6 +97,32 @@ def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> boo
                for text in texts)
 
 
+def unwritten_notes(change: Change, read: Callable[[], Iterable[str]]) -> tuple[Note, ...]:
+    """The change's notes, or none when an earlier attempt wrote them: then a
+    note text `read` finds carries the change's marker. It reads only when
+    there are notes."""
+    if not change.notes or note_written(change, None, read()):
+        return ()
+    return change.notes
+
+
+def write_notes(change: Change, read: Callable[[], Iterable[str]], post: Callable[[Note], None],
+                start: Callable[[str], None]) -> None:
+    """Start the change's automations and write its notes, skipping what an
+    earlier attempt did: the note texts `read` finds carry the change's marker.
+    Automations go first: if the note is missing, they were not started either."""
+    notes = notes_to_write(change)
+    if not notes:
+        return
+    texts = list(read())
+    if not note_written(change, None, texts):
+        for automation in change.automations:
+            start(automation)
+    for note in notes:
+        if not note_written(change, note, texts):
+            post(note)
+
+
 def option_edits(change: Change, tags_field: str = "") -> OptionEdits:
     """Per multi-value field, the options to add and drop: items of kind
     "option", plus the change's tags when a field stands in for tags."""
@@ -87,9 +148,142 @@ def merge_options(current: list[str], add: Iterable[str], drop: set[str]) -> lis
     return [v for v in chosen if v not in drop]
 
 
+def merged_options(edits: OptionEdits, current: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each edited multi-value field's options once the edits are made to its
+    `current` value."""
+    return {name: merge_options(split_options(current.get(name)), add, drop)
+            for name, (add, drop) in edits.items()}
+
+
 def split_options(value: Any) -> list[str]:
-    """The options of a multi-value field that the CRM sends joined by ";"."""
+    """The options of a multi-value field as the CRM sends them: an array, or
+    text joined by ";"."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v not in (None, "")]
     return [v for v in str(value).split(";") if v] if value else []
+
+
+# --- record-style CRMs: a contact is one row of columns ------------------------
+
+
+def record_values(change: Change, encode: Callable[[str, Value], Any],
+                  opt_out: str) -> dict[str, Any]:
+    """The columns a change sets: each field as `encode(type, value)` spells
+    it, the boolean fields that stand for items (kind "field") set or
+    cleared, and the `opt_out` column when the change says."""
+    values = {u.field.crm_field: encode(u.field.type, u.value) for u in change.fields}
+    join, leave = items_of(change, "field")
+    values.update({item.ref: True for item in join})
+    values.update({item.ref: False for item in leave})
+    if change.unsubscribe_all is not None:
+        values[opt_out] = change.unsubscribe_all
+    return values
+
+
+def record_columns(names: Iterable[str], items: Iterable[ItemRef], *always: str) -> list[str]:
+    """The columns to read from a contact's record, each once: `always` (its
+    identity, its opt-out), the fields `names` and those the items stand for."""
+    stand_for = (i.ref for i in items if i.kind in ("field", "option"))
+    return list(dict.fromkeys([*always, *names, *stand_for]))
+
+
+def record_profile(contact: Contact, record: Mapping[str, Any], fields: Iterable[FieldRef],
+                   items: Iterable[ItemRef], decode: Callable[[str, Any], Value], opt_out: str,
+                   elsewhere: Iterable[ItemRef] = ()) -> Profile:
+    """A profile read from a contact's record: each field as `decode(type, raw)`
+    reads it, the items the record's columns stand for or that were found
+    `elsewhere`, and the global opt-out from its `opt_out` column."""
+    return Profile(contact=contact,
+                   values={f.crm_field: decode(f.type, record.get(f.crm_field)) for f in fields},
+                   subscribed=frozenset({i for i in items if record_has(record, i)} | set(elsewhere)),
+                   opted_out_all=decode("checkbox", record.get(opt_out)) is True)
+
+
+def record_has(record: Mapping[str, Any], item: ItemRef) -> bool:
+    """Whether a record's own columns put the contact in `item`: a boolean
+    field that is true, or a multi-value field that holds the option."""
+    if item.kind == "field":
+        return record.get(item.ref) is True
+    return item.kind == "option" and item.value in split_options(record.get(item.ref))
+
+
+def field_items(fields: Iterable[CrmFieldInfo], kinds: Iterable[str],
+                opt_out: str = "") -> list[CrmItemInfo]:
+    """The subscription items a CRM's writable fields offer, where the adapter
+    has that kind: a boolean field is one item ("field"), a multi-value field
+    one per option ("option"). The global opt-out field is not an item."""
+    items: list[CrmItemInfo] = []
+    for info in fields:
+        if info.read_only or info.key == opt_out:
+            continue
+        if info.portal_type == "checkbox" and "field" in kinds:
+            items.append(CrmItemInfo(ItemRef("field", info.key), info.label))
+        elif info.portal_type == "multiselect" and "option" in kinds:
+            items += [CrmItemInfo(ItemRef("option", info.key, value), f"{info.label}: {label}")
+                      for value, label in info.choices]
+    return items
+
+
+# --- how CRMs spell the portal's values -------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextValues:
+    """How a CRM that keeps every value as text spells the portal's values: a
+    multi-select's options joined by `separator`, a checkbox as `yes` or
+    `no`, no value as `empty`; `ticked` are the texts read as a ticked box."""
+
+    separator: str
+    yes: str | int = "true"
+    no: str | int = "false"
+    empty: str = ""
+    ticked: frozenset[str] = frozenset({"true", "1", "yes"})
+
+    def encode(self, value: Value) -> str | int:
+        if value is None or value == "" or value == []:
+            return self.empty
+        if isinstance(value, bool):
+            return self.yes if value else self.no
+        if isinstance(value, list):
+            return self.separator.join(value)
+        return value
+
+    def decode(self, kind: str, raw: Any) -> Value:
+        if kind == "checkbox":
+            return str(raw).strip().lower() in self.ticked
+        if raw in (None, "", self.empty) or raw == []:
+            return None
+        if kind == "multiselect":
+            values = raw if isinstance(raw, list) else str(raw).split(self.separator)
+            return [str(v).strip() for v in values if str(v).strip()] or None
+        return str(raw)[:10] if kind == "date" else str(raw)
+
+
+@dataclass(frozen=True)
+class TypedValues:
+    """How a CRM that answers in JSON types (booleans, arrays) spells the
+    portal's values: a checkbox is never null, an empty text is null, a
+    multi-select an array or, with `separator`, joined text (null if empty)."""
+
+    separator: str = ""
+
+    def encode(self, kind: str, value: Value) -> Any:
+        if kind == "checkbox" and value is None:
+            return False
+        if kind == "multiselect" and value is None:
+            return None if self.separator else []
+        if isinstance(value, list):
+            return (self.separator.join(value) or None) if self.separator else value
+        return None if value == "" else value
+
+    def decode(self, kind: str, raw: Any) -> Value:
+        if raw is None or raw == "" or raw == []:
+            return None
+        if kind == "checkbox":
+            return bool(raw)
+        if kind == "multiselect":
+            return split_options(raw)
+        return raw if isinstance(raw, bool) else str(raw)
 
 
 def note_html(text: str) -> str:

@@ -40,8 +40,6 @@ from string import Formatter
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from portal.crm.base import (
     Catalog,
     Change,
@@ -49,30 +47,36 @@ from portal.crm.base import (
     CrmAdapter,
     CrmAuthError,
     CrmConfigError,
-    CrmError,
     CrmFieldInfo,
     CrmItemInfo,
     CrmNotFound,
-    CrmRateLimited,
     CrmUnsupported,
     CrmValidationError,
     FieldRef,
     FieldType,
     ItemRef,
     Profile,
-    Value,
 )
-from portal.crm.http import CrmHttp, client_options, crm_reason, redact
-from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager, jwt_assertion
+from portal.crm.http import CrmHttp, ErrorFormat, client_options
+from portal.crm.oauth import OAuthApp, OAuthClient, jwt_assertion, signed
 from portal.crm.planning import (
-    merge_options,
+    TypedValues,
+    field_items,
+    full_name,
+    items_in,
+    items_of,
+    merged_options,
     note_html,
     option_edits,
     parse_moment,
+    record_columns,
+    record_profile,
+    record_values,
+    refuse_tags,
     same_email,
     split_name,
-    split_options,
     taken_contact,
+    unwritten_notes,
 )
 
 OPT_OUT = "HasOptedOutOfEmail"
@@ -96,6 +100,13 @@ RECORD_WITH_CAMPAIGNS = ("SELECT {names:name}, (SELECT Id, CampaignId FROM Campa
                          "FROM {sobject:name} WHERE Id = {ref}")
 NOTES = ("SELECT Id, TextPreview FROM ContentNote WHERE Id IN "
          "(SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = {ref})")
+OAUTH = OAuthApp(token_url="{login}/services/oauth2/token",  # noqa: S106 (an address, not a secret)
+                 authorize_url="{login}/services/oauth2/authorize", scopes="api refresh_token")
+# Errors are a JSON array of {message, errorCode, fields}. REQUEST_LIMIT_EXCEEDED: the
+# org's rolling 24-hour API allocation is spent: slow down, do not re-authorise.
+ERRORS = ErrorFormat("Salesforce", entries="", code="errorCode", field=("fields", 0),
+                     reason="{errorCode}: {message}", quota=frozenset({"REQUEST_LIMIT_EXCEEDED"}))
+VALUES = TypedValues(separator=";")  # a multi-select picklist is its values joined by ";"
 
 
 def soql_literal(value: Any) -> str:
@@ -146,41 +157,22 @@ class SalesforceCrm(CrmAdapter):
         self.campaign_status = str(self.options.get("campaign_status", "Responded"))
         self.tags_field = str(self.options.get("tags_field", ""))
         self.supports_tags = bool(self.tags_field)  # type: ignore[misc]
-        timeouts = client_options(self.options)
-        self.tokens = TokenManager(self.oauth_client(), state_dir, timeout=(
-            timeouts["connect_timeout"], timeouts["read_timeout"]))
-        auth = BearerAuth(self.tokens, expired=_session_expired)
-        self.http = CrmHttp(name, self.login_url, auth=auth, classify=self._classify,
-                            credentials_hint=self.oauth_client_hint(), **timeouts)
+        client = self.oauth_client()
+        self.tokens, auth = signed(self, client, expired=ERRORS.says("INVALID_SESSION_ID", status=401))
+        self.http = CrmHttp(name, self.login_url, auth=auth, errors=ERRORS,
+                            credentials_hint=client.settings(), **client_options(self.options))
 
     # OAuth ------------------------------------------------------------------------
 
-    def grant(self) -> str:
-        return str(self.options.get("grant", "jwt_bearer"))
-
-    def oauth_client_hint(self) -> str:
-        if self.grant() == "jwt_bearer":
-            return (f"client_id, username and {self.secret_env_name('private_key')} "
-                    "(the certificate uploaded to the connected app, the user pre-authorized)")
-        return f"client_id and {self.secret_env_name('client_secret')}"
-
     def oauth_client(self) -> OAuthClient:
-        grant = self.grant()
-        secret = "" if grant == "jwt_bearer" else self.secret("client_secret")
-        token_url = str(self.options.get("token_url", f"{self.login_url}/services/oauth2/token"))
-        return OAuthClient(
-            crm=self.name, kind=self.kind, token_url=token_url,
-            authorize_url=f"{self.login_url}/services/oauth2/authorize",
-            client_id=str(self.options.get("client_id", "")), client_secret=secret, grant=grant,
-            scope=str(self.options.get("scopes", "api refresh_token")) if grant == "refresh_token"
-            else "",
-            redirect_uri=str(self.options.get("redirect_uri", "")),
-            bootstrap_refresh_token=self.optional_secret("refresh_token"),
-            assertion=self._assertion if grant == "jwt_bearer" else None,
+        grant = str(self.options.get("grant", "jwt_bearer"))
+        jwt = grant == "jwt_bearer"
+        return OAUTH.client(
+            self, {"login": self.login_url}, grant=grant, assertion=self._assertion if jwt else None,
+            hint=(f"client_id, username and {self.secret_env_name('private_key')} (the certificate "
+                  "uploaded to the connected app, the user pre-authorized)") if jwt else "",
             # Salesforce sends no expires_in: sessions last as the org says; a 401 refreshes.
-            default_lifetime=float(self.options.get("session_seconds", 3600)),
-            hint=self.oauth_client_hint(),
-        )
+            default_lifetime=float(self.options.get("session_seconds", 3600)))
 
     def _assertion(self) -> str:
         pem = self.optional_secret("private_key")
@@ -213,12 +205,12 @@ class SalesforceCrm(CrmAdapter):
 
     def query(self, text: str) -> list[dict[str, Any]]:
         """Every record a SOQL query returns, following nextRecordsUrl."""
-        body = self.http.json("GET", self._api("query"), params={"q": text})
-        records = list(body.get("records", []))
-        while not body.get("done", True) and body.get("nextRecordsUrl"):
-            body = self.http.json("GET", self._api(body["nextRecordsUrl"]))
-            records += body.get("records", [])
-        return records
+        def more(body: Any) -> str | None:
+            done = body.get("done", True) or not body.get("nextRecordsUrl")
+            return None if done else self._api(body["nextRecordsUrl"])
+
+        return [record for body in self.http.pages(self._api("query"), more, params={"q": text})
+                for record in body.get("records", [])]
 
     # reading ----------------------------------------------------------------------
 
@@ -237,23 +229,16 @@ class SalesforceCrm(CrmAdapter):
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         record = self._record(contact.ref, [f.crm_field for f in fields], items)
-        values = {f.crm_field: _from_salesforce(record.get(f.crm_field), f.type) for f in fields}
         campaigns = _campaign_members(record)
-        subscribed = frozenset(i for i in items if (
-            (i.kind == "field" and record.get(i.ref) is True)
-            or (i.kind == "option" and i.value in split_options(record.get(i.ref)))
-            or (i.kind == "campaign" and i.ref in campaigns)))
-        return Profile(contact=_contact(record), values=values, subscribed=subscribed,
-                       opted_out_all=record.get(OPT_OUT) is True)
+        return record_profile(_contact(record), record, fields, items, VALUES.decode, OPT_OUT,
+                              items_in(items, {"campaign": campaigns}))
 
-    def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef],
-                with_campaigns: bool | None = None) -> dict[str, Any]:
-        """One query for the record's columns, item fields and, if asked, campaign memberships."""
-        names = list(dict.fromkeys([*BASE_COLUMNS, OPT_OUT, *columns,
-                                    *(i.ref for i in items if i.kind in ("field", "option"))]))
-        if with_campaigns is None:
-            with_campaigns = any(i.kind == "campaign" for i in items)
-        template = RECORD_WITH_CAMPAIGNS if with_campaigns else RECORD
+    def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
+        """One query for the record's columns, the fields its items stand for and,
+        with campaign items, its campaign memberships."""
+        names = record_columns(columns, items, *BASE_COLUMNS, OPT_OUT)
+        campaigns = any(i.kind == "campaign" for i in items)
+        template = RECORD_WITH_CAMPAIGNS if campaigns else RECORD
         records = self.query(soql(template, names=names, sobject=_sobject(ref), ref=ref))
         if not records:
             raise CrmNotFound(f"No {_sobject(ref)} {ref} in Salesforce '{self.name}'.", crm=self.name)
@@ -261,25 +246,11 @@ class SalesforceCrm(CrmAdapter):
 
     def describe(self) -> Catalog:
         body = self.http.json("GET", self._api(f"sobjects/{self.objects[0]}/describe"))
-        fields, items = [], []
-        for spec in body.get("fields", []):
-            choices = tuple((p["value"], p.get("label") or p["value"])
-                            for p in spec.get("picklistValues") or [] if p.get("active", True))
-            read_only = not spec.get("updateable", False)
-            fields.append(CrmFieldInfo(
-                key=spec["name"], label=spec.get("label", spec["name"]), type=spec.get("type", ""),
-                portal_type=PORTAL_TYPES.get(spec.get("type", "")), choices=choices,
-                custom=bool(spec.get("custom")), read_only=read_only))
-            if read_only or spec["name"] == OPT_OUT:
-                continue
-            if spec.get("type") == "boolean":
-                items.append(CrmItemInfo(ItemRef("field", spec["name"]), spec.get("label", "")))
-            elif spec.get("type") == "multipicklist":
-                items += [CrmItemInfo(ItemRef("option", spec["name"], value),
-                                      f"{spec.get('label')}: {label}") for value, label in choices]
+        fields = [_field_info(spec) for spec in body.get("fields", [])]
         campaigns = self.query("SELECT Id, Name FROM Campaign WHERE IsActive = true "
                                "ORDER BY Name LIMIT 500")
-        items += [CrmItemInfo(ItemRef("campaign", c["Id"]), c.get("Name", "")) for c in campaigns]
+        items = [*field_items(fields, self.item_kinds, OPT_OUT),
+                 *(CrmItemInfo(ItemRef("campaign", c["Id"]), c.get("Name", "")) for c in campaigns)]
         return Catalog(fields=tuple(fields), items=tuple(items))
 
     def check_access(self) -> None:
@@ -294,7 +265,8 @@ class SalesforceCrm(CrmAdapter):
             raise CrmUnsupported(f"Salesforce '{self.name}' creates Contacts: add \"Contact\" to "
                                  f"objects in [crm.{self.name}].", crm=self.name)
         first, last = split_name(name, email, last_required=True)
-        answer, created = self.http.create(self._api("sobjects/Contact"), taken=_duplicate_rule, json={
+        taken = ERRORS.says("DUPLICATES_DETECTED")
+        answer, created = self.http.create(self._api("sobjects/Contact"), taken=taken, json={
             "Email": email.strip(), "FirstName": first, "LastName": last})
         if not created:
             # Duplicates are allowed unless a duplicate rule blocks them; then the
@@ -306,98 +278,53 @@ class SalesforceCrm(CrmAdapter):
 
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
-        sobject = _sobject(ref)
         self.refuse_unknown_items(change)
-        if (change.add_tags or change.remove_tags) and not self.tags_field:
-            raise CrmUnsupported("Salesforce records have no tags: set tags_field to a multi-select "
-                                 f"picklist in [crm.{self.name}].", crm=self.name)
-        body: dict[str, Any] = {u.field.crm_field: _to_salesforce(u.value, u.field.type)
-                                for u in change.fields}
-        for item in change.join:
-            if item.kind == "field":
-                body[item.ref] = True
-        for item in change.leave:
-            if item.kind == "field":
-                body[item.ref] = False
-        if change.unsubscribe_all is not None:
-            body[OPT_OUT] = change.unsubscribe_all
+        refuse_tags(self, change, "Salesforce records have no tags: set tags_field to a "
+                    "multi-select picklist")
+        values = record_values(change, VALUES.encode, OPT_OUT)
         edits = option_edits(change, self.tags_field)
-        campaigns_change = any(i.kind == "campaign" for i in (*change.join, *change.leave))
+        join, leave = items_of(change, "campaign")
         current: dict[str, Any] = {}
-        if edits or campaigns_change:
-            current = self._record(ref, list(edits), [], with_campaigns=campaigns_change)
-        for name, (add, drop) in edits.items():
-            body[name] = ";".join(merge_options(split_options(current.get(name)), add, drop)) or None
-        if body:
-            self.http.request("PATCH", self._api(f"sobjects/{sobject}/{quote(ref)}"), json=body)
-        members = _campaign_members(current)
-        for item in change.join:
-            if item.kind == "campaign" and item.ref not in members:
-                self._join_campaign(ref, sobject, item.ref)
-        for item in change.leave:
-            if item.kind == "campaign" and item.ref in members:
-                self.http.request("DELETE", self._api(f"sobjects/CampaignMember/"
-                                                      f"{quote(members[item.ref])}"), ok=(404,))
+        if edits or join or leave:  # one read: options to merge with, campaign memberships
+            current = self._record(ref, list(edits), [*join, *leave])
+        values.update({name: VALUES.encode("multiselect", chosen)
+                       for name, chosen in merged_options(edits, current).items()})
+        if values:
+            self.http.request("PATCH", self._api(f"sobjects/{_sobject(ref)}/{quote(ref)}"), json=values)
+        self._write_campaigns(ref, join, leave, _campaign_members(current))
         self._write_notes(ref, change)
 
-    def _join_campaign(self, ref: str, sobject: str, campaign: str) -> None:
+    def _write_campaigns(self, ref: str, join: list[ItemRef], leave: list[ItemRef],
+                         members: Mapping[str, str]) -> None:
+        for item in join:
+            if item.ref not in members:
+                self._join_campaign(ref, item.ref)
+        for item in leave:
+            if item.ref in members:
+                self.http.request("DELETE", self._api(f"sobjects/CampaignMember/"
+                                                      f"{quote(members[item.ref])}"), ok=(404,))
+
+    def _join_campaign(self, ref: str, campaign: str) -> None:
         try:
             self.http.json("POST", self._api("sobjects/CampaignMember"), json={
-                "CampaignId": campaign, f"{sobject}Id": ref, "Status": self.campaign_status})
+                "CampaignId": campaign, f"{_sobject(ref)}Id": ref, "Status": self.campaign_status})
         except CrmValidationError as exc:
             if "DUPLICATE_VALUE" not in exc.reason:
                 raise  # a member already (an earlier attempt got through): that is the goal
 
     def _write_notes(self, ref: str, change: Change) -> None:
-        if not change.notes:
-            return
-        marker = change.note_marker()
-        written = self.query(soql(NOTES, ref=ref))
-        if any(marker in (n.get("TextPreview") or "") for n in written):
-            return
-        for note in change.notes:
+        def texts() -> list[str]:
+            return [n.get("TextPreview") or "" for n in self.query(soql(NOTES, ref=ref))]
+
+        for note in unwritten_notes(change, texts):
             # The marker goes first so the note's preview, which is what can be queried, holds it.
-            html = f"<p>{marker}</p><p>{note_html(note.title)}</p><p>{note_html(note.body)}</p>"
+            html = (f"<p>{change.note_marker()}</p><p>{note_html(note.title)}</p>"
+                    f"<p>{note_html(note.body)}</p>")
             created = self.http.json("POST", self._api("sobjects/ContentNote"), json={
                 "Title": note.title[:255], "Content": base64.b64encode(html.encode()).decode()})
             self.http.json("POST", self._api("sobjects/ContentDocumentLink"), json={
                 "ContentDocumentId": created["id"], "LinkedEntityId": ref, "ShareType": "V",
                 "Visibility": "AllUsers"})
-
-    # errors -------------------------------------------------------------------------
-
-    def _classify(self, response: requests.Response) -> CrmError | None:
-        errors = _errors(response)
-        codes = {e.get("errorCode") for e in errors}
-        if "REQUEST_LIMIT_EXCEEDED" in codes:
-            # The org's rolling 24-hour API allocation is spent: slow down, do not re-authorise.
-            return CrmRateLimited(f"Salesforce '{self.name}' has used its API request allocation "
-                                  "(REQUEST_LIMIT_EXCEEDED).", crm=self.name)
-        if response.status_code == 400 and errors:
-            reason = crm_reason(response, self.http.secrets)
-            first = next((e for e in errors if e.get("fields")), errors[0])
-            field = (first.get("fields") or [""])[0]
-            own = redact(f"{first.get('errorCode')}: {first.get('message')}", self.http.secrets)
-            return CrmValidationError(f"Salesforce refused the change: {reason}", crm=self.name,
-                                      reason=own, field=field)
-        return None
-
-
-def _duplicate_rule(response: requests.Response) -> bool:
-    return any(e.get("errorCode") == "DUPLICATES_DETECTED" for e in _errors(response))
-
-
-def _session_expired(response: requests.Response) -> bool:
-    return response.status_code == 401 and "INVALID_SESSION_ID" in {
-        e.get("errorCode") for e in _errors(response)}
-
-
-def _errors(response: requests.Response) -> list[dict[str, Any]]:
-    try:
-        body = response.json()
-    except ValueError:
-        return []
-    return [e for e in body if isinstance(e, dict)] if isinstance(body, list) else []
 
 
 def _sobject(ref: str) -> str:
@@ -406,9 +333,9 @@ def _sobject(ref: str) -> str:
 
 
 def _contact(record: Mapping[str, Any]) -> Contact:
-    name = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
     return Contact(ref=record["Id"], email=record.get("Email") or "",
-                   modified=parse_moment(record.get("LastModifiedDate")), name=name)
+                   modified=parse_moment(record.get("LastModifiedDate")),
+                   name=full_name(record.get("FirstName"), record.get("LastName")))
 
 
 def _campaign_members(record: Mapping[str, Any]) -> dict[str, str]:
@@ -417,23 +344,10 @@ def _campaign_members(record: Mapping[str, Any]) -> dict[str, str]:
     return {m["CampaignId"]: m["Id"] for m in child.get("records", [])}
 
 
-def _from_salesforce(value: Any, kind: str) -> Value:
-    if value is None or value == "":
-        return None
-    if kind == "checkbox":
-        return bool(value)
-    if kind == "multiselect":
-        return split_options(value)
-    if isinstance(value, bool):
-        return value
-    return str(value)
-
-
-def _to_salesforce(value: Value, kind: str) -> Any:
-    if kind == "checkbox" and value is None:
-        return False  # a Salesforce checkbox is never null
-    if isinstance(value, list):
-        return ";".join(value) or None
-    if value == "":
-        return None
-    return value
+def _field_info(spec: Mapping[str, Any]) -> CrmFieldInfo:
+    choices = tuple((p["value"], p.get("label") or p["value"])
+                    for p in spec.get("picklistValues") or [] if p.get("active", True))
+    return CrmFieldInfo(key=spec["name"], label=spec.get("label", spec["name"]),
+                        type=spec.get("type", ""), portal_type=PORTAL_TYPES.get(spec.get("type", "")),
+                        choices=choices, custom=bool(spec.get("custom")),
+                        read_only=not spec.get("updateable", False))

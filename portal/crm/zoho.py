@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -43,39 +43,51 @@ from portal.crm.base import (
     Contact,
     CrmAdapter,
     CrmAuthError,
-    CrmConfigError,
     CrmError,
     CrmFieldInfo,
     CrmItemInfo,
     CrmNotFound,
-    CrmRateLimited,
-    CrmValidationError,
     FieldRef,
     FieldType,
     ItemRef,
     Profile,
-    Value,
 )
-from portal.crm.http import CrmHttp, client_options, crm_reason, rate_limit_wait, redact
-from portal.crm.oauth import BearerAuth, OAuthClient, TokenManager
+from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options
+from portal.crm.oauth import OAuthApp, signed
 from portal.crm.planning import (
+    TypedValues,
+    field_items,
+    full_name,
+    items_in,
     marked_note,
-    merge_options,
-    note_written,
+    merged_options,
     option_edits,
     parse_moment,
+    record_columns,
+    record_profile,
+    record_values,
     same_email,
     split_name,
     tag_plan,
     taken_contact,
+    unwritten_notes,
 )
 
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa")
 OPT_OUT = "Email_Opt_Out"
 SCOPES = ("ZohoCRM.modules.contacts.ALL,ZohoCRM.modules.notes.ALL,ZohoCRM.settings.fields.READ,"
           "ZohoCRM.settings.tags.ALL")
-# Codes Zoho uses for "too many requests" and for the day's API credits being spent.
-LIMIT_CODES = {"TOO_MANY_REQUESTS", "LIMIT_EXCEEDED", "LIMIT_REACHED"}
+OAUTH = OAuthApp(token_url="{accounts}/oauth/v2/token",  # noqa: S106 (an address, not a secret)
+                 authorize_url="{accounts}/oauth/v2/auth", scopes=SCOPES,
+                 # Without these Zoho gives no refresh token, or none on a second consent.
+                 authorize_params={"access_type": "offline", "prompt": "consent"})
+# A record's refusal is an entry of "data"; the quota codes are Zoho's "too many
+# requests" and "the day's API credits are spent": both wait, neither is a refusal.
+ERRORS = ErrorFormat("Zoho", entries="data", field=("details", "api_name"),
+                     reason="{code}: {message} ({field})",
+                     quota=frozenset({"TOO_MANY_REQUESTS", "LIMIT_EXCEEDED", "LIMIT_REACHED"}))
+TOKEN_REFUSED = frozenset({"INVALID_TOKEN", "OAUTH_SCOPE_MISMATCH"})
+VALUES = TypedValues()  # booleans are JSON booleans, multi-select picklists JSON arrays
 PORTAL_TYPES: dict[str, FieldType] = {
     "text": "text", "textarea": "textarea", "email": "email", "phone": "tel",
     "picklist": "select", "multiselectpicklist": "multiselect", "boolean": "checkbox",
@@ -91,35 +103,17 @@ class ZohoCrm(CrmAdapter):
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)
-        centre = str(self.options.get("data_centre", "com"))
-        if centre not in DATA_CENTRES:
-            raise CrmConfigError(f"crm.{name}.data_centre must be one of {', '.join(DATA_CENTRES)}.",
-                                 crm=name)
+        centre = choice_option(name, self.options, "data_centre", DATA_CENTRES)
         self.accounts_url = str(self.options.get("accounts_url",
                                                  f"https://accounts.zoho.{centre}")).rstrip("/")
         self.default_api = f"https://www.zohoapis.{centre}"
         self.module = str(self.options.get("module", "Contacts"))
         self.triggers = list(self.options.get("triggers", ["workflow"]))
-        timeouts = client_options(self.options)
-        self.tokens = TokenManager(self.oauth_client(), state_dir, timeout=(
-            timeouts["connect_timeout"], timeouts["read_timeout"]))
-        auth = BearerAuth(self.tokens, scheme="Zoho-oauthtoken", expired=_token_expired)
-        self.http = CrmHttp(name, self.default_api, auth=auth, classify=self._classify,
-                            credentials_hint=f"client_id and {self.secret_env_name('client_secret')}",
-                            **timeouts)
-
-    def oauth_client(self) -> OAuthClient:
-        return OAuthClient(
-            crm=self.name, kind=self.kind, token_url=f"{self.accounts_url}/oauth/v2/token",
-            authorize_url=f"{self.accounts_url}/oauth/v2/auth",
-            client_id=str(self.options.get("client_id", "")),
-            client_secret=self.secret("client_secret"),
-            scope=str(self.options.get("scopes", SCOPES)),
-            redirect_uri=str(self.options.get("redirect_uri", "")),
-            bootstrap_refresh_token=self.optional_secret("refresh_token"),
-            # Without these Zoho gives no refresh token, or none on a second consent.
-            authorize_params={"access_type": "offline", "prompt": "consent"},
-        )
+        client = OAUTH.client(self, {"accounts": self.accounts_url})
+        self.tokens, auth = signed(self, client, scheme="Zoho-oauthtoken",
+                                   expired=ERRORS.says("INVALID_TOKEN", status=401))
+        self.http = CrmHttp(name, self.default_api, auth=auth, errors=ERRORS, classify=self._classify,
+                            credentials_hint=client.settings(), **client_options(self.options))
 
     def token_url_from_redirect(self, params: Mapping[str, str]) -> str | None:
         """The token URL of the accounts server Zoho names in the redirect
@@ -140,67 +134,44 @@ class ZohoCrm(CrmAdapter):
 
     def find_contacts(self, email: str) -> list[Contact]:
         wanted = email.strip()
-        found: list[Contact] = []
-        page = 1
-        while True:
-            body = self.http.json("GET", self._api(f"{self.module}/search"), params={
-                "email": wanted, "fields": "Email,First_Name,Last_Name,Modified_Time",
-                "page": page, "per_page": 200})
-            if not body:  # 204: nobody has this email
-                break
-            found += [_contact(r) for r in body.get("data", []) if same_email(r.get("Email"), wanted)]
-            if not (body.get("info") or {}).get("more_records"):
-                break
-            page += 1
-        return found
+        search = self._api(f"{self.module}/search")
+        query = {"email": wanted, "fields": "Email,First_Name,Last_Name,Modified_Time",
+                 "per_page": 200}
+
+        def next_page(body: Any) -> str | None:
+            info = body.get("info") or {}
+            page = int(info.get("page") or 1) + 1
+            return f"{search}?{urlencode({**query, 'page': page})}" if info.get("more_records") else None
+
+        # A 204 (nobody has this email) ends the paging.
+        return [_contact(r) for body in self.http.pages(search, next_page, params={**query, "page": 1})
+                for r in body.get("data", []) if same_email(r.get("Email"), wanted)]
 
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         record = self._record(contact.ref, [f.crm_field for f in fields], items)
-        values = {f.crm_field: _from_zoho(record.get(f.crm_field), f.type) for f in fields}
         tags = {t.get("name") for t in record.get("Tag") or []}
-        subscribed = frozenset(i for i in items if (
-            (i.kind == "field" and record.get(i.ref) is True)
-            or (i.kind == "option" and i.value in (record.get(i.ref) or []))
-            or (i.kind == "tag" and i.ref in tags)))
-        return Profile(contact=_contact(record), values=values, subscribed=subscribed,
-                       opted_out_all=record.get(OPT_OUT) is True)
+        return record_profile(_contact(record), record, fields, items, VALUES.decode, OPT_OUT,
+                              items_in(items, {"tag": tags}))
 
     def _record(self, ref: str, names: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
-        wanted = ["Email", "First_Name", "Last_Name", "Modified_Time", OPT_OUT, *names,
-                  *(i.ref for i in items if i.kind in ("field", "option"))]
-        if any(i.kind == "tag" for i in items):
-            wanted.append("Tag")
+        wanted = record_columns(names, items, "Email", "First_Name", "Last_Name", "Modified_Time",
+                                OPT_OUT, *(["Tag"] if any(i.kind == "tag" for i in items) else []))
         body = self.http.json("GET", self._api(f"{self.module}/{quote(ref)}"),
-                              params={"fields": ",".join(dict.fromkeys(wanted))})
+                              params={"fields": ",".join(wanted)})
         if not body or not body.get("data"):  # 204 for an id that is not there
             raise CrmNotFound(f"No {self.module} record {ref} in Zoho '{self.name}'.", crm=self.name)
-        return body["data"][0]
+        record: dict[str, Any] = body["data"][0]
+        return record
 
     def describe(self) -> Catalog:
         body = self.http.json("GET", self._api("settings/fields"), params={"module": self.module})
-        fields, items = [], []
-        for spec in body.get("fields", []):
-            name = spec["api_name"]
-            label = spec.get("display_label") or spec.get("field_label") or name
-            choices = tuple((p["actual_value"], p.get("display_value") or p["actual_value"])
-                            for p in spec.get("pick_list_values") or [] if p.get("type") != "unused")
-            read_only = bool(spec.get("read_only") or spec.get("field_read_only"))
-            kind = spec.get("data_type", "")
-            fields.append(CrmFieldInfo(key=name, label=label, type=kind,
-                                       portal_type=PORTAL_TYPES.get(kind), choices=choices,
-                                       custom=bool(spec.get("custom_field")), read_only=read_only))
-            if read_only or name == OPT_OUT:
-                continue
-            if kind == "boolean":
-                items.append(CrmItemInfo(ItemRef("field", name), label))
-            elif kind == "multiselectpicklist":
-                items += [CrmItemInfo(ItemRef("option", name, value), f"{label}: {text}")
-                          for value, text in choices]
+        fields = [_field_info(spec) for spec in body.get("fields", [])]
         tags = self.http.json("GET", self._api("settings/tags"), params={"module": self.module})
         names = tuple(t["name"] for t in (tags or {}).get("tags", []))
-        items += [CrmItemInfo(ItemRef("tag", n), n) for n in names]
+        items = [*field_items(fields, self.item_kinds, OPT_OUT),
+                 *(CrmItemInfo(ItemRef("tag", n), n) for n in names)]
         return Catalog(fields=tuple(fields), items=tuple(items), tags=names)
 
     def check_access(self) -> None:
@@ -219,7 +190,7 @@ class ZohoCrm(CrmAdapter):
             record["First_Name"] = first
         answer, created = self.http.create(self._api(self.module), taken=_email_taken,
                                            json={"data": [record], "trigger": self.triggers})
-        details = (_body(answer).get("data") or [{}])[0].get("details") or {}
+        details = (ERRORS.entries_of(answer) or [{}])[0].get("details") or {}
         if not created:
             # Email made unique by an administrator: the record that has it is the contact.
             return taken_contact(self, email, str((details.get("duplicate_record") or {}).get("id")))
@@ -228,115 +199,67 @@ class ZohoCrm(CrmAdapter):
     def apply(self, change: Change) -> None:
         ref = change.contact_ref
         self.refuse_unknown_items(change)
-        values: dict[str, Any] = {u.field.crm_field: _to_zoho(u.value, u.field.type)
-                                  for u in change.fields}
-        for item in change.join:
-            if item.kind == "field":
-                values[item.ref] = True
-        for item in change.leave:
-            if item.kind == "field":
-                values[item.ref] = False
-        if change.unsubscribe_all is not None:
-            values[OPT_OUT] = change.unsubscribe_all
+        values = record_values(change, VALUES.encode, OPT_OUT)
         edits = option_edits(change)
-        if edits:
-            current = self._record(ref, sorted(edits), [])
-            for name, (add, drop) in edits.items():
-                values[name] = merge_options(list(current.get(name) or []), add, drop)
+        if edits:  # multi-select picklists change option by option, merged with what is there
+            values.update(merged_options(edits, self._record(ref, sorted(edits), [])))
         if values:
             self.http.json("PUT", self._api(f"{self.module}/{quote(ref)}"),
                            json={"data": [values], "trigger": self.triggers})
-        add, remove = tag_plan(change)
-        if add:
-            self.http.json("POST", self._api(f"{self.module}/{quote(ref)}/actions/add_tags"),
-                           params={"over_write": "false"}, json={"tags": [{"name": t} for t in add]})
-        if remove:
-            self.http.json("POST", self._api(f"{self.module}/{quote(ref)}/actions/remove_tags"),
-                           json={"tags": [{"name": t} for t in remove]})
+        self._write_tags(ref, change)
         self._write_notes(ref, change)
 
+    def _write_tags(self, ref: str, change: Change) -> None:
+        add, remove = tag_plan(change)
+        actions = self._api(f"{self.module}/{quote(ref)}/actions")
+        if add:
+            self.http.json("POST", f"{actions}/add_tags", params={"over_write": "false"},
+                           json={"tags": [{"name": t} for t in add]})
+        if remove:
+            self.http.json("POST", f"{actions}/remove_tags", json={"tags": [{"name": t} for t in remove]})
+
     def _write_notes(self, ref: str, change: Change) -> None:
-        if not change.notes:
-            return
-        existing = self.http.json("GET", self._api(f"{self.module}/{quote(ref)}/Notes"),
-                                  params={"fields": "Note_Title,Note_Content", "per_page": 200})
-        texts = [str(n.get("Note_Content") or "") for n in (existing or {}).get("data", [])]
-        if note_written(change, None, texts):
-            return
-        self.http.json("POST", self._api("Notes"), json={"data": [
-            {"Note_Title": note.title, "Note_Content": marked_note(change, note, with_title=False),
-             "Parent_Id": {"module": {"api_name": self.module}, "id": ref}}
-            for note in change.notes]})
+        def texts() -> list[str]:
+            existing = self.http.json("GET", self._api(f"{self.module}/{quote(ref)}/Notes"),
+                                      params={"fields": "Note_Title,Note_Content", "per_page": 200})
+            return [str(n.get("Note_Content") or "") for n in (existing or {}).get("data", [])]
+
+        notes = unwritten_notes(change, texts)
+        if notes:
+            self.http.json("POST", self._api("Notes"), json={"data": [
+                {"Note_Title": note.title, "Note_Content": marked_note(change, note, with_title=False),
+                 "Parent_Id": {"module": {"api_name": self.module}, "id": ref}} for note in notes]})
 
     # errors -------------------------------------------------------------------------
 
     def _classify(self, response: requests.Response) -> CrmError | None:
-        body = _body(response)
-        code = str(body.get("code") or "")
-        record = (body.get("data") or [{}])[0] if isinstance(body.get("data"), list) else {}
-        code = code or str(record.get("code") or "")
-        if code in LIMIT_CODES:
-            # Per-minute concurrency or the day's API credits: both wait, neither is a refusal.
-            return CrmRateLimited(f"Zoho '{self.name}' is limiting the portal ({code}).",
-                                  crm=self.name, retry_after=rate_limit_wait(response))
-        if response.status_code == 401 and code in ("INVALID_TOKEN", "OAUTH_SCOPE_MISMATCH"):
-            return CrmAuthError(f"Zoho refused the token of '{self.name}' ({code}): check the "
+        """Zoho's codes the shared rules do not know: a token it no longer takes,
+        and a write to a record id that is not there (a refusal of "id")."""
+        refused = sorted(ERRORS.codes(response) & TOKEN_REFUSED)
+        if response.status_code == 401 and refused:
+            return CrmAuthError(f"Zoho refused the token of '{self.name}' ({refused[0]}): check the "
                                 f"scopes and run `flask crm authorize {self.name}`.", crm=self.name)
-        if response.status_code == 400 and record:
-            details = record.get("details") or {}
-            field = str(details.get("api_name") or "")
-            if field == "id":
-                return CrmNotFound(f"No {self.module} record in Zoho '{self.name}' with that id.",
-                                   crm=self.name)
-            reason = redact(f"{record.get('code')}: {record.get('message')} ({field})",
-                            self.http.secrets)
-            return CrmValidationError(
-                f"Zoho refused {field or 'the change'}: {crm_reason(response, self.http.secrets)}",
-                crm=self.name, reason=reason, field=field)
+        if response.status_code == 400 and any(field == "id" for _, field in ERRORS.named(response)):
+            return CrmNotFound(f"No {self.module} record in Zoho '{self.name}' with that id.",
+                               crm=self.name)
         return None
-
-
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _email_taken(response: requests.Response) -> bool:
-    record = (_body(response).get("data") or [{}])[0]
-    return record.get("code") == "DUPLICATE_DATA" and \
-        (record.get("details") or {}).get("api_name") == "Email"
-
-
-def _token_expired(response: requests.Response) -> bool:
-    return response.status_code == 401 and _body(response).get("code") == "INVALID_TOKEN"
+    return ("DUPLICATE_DATA", "Email") in ERRORS.named(response)
 
 
 def _contact(record: Mapping[str, Any]) -> Contact:
-    name = " ".join(p for p in (record.get("First_Name"), record.get("Last_Name")) if p)
     return Contact(ref=str(record["id"]), email=record.get("Email") or "",
-                   modified=parse_moment(record.get("Modified_Time")), name=name)
+                   modified=parse_moment(record.get("Modified_Time")),
+                   name=full_name(record.get("First_Name"), record.get("Last_Name")))
 
 
-def _from_zoho(value: Any, kind: str) -> Value:
-    if value is None or value == "" or value == []:
-        return None
-    if kind == "checkbox":
-        return bool(value)
-    if kind == "multiselect":
-        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-    if isinstance(value, bool):
-        return value
-    return str(value)
-
-
-def _to_zoho(value: Value, kind: str) -> Any:
-    if kind == "checkbox" and value is None:
-        return False
-    if kind == "multiselect" and value is None:
-        return []
-    if value == "":
-        return None
-    return value
+def _field_info(spec: Mapping[str, Any]) -> CrmFieldInfo:
+    name, kind = spec["api_name"], spec.get("data_type", "")
+    choices = tuple((p["actual_value"], p.get("display_value") or p["actual_value"])
+                    for p in spec.get("pick_list_values") or [] if p.get("type") != "unused")
+    return CrmFieldInfo(key=name, label=spec.get("display_label") or spec.get("field_label") or name,
+                        type=kind, portal_type=PORTAL_TYPES.get(kind), choices=choices,
+                        custom=bool(spec.get("custom_field")),
+                        read_only=bool(spec.get("read_only") or spec.get("field_read_only")))

@@ -32,6 +32,15 @@ def test_the_fuzzy_search_is_narrowed_to_exact_addresses(cl, tmp_path):
     assert cl.server.calls_to("GET", "/v1/contacts/")[-1].query["query"] == "ane@example.org"
 
 
+def test_a_search_longer_than_a_page_is_read_page_by_page(cl, tmp_path):
+    refs = {cl.seed_contact("ane@example.org", modified=WHEN) for _ in range(60)}
+    adapter = cl.adapter(tmp_path)
+    assert {c.ref for c in adapter.find_contacts("ane@example.org")} == refs
+    calls = cl.server.calls_to("GET", "/v1/contacts/")
+    assert [(c.query["query"], c.query.get("page", "1")) for c in calls] == [
+        ("ane@example.org", "1"), ("ane@example.org", "2")]
+
+
 def test_a_contact_found_by_its_second_address_reports_that_address(cl, tmp_path):
     ref = cl.seed_contact("work@example.org", modified=WHEN)
     cl.state.contacts[int(ref)]["emails"].append({"id": 1, "type": 2, "email": "home@example.org"})

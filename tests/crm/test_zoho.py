@@ -76,6 +76,14 @@ def test_several_records_with_one_email_are_all_found(zoho, tmp_path):
     assert {c.ref for c in adapter_for(server, tmp_path).find_contacts("twin@example.org")} == refs
 
 
+def test_a_search_with_more_records_than_a_page_reads_every_page(zoho, tmp_path):
+    server, state = zoho
+    refs = {state.add_contact("many@example.org") for _ in range(201)}
+    assert {c.ref for c in adapter_for(server, tmp_path).find_contacts("many@example.org")} == refs
+    pages = [call.query["page"] for call in server.calls_to("GET", "/crm/v8/Contacts/search")]
+    assert pages == ["1", "2"]
+
+
 def test_spent_api_credits_are_rate_limiting(zoho, tmp_path):
     server, state = zoho
     adapter = adapter_for(server, tmp_path)

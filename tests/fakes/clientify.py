@@ -7,7 +7,8 @@ with Django REST framework conventions for what those leave open:
 
 - auth: `Authorization: Token <key>`; a bad key answers 401 `{"detail": "Invalid token."}`.
 - `GET /v1/contacts/?query=<text>`: a fuzzy search (substring of names and
-  emails), DRF-paginated `{"count", "next", "previous", "results": [...]}`.
+  emails), DRF-paginated `{"count", "next", "previous", "results": [...]}`: with
+  `page_size`, that many results of `page`, and `next` the address of the next page.
 - `GET /v1/contacts/{id}/` → `{"id", "first_name", "last_name", "status", "emails": [{"id",
   "type", "email"}], "phones": [...], "tags": ["name"], "custom_fields": [{"field", "value"}],
   "created", "modified", "marketing_status"}`; 404 `{"detail": "Not found."}`.
@@ -38,6 +39,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
 
@@ -103,7 +105,14 @@ def detail(status: int, text: str) -> tuple[Response, int]:
 
 
 def page(results: list[Any]) -> Response:
-    return jsonify({"count": len(results), "next": None, "previous": None, "results": results})
+    size = request.args.get("page_size", type=int)
+    if not size:
+        return jsonify({"count": len(results), "next": None, "previous": None, "results": results})
+    number = request.args.get("page", 1, type=int)
+    more = number * size < len(results)
+    following = f"{request.base_url}?{urlencode({**request.args, 'page': number + 1})}"
+    return jsonify({"count": len(results), "next": following if more else None, "previous": None,
+                    "results": results[(number - 1) * size:number * size]})
 
 
 def create_app(state: ClientifyState) -> Flask:

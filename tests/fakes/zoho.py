@@ -9,9 +9,10 @@ and the Zoho Python SDK's handling of 204:
   {"error": "invalid_code"} as the accounts server does.
 - `Authorization: Zoho-oauthtoken <token>`; a stale token is 401
   {"code": "INVALID_TOKEN", "status": "error"}.
-- GET /crm/v8/Contacts/search?email=&fields= → {"data": [...], "info":
-  {"count", "more_records", ...}}, or 204 with no body when nothing matches
-  (not in the OpenAPI file; the SDK treats 204 as "no content").
+- GET /crm/v8/Contacts/search?email=&fields=&page=&per_page= → {"data": [...], "info":
+  {"count", "page", "per_page", "more_records"}} (per_page at most 200), or 204
+  with no body when nothing matches (not in the OpenAPI file; the SDK treats
+  204 as "no content").
 - GET /crm/v8/Contacts/{id}?fields= → {"data": [record]}; `Tag` is
   [{"name", "id"}], multi-select picklists are JSON arrays, booleans JSON.
 - PUT /crm/v8/Contacts/{id} {"data": [{...}], "trigger": [...]} →
@@ -147,10 +148,13 @@ def create_app(state: ZohoState) -> Flask:
         email = request.args.get("email", "")
         found = [shaped(c) for c in state.contacts.values()
                  if email and str(c.get("Email", "")).lower() == email.lower()]
-        if not found:
+        number = request.args.get("page", 1, type=int)
+        size = min(request.args.get("per_page", 200, type=int), 200)
+        chunk = found[(number - 1) * size:number * size]
+        if not chunk:
             return Response(status=204)
-        return jsonify({"data": found, "info": {"count": len(found), "page": 1, "per_page": 200,
-                                                "more_records": False}})
+        return jsonify({"data": chunk, "info": {"count": len(chunk), "page": number, "per_page": size,
+                                                "more_records": number * size < len(found)}})
 
     @app.post("/crm/v8/Contacts")
     def insert_contact() -> Response:
