@@ -37,5 +37,5 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy --strict portal
 
-test: install-test system-deps lint
+test: install-test system-deps lint typecheck
 	$(BIN)/pytest

@@ -1,6 +1,6 @@
 """A contact's newsletter token in the CRM: read it, or write a new one.
 
-The profile page writes one on a contact's first visit and `flask tokens
+The profile page writes one on a contact's first visit and `portal tokens
 issue` writes them ahead of a campaign; both go through here and the writer.
 The newsletter link's check reads it back here too.
 """

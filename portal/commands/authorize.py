@@ -1,4 +1,4 @@
-"""`flask crm authorize NAME`: grant the portal OAuth2 access to a CRM, once.
+"""`portal crm authorize NAME`: grant the portal OAuth2 access to a CRM, once.
 
 It prints the CRM's consent URL, asks for the address the browser was sent
 to afterwards (or just its `code`), trades the code for tokens and stores
@@ -64,7 +64,7 @@ def authorize_command(name: str, redirect_uri: str | None, pasted: str | None) -
     except CrmError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Authorized: the tokens for '{name}' are stored in {tokens.path} (readable by "
-               "this user only). Run `flask doctor` to check the connection.")
+               "this user only). Run `portal doctor` to check the connection.")
 
 
 def _read_answer(answer: str) -> tuple[str, dict[str, str]]:

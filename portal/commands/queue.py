@@ -1,4 +1,4 @@
-"""`flask queue`: what is waiting to reach a CRM, what failed and why."""
+"""`portal queue`: what is waiting to reach a CRM, what failed and why."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _chosen(ids: tuple[str, ...], all_failed: bool) -> list[Entry]:
     for entry_id in ids:
         entry = ledger.get(entry_id)
         if entry is None:
-            raise click.ClickException(f"No entry {entry_id} (see `flask queue list`).")
+            raise click.ClickException(f"No entry {entry_id} (see `portal queue list`).")
         found.append(entry)
     return found
 

@@ -1,4 +1,4 @@
-"""`flask tokens issue`: newsletter "manage my preferences" tokens, written into
+"""`portal tokens issue`: newsletter "manage my preferences" tokens, written into
 the CRM for the contacts named on the command line or in a file (such as the
 CRM's own contact export), so that a campaign's merge tag has a value for
 every recipient, not only for those who have visited.

@@ -273,7 +273,7 @@ class ActiveCampaignCrm(CrmAdapter):
                        tags=tuple(t["tag"] for t in tags))
 
     def automations(self) -> list[tuple[str, str]]:
-        """(id, name) of the account's automations, for `flask fields`."""
+        """(id, name) of the account's automations, for `portal fields`."""
         found = self.http.json("GET", "automations", params={"limit": 100}).get("automations", [])
         return [(str(a["id"]), a.get("name", "")) for a in found]
 

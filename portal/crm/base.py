@@ -224,7 +224,7 @@ def tag_plan(change: Change) -> tuple[list[str], list[str]]:
 
 
 
-# --- what `flask fields` shows ----------------------------------------------
+# --- what `portal fields` shows ----------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -361,7 +361,7 @@ class CrmAdapter(ABC):
         return []
 
     def endpoints(self) -> list[str]:
-        """Base URLs this adapter talks to, for `flask doctor`'s network checks."""
+        """Base URLs this adapter talks to, for `portal doctor`'s network checks."""
         return []
 
     def create_contact(self, email: str, name: str = "") -> Contact:

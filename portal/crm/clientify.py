@@ -194,7 +194,7 @@ class ClientifyCrm(CrmAdapter):
                        tags=tuple(tags))
 
     def automations(self) -> list[tuple[str, str]]:
-        """(id, name) of the account's automations, for `flask fields`."""
+        """(id, name) of the account's automations, for `portal fields`."""
         found = self.http.json("GET", "automations/", params={"page_size": 200}).get("results", [])
         return [(str(a["id"]), a.get("name", "")) for a in found]
 

@@ -1,20 +1,6 @@
 """HubSpot: CRM v3 contacts and properties, Communication Preferences v4, CRM lists, notes.
 
-    [crm.main]
-    type = "hubspot"
-    auth = "private_app"            # or "oauth" (then `flask crm authorize main` once)
-    region = "eu1"                  # EU-hosted account: api-eu1.hubapi.com / app-eu1.hubspot.com
-    # base_url = "https://api.hubapi.com"   # or set the hosts yourself
-    # app_url = "https://app.hubspot.com"
-    client_id = "..."               # oauth only; the secret is PORTAL_CRM_MAIN_CLIENT_SECRET
-    redirect_uri = "https://example.org/preferencias/oauth/callback"
-    legal_basis = "CONSENT_WITH_NOTICE"
-    legal_basis_explanation = "The contact chose it in the preference portal."
-    resubscribe_type = "101"        # the type that lifts an opt-out from all email (see below)
-    tags_property = "portal_tags"   # optional: a multiple-checkbox property that stands in for tags
-
-Secrets: PORTAL_CRM_<NAME>_PRIVATE_APP_TOKEN, or PORTAL_CRM_<NAME>_CLIENT_SECRET
-(and optionally PORTAL_CRM_<NAME>_REFRESH_TOKEN to start without `authorize`).
+Settings and secrets: docs/crm/hubspot.md.
 
 Subscription items: "subscription_type" (ref = subscription id), "list" (ref =
 CRM list id; manual lists only) and "option" (ref = a multiple-checkbox
@@ -121,7 +107,7 @@ class HubSpotCrm(CrmAdapter):
             self.tokens, auth = signed(self, OAUTH.client(
                 self, {"api": self.base_url, "app": self.app_url},
                 leeway=float(self.options.get("refresh_leeway", 300))))
-            hint = f"the OAuth app of '{name}' (`flask crm authorize {name}`)"
+            hint = f"the OAuth app of '{name}' (`portal crm authorize {name}`)"
         else:
             auth = _StaticBearer(lambda: self.secret("private_app_token"))
             hint = self.secret_env_name("private_app_token")

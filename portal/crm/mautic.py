@@ -225,7 +225,7 @@ class MauticCrm(CrmAdapter):
         return Catalog(fields=tuple(fields), items=tuple(items), tags=tuple(tags))
 
     def automations(self) -> list[tuple[str, str]]:
-        """(id, name) of the instance's campaigns, for `flask fields`."""
+        """(id, name) of the instance's campaigns, for `portal fields`."""
         body = self.http.json("GET", "campaigns", params={"limit": 500})
         return [(str(c["id"]), c.get("name", "")) for c in _records(body.get("campaigns"))]
 

@@ -226,7 +226,7 @@ class TokenManager:
             if not refresh:
                 raise CrmAuthError(
                     f"The {client.kind} CRM '{client.crm}' has no OAuth token yet: run "
-                    f"`flask crm authorize {client.crm}`.", crm=client.crm)
+                    f"`portal crm authorize {client.crm}`.", crm=client.crm)
             if stored.get("revoked") == _digest(refresh):
                 raise self._revoked()
             answer = self._call(lambda s: s.refresh_token(client.token_url, refresh_token=refresh,
@@ -278,7 +278,7 @@ class TokenManager:
 
     def _revoked(self) -> CrmAuthError:
         crm = self.client.crm
-        return CrmAuthError(f"The refresh token was revoked: run `flask crm authorize {crm}`.",
+        return CrmAuthError(f"The refresh token was revoked: run `portal crm authorize {crm}`.",
                             crm=crm)
 
     def _stamp(self, answer: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,7 +299,7 @@ class TokenManager:
                                  crm=self.client.crm)
         return token
 
-    # the authorization-code flow (flask crm authorize) ------------------------
+    # the authorization-code flow (portal crm authorize) ------------------------
 
     def authorization_url(self, redirect_uri: str) -> tuple[str, str]:
         """The URL an administrator opens to grant access, and its `state`."""
@@ -377,7 +377,7 @@ class TokenManager:
 
     def _mark_revoked(self, digest: str) -> None:
         # Remember the dead refresh token so every request does not knock on the
-        # token endpoint again; `flask crm authorize` writes a new file.
+        # token endpoint again; `portal crm authorize` writes a new file.
         stored = self._read() or {}
         stored["revoked"] = digest
         stored.pop("access_token", None)

@@ -1,20 +1,6 @@
 """Salesforce: REST API (SOQL queries, sObject rows), OAuth2 through the token layer.
 
-    [crm.main]
-    type = "salesforce"
-    login_url = "https://login.salesforce.com"   # a sandbox: https://test.salesforce.com;
-                                                 # client_credentials: your My Domain URL
-    grant = "jwt_bearer"             # or "client_credentials", or "refresh_token"
-    client_id = "3MVG9..."           # the connected app's consumer key
-    username = "portal@example.org"  # jwt_bearer: the user the portal acts as
-    api_version = "62.0"             # pinned: the portal was tested against it
-    objects = ["Contact", "Lead"]    # where to look for an email (default: Contact)
-    campaign_status = "Responded"    # the CampaignMember status for a joined campaign
-    tags_field = "Portal_Tags__c"    # optional: a multi-select picklist that stands in for tags
-
-Secrets: PORTAL_CRM_<NAME>_PRIVATE_KEY (the PEM, or PRIVATE_KEY_FILE for its
-path) for jwt_bearer; PORTAL_CRM_<NAME>_CLIENT_SECRET for the others;
-PORTAL_CRM_<NAME>_REFRESH_TOKEN optionally, else `flask crm authorize NAME`.
+Settings and secrets: docs/crm/salesforce.md.
 
 Every call goes to the `instance_url` of the token answer. Queries are built
 with `soql()`, which quotes every value as the SOQL reference says: user

@@ -10,7 +10,7 @@
     module = "Contacts"
     triggers = ["workflow"]         # Zoho automations the portal's writes may start
 
-Run `flask crm authorize main` once (or give a Self Client grant's refresh
+Run `portal crm authorize main` once (or give a Self Client grant's refresh
 token in PORTAL_CRM_MAIN_REFRESH_TOKEN). Each data centre has its own
 accounts server and API host; the API host is the `api_domain` of the token
 answer, so an EU account talks to accounts.zoho.eu and www.zohoapis.eu.
@@ -238,7 +238,7 @@ class ZohoCrm(CrmAdapter):
         refused = sorted(ERRORS.codes(response) & TOKEN_REFUSED)
         if response.status_code == 401 and refused:
             return CrmAuthError(f"Zoho refused the token of '{self.name}' ({refused[0]}): check the "
-                                f"scopes and run `flask crm authorize {self.name}`.", crm=self.name)
+                                f"scopes and run `portal crm authorize {self.name}`.", crm=self.name)
         if response.status_code == 400 and any(field == "id" for _, field in ERRORS.named(response)):
             return CrmNotFound(f"No {self.module} record in Zoho '{self.name}' with that id.",
                                crm=self.name)

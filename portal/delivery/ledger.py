@@ -3,7 +3,7 @@
 Huey carries the wake-ups (run this entry now, or at that time); the ledger
 keeps each entry until it lands, so a worker killed mid-job loses nothing:
 the sweep finds the entry unleased and overdue and enqueues it again. It
-also answers what the pages and `flask queue` need: the pending changes of
+also answers what the pages and `portal queue` need: the pending changes of
 one contact (read your own writes) and every entry with its last error.
 
 SQLite on one machine, Redis when several servers share the work.

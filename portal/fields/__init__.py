@@ -2,7 +2,7 @@
 with, the canonical form of its values, how a read-only value reads, and
 which CRM field types can hold it.
 
-The form builder, the change builder, the profile views and `flask doctor`
+The form builder, the change builder, the profile views and `portal doctor`
 read this table. Adding a type is one entry here plus each adapter's
 encoding of its values."""
 

@@ -1,4 +1,4 @@
-"""`flask fields` and `flask doctor` against the ActiveCampaign and Mautic fakes."""
+"""`portal fields` and `portal doctor` against the ActiveCampaign and Mautic fakes."""
 
 from __future__ import annotations
 

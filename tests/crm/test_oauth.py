@@ -148,7 +148,7 @@ def test_a_revoked_refresh_token_is_a_clear_permanent_error(fake, tmp_path):
     fake.tokens.revoke_all_refresh_tokens()
     with pytest.raises(CrmAuthError) as caught:
         tokens.access_token()
-    assert "the refresh token was revoked: run `flask crm authorize main`" in str(caught.value).lower()
+    assert "the refresh token was revoked: run `portal crm authorize main`" in str(caught.value).lower()
     assert not caught.value.transient
     # Later requests do not knock on the token endpoint again, even after a restart.
     with pytest.raises(CrmAuthError, match="revoked"):
@@ -164,7 +164,7 @@ def test_zoho_style_errors_in_a_200_answer_are_read_as_errors(fake, tmp_path):
 
 
 def test_no_refresh_token_says_to_authorize(fake, tmp_path):
-    with pytest.raises(CrmAuthError, match="run `flask crm authorize main`"):
+    with pytest.raises(CrmAuthError, match="run `portal crm authorize main`"):
         TokenManager(client(fake, bootstrap_refresh_token=""), tmp_path).access_token()
     assert token_calls(fake) == 0
 

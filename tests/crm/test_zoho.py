@@ -107,7 +107,7 @@ def test_an_expired_token_is_refreshed_and_the_call_repeated(zoho, tmp_path):
 def test_a_revoked_refresh_token_says_to_authorize_again(zoho, tmp_path):
     server, state = zoho
     state.tokens.revoke_all_refresh_tokens()
-    with pytest.raises(CrmAuthError, match=r"revoked: run `flask crm authorize z`"):
+    with pytest.raises(CrmAuthError, match=r"revoked: run `portal crm authorize z`"):
         adapter_for(server, tmp_path).find_contacts("jane@example.org")
 
 
