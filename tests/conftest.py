@@ -15,7 +15,7 @@ from portal import create_app
 from portal.commands.demo import seed
 from portal.crm.local import LocalCrm
 from portal.delivery import delivery
-from tests.support.config import demo_config
+from tests.support.config import STRONG_KEY, demo_config
 from tests.support.smtp import Inbox, link_in, start_smtp
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -33,6 +33,7 @@ def make_app(tmp_path: Path, smtp: Inbox, monkeypatch: pytest.MonkeyPatch):
     """Build a portal app on a copy of the demo configuration (see demo_config
     for the arguments), mail going to the `smtp` fixture, CRM seeded."""
     monkeypatch.setenv("PORTAL_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("PORTAL_SECRET_KEY", STRONG_KEY)  # for configurations outside the demo
     port = smtp_port_of(smtp)
 
     def build(**config_changes) -> Flask:

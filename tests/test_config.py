@@ -13,7 +13,7 @@ import pytest
 from portal import create_app
 from portal.config import ConfigError, load_config
 from portal.hosting.security import MissingSecretKey
-from tests.support.config import demo_config
+from tests.support.config import DEMO_LINE, STRONG_KEY, demo_config, served_at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,11 +89,43 @@ def test_app_refuses_to_start_on_invalid_configuration(tmp_path):
 def test_outside_the_demo_a_signing_key_is_required(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_INSTANCE", str(tmp_path / "i"))
     monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
-    path = demo_config(tmp_path, replace={"demo = true": "demo = false"})
+    path = demo_config(tmp_path, replace=served_at("https://www.example.org/preferencias"))
     with pytest.raises(MissingSecretKey, match="PORTAL_SECRET_KEY"):
         create_app(path)
-    monkeypatch.setenv("PORTAL_SECRET_KEY", "k" * 40)
-    assert create_app(path).config["SECRET_KEY"] == "k" * 40
+    monkeypatch.setenv("PORTAL_SECRET_KEY", STRONG_KEY)
+    assert create_app(path).config["SECRET_KEY"] == STRONG_KEY
+
+
+@pytest.mark.parametrize("weak", ["a" * 41, "k" * 64, "ab" * 40, "password" * 8])
+def test_a_signing_key_that_is_long_but_guessable_is_refused(tmp_path, monkeypatch, weak):
+    monkeypatch.setenv("PORTAL_INSTANCE", str(tmp_path / "i"))
+    monkeypatch.setenv("PORTAL_SECRET_KEY", weak)
+    path = demo_config(tmp_path, replace=served_at("https://www.example.org/preferencias"))
+    with pytest.raises(MissingSecretKey, match=r"too easy to guess.*token_urlsafe"):
+        create_app(path)
+
+
+def test_outside_the_demo_the_public_address_is_required(tmp_path):
+    path = demo_config(tmp_path, replace={DEMO_LINE: "demo = false"})
+    with pytest.raises(ConfigError, match=r"portal\.public_url: is required outside the demo"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("url", ["https://www.example.org/preferencias?x=1", "ftp://example.org",
+                                 "https://evil.example;script-src *", "http://www.example.org/p",
+                                 "https://user:pw@www.example.org", "https://www.example.org//evil"])
+def test_a_public_address_that_is_not_one_is_refused(tmp_path, url):
+    path = demo_config(tmp_path, replace=served_at(url))
+    with pytest.raises(ConfigError, match=r"portal\.public_url"):
+        load_config(path)
+
+
+def test_the_demo_refuses_to_serve_anything_but_this_machine(tmp_path):
+    path = demo_config(tmp_path, append="")
+    text = path.read_text().replace(DEMO_LINE, DEMO_LINE + '\npublic_url = "https://www.example.org"')
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"portal\.demo: the demo serves only this machine"):
+        load_config(path)
 
 
 def test_demo_keeps_its_own_key_across_restarts(tmp_path, monkeypatch):

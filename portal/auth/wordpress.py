@@ -35,6 +35,7 @@ from portal.config import current
 from portal.config.wordpress import WordPressSettings
 from portal.crm.base import CrmError
 from portal.delivery import delivery
+from portal.hosting.urls import external_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wordpress", __name__, url_prefix="/wordpress")
@@ -118,7 +119,8 @@ def login() -> Response:
 
 
 def _callback_url() -> str:
-    return url_for("wordpress.callback", _external=True)
+    # From public_url: a forged Host must not send the code elsewhere.
+    return external_url("wordpress.callback")
 
 
 @bp.get("/callback")

@@ -23,7 +23,7 @@ from portal.auth.newsletter_field import issue_token, stored_token, token_field
 from portal.crm.base import BACKGROUND, CrmAdapter, CrmError, CrmRateLimited, calls_under
 from portal.delivery import delivery
 from portal.delivery.writer import Outcome
-from portal.hosting.urls import external_url
+from portal.hosting.urls import external_url, public_root
 
 # Column names that hold the address in the CRMs' contact exports.
 EMAIL_COLUMNS = ("email", "e-mail", "email address", "correo", "correo electrónico",
@@ -111,6 +111,6 @@ def _write_token(crm: CrmAdapter, email: str, replace: bool) -> str:
             # Refused by the CRM, or neither applied nor kept: no working link.
             raise result.error or CrmError("The token could be neither written nor kept.")
         outcome = "issued"
-    with current_app.test_request_context():
+    with current_app.test_request_context(base_url=public_root()):
         click.echo(f"{email}: {external_url('auth.newsletter_link', token=token)}")
     return outcome

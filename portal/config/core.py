@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from portal.config.checker import Checker
 from portal.config.model import LANGUAGES, LanguagePreference, MailSettings, PortalSettings
+from portal.config.urls import is_loopback, url_problem
 from portal.crm import ADAPTERS
 
+PLAIN_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 POSITIVE = (("link_lifetime_minutes", 30), ("session_idle_minutes", 30),
             ("link_requests_per_email_per_hour", 5), ("link_requests_per_address_per_hour", 30))
 
@@ -31,12 +35,13 @@ def read_portal(c: Checker, table: Mapping[str, Any]) -> PortalSettings:
             c.report(f"{w}.{key}", "must be 1 or more")
             value = fallback
         positive[key] = value
+    demo = c.get(table, "demo", bool, w, False)
     return PortalSettings(
         name=c.get(table, "name", str, w, "Portal"),
         languages=languages,
         default_language=default,
-        demo=c.get(table, "demo", bool, w, False),
-        public_url=c.get(table, "public_url", str, w, "").rstrip("/"),
+        demo=demo,
+        public_url=read_public_url(c, table, demo),
         last_changed_field=c.get(table, "last_changed_field", str, w, ""),
         newsletter_token_field=c.get(table, "newsletter_token_field", str, w, ""),
         newsletter_may_edit_personal_data=c.get(
@@ -48,6 +53,26 @@ def read_portal(c: Checker, table: Mapping[str, Any]) -> PortalSettings:
         language_preference=read_language_preference(c, table.get("language_preference", {})),
         **positive,
     )
+
+
+def read_public_url(c: Checker, table: Mapping[str, Any], demo: bool) -> str:
+    """The address contacts reach the portal at: every link the portal sends
+    is built from it, never from a request's Host or X-Forwarded-* headers."""
+    url = str(c.get(table, "public_url", str, "portal", "")).rstrip("/")
+    if not url:
+        if not demo:
+            c.report("portal.public_url", "is required outside the demo: the address contacts "
+                     'reach the portal at, like "https://www.example.org/preferencias" (links '
+                     "in emails are built from it)")
+        return ""
+    problem = url_problem(url, https=True, path_only=True) or \
+        ("" if PLAIN_PATH.match(urlsplit(url).path) else "must have a plain path, like /preferencias")
+    if problem:
+        c.report("portal.public_url", problem)
+    elif demo and not is_loopback(urlsplit(url).hostname or ""):
+        c.report("portal.demo", f"the demo serves only this machine, not {urlsplit(url).hostname}: "
+                 "set demo = false (and PORTAL_SECRET_KEY) to serve contacts")
+    return url
 
 
 def read_language_preference(c: Checker, table: Any) -> LanguagePreference:
@@ -99,6 +124,9 @@ def read_crms(c: Checker, table: Any, portal: PortalSettings) -> dict[str, Mappi
             continue
         if block.get("type") not in ADAPTERS:
             c.report(f"crm.{name}.type", f"must be one of {', '.join(sorted(ADAPTERS))}")
+        for key, value in block.items():
+            if key.endswith(("_url", "_uri")) and url_problem(value, https=True):
+                c.report(f"crm.{name}.{key}", url_problem(value, https=True))
         crms[name] = block
     for name in (portal.crm, *portal.mirrors):
         if name not in crms:

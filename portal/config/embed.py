@@ -15,9 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from portal.config.section import Report, Section
+from portal.config.urls import url_problem
 
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
@@ -51,8 +51,9 @@ def check(section: Mapping[str, Any], report: Report) -> None:
                 report("frame_ancestors", f'"{origin}" is not an origin (scheme://host[:port], '
                        "no path)")
     landing = section.get("landing_url", "")
-    if not isinstance(landing, str) or (landing and urlsplit(landing).scheme not in ("http", "https")):
-        report("landing_url", "must be an http(s) URL of the page that holds the frame")
+    problem = url_problem(landing) if landing != "" else ""
+    if problem:
+        report("landing_url", f"{problem} (the page that holds the frame)")
     elif landing and not origins:
         report("landing_url", "needs frame_ancestors: the page that holds the frame must be "
                "allowed to frame the portal")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal.config.section import Report, Section
+from portal.config.urls import url_problem
 
 # The properties static/css/portal.css reads.
 PROPERTIES = ("font", "text", "muted", "background", "surface", "border", "accent", "accent-text",
@@ -53,9 +54,12 @@ def check(section: Mapping[str, Any], report: Report) -> None:
     for key in ("logo", "logo_alt", "stylesheet"):
         if not isinstance(section.get(key, ""), str):
             report(key, "must be a text")
-    stylesheet = section.get("stylesheet", "")
-    if isinstance(stylesheet, str) and stylesheet and not is_remote(stylesheet):
-        report("stylesheet", "must be an http(s) URL")
+    # Their origins go into the Content-Security-Policy: a URL must be one, whole.
+    stylesheet, logo = section.get("stylesheet", ""), section.get("logo", "")
+    if stylesheet and url_problem(stylesheet):
+        report("stylesheet", url_problem(stylesheet))
+    if isinstance(logo, str) and is_remote(logo) and url_problem(logo):
+        report("logo", url_problem(logo))
     properties = section.get("properties", {})
     if not isinstance(properties, dict):
         report("properties", "must be a table of CSS values")

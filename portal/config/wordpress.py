@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from portal.config.section import Report, Section
+from portal.config.urls import url_problem
 
 KINDS = ("oidc", "oauth2")
 
@@ -64,9 +64,9 @@ def check(section: Mapping[str, Any], report: Report) -> None:
         report("client_id", "is required (the client id registered in WordPress)")
     needed = ("discovery_url",) if kind == "oidc" else ("authorize_url", "token_url", "userinfo_url")
     for key in needed:
-        value = section.get(key)
-        if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
-            report(key, f'is required for kind = "{kind}" and must be an http(s) URL')
+        problem = url_problem(section.get(key), https=True)
+        if problem:
+            report(key, f'is required for kind = "{kind}" and {problem}')
     _check_scopes(kind, section.get("scopes", []), report)
     _check_options(section, report)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import zlib
+from collections import Counter
 from pathlib import Path
 
 from flask import Flask, Response, render_template, request
@@ -21,20 +24,32 @@ class MissingSecretKey(RuntimeError):
     pass
 
 
+MIN_KEY_BITS = 128
+HOW_TO_MAKE_ONE = ("use a long random value, such as the output of "
+                   "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`.")
+
+
+def estimated_bits(key: str) -> float:
+    """An upper bound of the key's entropy as the key itself shows it: the
+    Shannon entropy of its characters times its length, and what is left of
+    it compressed. "aaaa...", "abab..." or a word repeated score low, however long."""
+    counts = Counter(key)
+    shannon = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values()) * len(key)
+    compressed = (len(zlib.compress(key.encode(), 9)) - len(zlib.compress(b"", 9))) * 8
+    return min(shannon, compressed)
+
+
 def secret_key(config: Config, instance: Path) -> str:
     """The key that signs sessions and links: from the environment, or in the
     demo a random one kept in the instance folder so links survive restarts."""
     key = os.environ.get(SECRET_ENV, "")
     if key:
-        if len(key) < 32:
-            raise MissingSecretKey(f"{SECRET_ENV} must be at least 32 characters long.")
+        if estimated_bits(key) < MIN_KEY_BITS:
+            raise MissingSecretKey(f"{SECRET_ENV} is too easy to guess: {HOW_TO_MAKE_ONE}")
         return key
     if not config.portal.demo:
-        raise MissingSecretKey(
-            f"Set {SECRET_ENV} to a long random value (for example the output of "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`). "
-            "Only the demo configuration makes its own key."
-        )
+        raise MissingSecretKey(f"Set {SECRET_ENV}: {HOW_TO_MAKE_ONE} Only the demo configuration "
+                               "makes its own key.")
     path = instance / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))

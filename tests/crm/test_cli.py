@@ -29,6 +29,7 @@ def config_text(crm_block: str, fields: str = "", items: str = TAG_ITEM, portal:
     return f"""
 [portal]
 crm = "main"
+public_url = "https://portal.example.org"
 {portal}
 
 [crm.main]
@@ -208,11 +209,11 @@ def test_a_starter_configuration_loads_as_a_valid_configuration(ac, tmp_path):
     assert [i["ref"] for i in starter["groups"][0]["items"]] == [ac.lists[1]]
     whole = tmp_path / "starter.toml"
     # Marketing writes the texts the starter leaves flagged; until then check-config says so.
-    whole.write_text(f"[portal]\ncrm = \"main\"\n[crm.main]\n{ac_block(ac)}\n\n{result.output}")
+    whole.write_text(f"[portal]\ncrm = \"main\"\npublic_url = \"https://portal.example.org\"\n[crm.main]\n{ac_block(ac)}\n\n{result.output}")
     with pytest.raises(ConfigError, match=r"fields\[0\]\.label: has no text for es, eu"):
         load_config(whole)
     translated = result.output.replace('es = ""', 'es = "Testua"').replace('eu = ""', 'eu = "Testua"')
-    whole.write_text(f"[portal]\ncrm = \"main\"\n[crm.main]\n{ac_block(ac)}\n\n{translated}")
+    whole.write_text(f"[portal]\ncrm = \"main\"\npublic_url = \"https://portal.example.org\"\n[crm.main]\n{ac_block(ac)}\n\n{translated}")
     assert len(load_config(whole).fields) == 2
 
 

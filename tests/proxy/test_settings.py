@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from portal.config import ConfigError
+from tests.support.config import served_at
 
 THEME = '''[theme]
 logo = "https://wp.example.org/wp-content/uploads/logo.svg"
@@ -63,10 +64,11 @@ def test_emailed_links_land_on_the_wordpress_page_when_configured(make_app, smtp
 
 
 def test_proxy_hops_are_not_believed_beyond_the_configured_number(make_app):
-    client = make_app(append="[proxy]\ntrusted_hops = 1\n").test_client()
-    page = client.get("/", headers={"X-Forwarded-Host": "evil.example, wp.example.org",
-                                    "X-Forwarded-Prefix": "/preferencias",
-                                    "X-Forwarded-Proto": "https"})
+    client = make_app(replace=served_at("https://wp.example.org/preferencias"),
+                      append="[proxy]\ntrusted_hops = 1\n").test_client()
+    page = client.get("/", base_url="http://wp.example.org",
+                      headers={"X-Forwarded-Host": "evil.example, wp.example.org",
+                               "X-Forwarded-Prefix": "/preferencias", "X-Forwarded-Proto": "https"})
     html = page.get_data(as_text=True)
     assert 'action="/preferencias/sign-in"' in html
     assert "evil.example" not in html
@@ -91,7 +93,8 @@ def test_check_config_knows_these_sections_without_the_app(tmp_path):
 def test_a_form_posted_over_https_behind_the_proxy_is_accepted(make_app):
     from tests.conftest import csrf_token
 
-    client = make_app(append="[proxy]\ntrusted_hops = 1\n").test_client()
+    client = make_app(replace=served_at("https://www.example.org/preferencias"),
+                      append="[proxy]\ntrusted_hops = 1\n").test_client()
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "www.example.org",
              "X-Forwarded-Port": "443", "X-Forwarded-Prefix": "/preferencias"}
     # As the proxy forwards it: the prefix stripped from the path, so the

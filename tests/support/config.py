@@ -24,3 +24,14 @@ def demo_config(folder: Path, *, replace: dict[str, str] | None = None, append: 
     path = folder / "portal.toml"
     path.write_text(text + "\n" + append, encoding="utf-8")
     return path
+
+
+DEMO_LINE = "demo = true                           # makes and keeps its own signing key in instance/"
+# A signing key of the strength the README asks for, for configurations outside the demo.
+STRONG_KEY = "6Gm0vX2-pQe8sWzJtR4yLkB1nHc7dUf9aVo3iE5rTxYqNwZgMhKjPlSbOuCvDyFe"
+
+
+def served_at(public_url: str) -> dict[str, str]:
+    """`replace` for demo_config: the demo's contents served for real at `public_url`
+    (needs PORTAL_SECRET_KEY, which the make_app fixture sets)."""
+    return {DEMO_LINE: f'demo = false\npublic_url = "{public_url}"'}
