@@ -41,6 +41,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from portal.auth.session import FULL, sign_in
+from portal.auth.wordpress_assertion_settings import ASSERTION_KEYS, assertion_only, check_assertion_keys
 from portal.crm.base import CrmError
 from portal.embed import settings as embed_settings
 from portal.services import portal
@@ -86,6 +87,9 @@ def settings_from(section: Mapping[str, Any], default_name: str) -> WordPressSet
 
 
 def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]) -> None:
+    check_assertion_keys(section, report)
+    if assertion_only(section):
+        return
     kind = section.get("kind", "oidc")
     if kind not in KINDS:
         report("kind", 'must be "oidc" (OpenID Connect Server) or "oauth2" (WP OAuth Server)')
@@ -112,7 +116,7 @@ def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]
 
 register_section("wordpress", check_section, (
     "kind", "site_name", "client_id", "scopes", "discovery_url", "authorize_url", "token_url",
-    "userinfo_url", "pkce", "create_contacts", "timeout"))
+    "userinfo_url", "pkce", "create_contacts", "timeout", *ASSERTION_KEYS))
 
 
 def init_app(app: Flask) -> None:
@@ -121,9 +125,10 @@ def init_app(app: Flask) -> None:
     section = config.section("wordpress")
     wp = settings_from(section, config.portal.name) if section else None
     app.extensions["portal_wordpress"] = wp
-    app.jinja_env.globals["wordpress_login"] = wp
+    oauth_door = wp is not None and not assertion_only(section)
+    app.jinja_env.globals["wordpress_login"] = wp if oauth_door else None
     app.register_blueprint(bp)
-    if wp is None:
+    if wp is None or not oauth_door:
         return
     oauth = OAuth(app)
     client_kwargs: dict[str, Any] = {"scope": " ".join(wp.scopes), "default_timeout": wp.timeout}
@@ -151,7 +156,10 @@ def _settings() -> WordPressSettings:
 
 
 def _client() -> Any:
-    return current_app.extensions["portal_wordpress_client"]
+    client = current_app.extensions.get("portal_wordpress_client")
+    if client is None:  # only the assertion door is configured
+        abort(404)
+    return client
 
 
 # Each way the login can fail, and the status its page answers with.
@@ -223,7 +231,7 @@ def callback() -> Response | tuple[str, int]:
         return problem("no_email")
     if claims.get("email_verified") is False:
         return problem("unverified")
-    return _sign_in_member(wp, email, _name_of(claims))
+    return sign_in_member(wp, email, _name_of(claims))
 
 
 def _user_info(wp: WordPressSettings, client: Any, token: Mapping[str, Any],
@@ -243,7 +251,8 @@ def _name_of(claims: Mapping[str, Any]) -> str:
     return str(claims.get("name") or claims.get("display_name") or given or "")
 
 
-def _sign_in_member(wp: WordPressSettings, email: str, name: str) -> Response | tuple[str, int]:
+def sign_in_member(wp: WordPressSettings, email: str, name: str,
+                   then: str = "") -> Response | tuple[str, int]:
     services = portal()
     try:
         contact = services.crm.find_contact(email)
@@ -257,4 +266,4 @@ def _sign_in_member(wp: WordPressSettings, email: str, name: str) -> Response | 
     sign_in(contact, FULL, via="wordpress")
     landing = embed_settings(services.config).landing_url
     # Started from the frame on the WordPress page: go back to that page.
-    return redirect(landing or url_for("profile.show"))
+    return redirect(then or landing or url_for("profile.show"))
