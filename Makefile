@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: run test install translations lint system-deps
+.PHONY: run test install translations lint system-deps wordpress-plugin
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,7 @@ test: translations system-deps
 
 lint: install
 	$(BIN)/ruff check .
+
+# The WordPress plugin as dist/preference-portal.zip (Plugins -> Add New -> Upload Plugin).
+wordpress-plugin: install
+	$(BIN)/python wordpress/build.py
