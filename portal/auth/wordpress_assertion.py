@@ -41,6 +41,7 @@ from portal.auth.views import LinkRequestForm
 from portal.auth.wordpress import WordPressSettings, sign_in_member
 from portal.auth.wordpress_assertion_settings import AssertionSettings, assertion_settings
 from portal.embed import settings as embed_settings
+from portal.i18n import current_language
 from portal.security import csrf
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def enter() -> Response | tuple[str, int]:
     door = _door()
     if door.settings is None:
         abort(404)
+    current_language()  # settles ?lang= in the session before sign-in renews it
     try:
         claims = verify(request.form.get("assertion", ""), door.settings, door.used, audience())
         email, name = member_of(claims, door.settings)

@@ -69,7 +69,7 @@ class Preference_Portal_Health {
 				sprintf( __( 'The clocks of this site and of the portal are %d seconds apart; members can only be signed in when they agree within 30 seconds. Set both servers to keep time automatically (NTP).', 'preference-portal' ), $apart )
 			)
 			: self::success( __( 'The clocks of this site and of the portal agree.', 'preference-portal' ) );
-		return array_merge( $found, self::secret_findings( $portal, $health ) );
+		return array_merge( $found, self::secret_findings( $portal, $health, $apart ) );
 	}
 
 	/**
@@ -77,9 +77,10 @@ class Preference_Portal_Health {
 	 *
 	 * @param string               $portal The portal's address.
 	 * @param array<string, mixed> $health The portal's health answer.
+	 * @param int                  $apart  Seconds between the two clocks.
 	 * @return array<int, array{ok: bool, text: string}>
 	 */
-	private static function secret_findings( $portal, $health ) {
+	private static function secret_findings( $portal, $health, $apart ) {
 		if ( ! Preference_Portal_Options::secret() ) {
 			return array( self::problem( __( 'The shared secret is missing on this site: add define( \'PREFERENCE_PORTAL_SECRET\', \'...\' ); to wp-config.php, with the value of PORTAL_WORDPRESS_ASSERTION_SECRET on the portal.', 'preference-portal' ) ) );
 		}
@@ -114,6 +115,9 @@ class Preference_Portal_Health {
 				/* translators: 1: the address the portal gives itself, 2: the address on this settings page. */
 				return array( self::problem( sprintf( __( 'The portal calls itself %1$s, but the address here is %2$s: use the same address in both places (the portal\'s public_url).', 'preference-portal' ), (string) ( $health['audience'] ?? '' ), $portal ) ) );
 			case 'expired':
+				if ( $apart > self::CLOCK_LEEWAY ) {
+					return array(); // Already said: the clocks are apart.
+				}
 				return array( self::problem( __( 'The portal finds this site\'s test sign-in expired: the clocks of the two servers are too far apart.', 'preference-portal' ) ) );
 			default:
 				return array( self::problem( __( 'The portal did not accept this site\'s test sign-in. Check that both sides run their latest versions.', 'preference-portal' ) ) );

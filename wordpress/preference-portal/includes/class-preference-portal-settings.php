@@ -256,9 +256,10 @@ class Preference_Portal_Settings {
 		);
 		foreach ( $findings as $finding ) {
 			printf(
-				'<li class="%1$s">%2$s %3$s</li>',
+				'<li class="%1$s"><span class="dashicons %2$s" aria-hidden="true"></span> <span class="screen-reader-text">%3$s</span> %4$s</li>',
 				esc_attr( $finding['ok'] ? 'ok' : 'problem' ),
-				esc_html( $finding['ok'] ? '✔' : '✘' ),
+				esc_attr( $finding['ok'] ? 'dashicons-yes-alt' : 'dashicons-warning' ),
+				esc_html( $finding['ok'] ? __( 'Works:', 'preference-portal' ) : __( 'To fix:', 'preference-portal' ) ),
 				esc_html( $finding['text'] )
 			);
 		}
