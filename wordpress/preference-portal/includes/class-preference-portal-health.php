@@ -50,7 +50,7 @@ class Preference_Portal_Health {
 				),
 			);
 		}
-		$found = array(
+		$found   = array(
 			self::success(
 				/* translators: %s: the portal's version number. */
 				sprintf( __( 'The portal answers (version %s).', 'preference-portal' ), (string) ( $health['version'] ?? '?' ) )
