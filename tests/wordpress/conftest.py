@@ -79,7 +79,3 @@ def wordpress_login(make_app, monkeypatch):
                 yield Dance(portal, provider, requests.Session(), app)
 
     return running
-
-
-# The browser fixtures, for the plugin's tests in a real WordPress.
-from tests.browser.conftest import artifacts, browser, context  # noqa: E402, F401
