@@ -21,6 +21,9 @@ create_contacts = false            # a member with no CRM contact gets one
 
 State and nonce are always used; PKCE (S256) where the provider says it
 supports it (oidc discovery), always for oauth2, or as `pkce = true/false` says.
+
+The same section configures the plugin's assertion door (wordpress_assertion.py);
+with `assertion = true` and no `kind`, no OAuth client is set up.
 """
 
 from __future__ import annotations
