@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: run test install install-test translations lint typecheck system-deps
+.PHONY: run test install install-test translations lint typecheck system-deps wordpress-plugin
 
 # The portal alone: what `make run` needs.
 $(BIN)/.installed: pyproject.toml
@@ -38,3 +38,7 @@ typecheck: install-test
 
 test: install-test system-deps lint typecheck
 	$(BIN)/pytest
+
+# The WordPress plugin as dist/preference-portal.zip (Plugins -> Add New -> Upload Plugin).
+wordpress-plugin: install
+	$(BIN)/python wordpress/build.py

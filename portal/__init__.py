@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import Flask
 
-from portal.crm.http import VERSION as __version__  # the installed distribution's
-from portal.shipped import DEFAULT_CONFIG, SOURCE_TREE, folder, in_source_tree
+from portal.shipped import DEFAULT_CONFIG, SOURCE_TREE, VERSION, folder, in_source_tree
+
+__version__ = VERSION  # the installed distribution's
 
 __all__ = ["DEFAULT_CONFIG", "__version__", "create_app"]
 

@@ -7,6 +7,7 @@ pyproject.toml), so `pip install .` serves from any folder."""
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -25,3 +26,13 @@ DEFAULT_CONFIG = folder("config") / "demo.toml"
 def in_source_tree() -> bool:
     """Whether the portal runs from a checkout of its sources (not an installed copy)."""
     return (SOURCE_TREE / "pyproject.toml").is_file() and not (PACKAGE / "data").is_dir()
+
+
+def _installed_version() -> str:
+    try:
+        return metadata.version("contact-preference-portal")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0"
+
+
+VERSION = _installed_version()

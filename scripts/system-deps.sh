@@ -3,6 +3,9 @@
 # Redis) when they are missing. Needs root; elsewhere it says what to install.
 set -euo pipefail
 packages=(chromium nginx apache2 php-cli redis-server)   # browser tests; reverse-proxy tests (nginx, Apache); the WordPress shortcode; Redis mode
+# The WordPress plugin: a real WordPress 6.1 on MariaDB, its translations built with
+# GNU gettext, and libfaketime to set a site's clock apart in the connection check's test.
+packages+=(wordpress wordpress-l10n mariadb-server php-mysql gettext faketime)
 needed=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")

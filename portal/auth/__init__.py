@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.auth import expiry, views, wordpress
+from portal.auth import expiry, views, wordpress, wordpress_assertion
 from portal.auth.doors import EXTENSION, build
 
 
@@ -13,4 +13,5 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = build(app)
     app.register_blueprint(views.bp)
     wordpress.init_app(app)
+    wordpress_assertion.init_app(app)
     expiry.init_app(app)

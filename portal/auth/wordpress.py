@@ -13,6 +13,9 @@ The settings are `[wordpress]` (portal.config.wordpress).
 
 State and nonce are always used; PKCE (S256) where the provider says it
 supports it (oidc discovery), always for oauth2, or as `pkce = true/false` says.
+
+The same section configures the plugin's assertion door (wordpress_assertion.py);
+with `assertion = true` and no `kind`, no OAuth client is set up.
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ SECRET_ENV = "PORTAL_WORDPRESS_CLIENT_SECRET"  # noqa: S105 (a variable name, no
 def init_app(app: Flask) -> None:
     """Register the login when [wordpress] is configured."""
     wp = app.config["PORTAL"].wordpress
-    app.jinja_env.globals["wordpress_login"] = wp
+    app.jinja_env.globals["wordpress_login"] = wp if wp is not None and wp.oauth else None
     app.register_blueprint(bp)
-    if wp is None:
+    if wp is None or not wp.oauth:
         return
     oauth = OAuth(app)
     client_kwargs: dict[str, Any] = {"scope": " ".join(wp.scopes), "default_timeout": wp.timeout}
@@ -76,7 +79,10 @@ def _settings() -> WordPressSettings:
 
 
 def _client() -> Any:
-    return current_app.extensions["portal_wordpress_client"]
+    client = current_app.extensions.get("portal_wordpress_client")
+    if client is None:  # only the assertion door is configured
+        abort(404)
+    return client
 
 
 # Each way the login can fail, and the status its page answers with.
@@ -134,7 +140,7 @@ def callback() -> Response | tuple[str, int]:
         return problem("no_email")
     if claims.get("email_verified") is False:
         return problem("unverified")
-    return _sign_in_member(wp, email, _name_of(claims))
+    return sign_in_member(wp, email, _name_of(claims))
 
 
 def _claims(wp: WordPressSettings) -> dict[str, Any] | Response:
@@ -178,7 +184,8 @@ def _name_of(claims: Mapping[str, Any]) -> str:
     return str(claims.get("name") or claims.get("display_name") or given or "")
 
 
-def _sign_in_member(wp: WordPressSettings, email: str, name: str) -> Response | tuple[str, int]:
+def sign_in_member(wp: WordPressSettings, email: str, name: str,
+                   then: str = "") -> Response | tuple[str, int]:
     crm = delivery().crm
     try:
         contact = crm.find_contact(email)
@@ -192,4 +199,4 @@ def _sign_in_member(wp: WordPressSettings, email: str, name: str) -> Response | 
     sign_in(contact, FULL, via="wordpress")
     landing = current().embed.landing_url
     # Started from the frame on the WordPress page: go back to that page.
-    return redirect(landing or url_for("profile.show"))
+    return redirect(then or landing or url_for("profile.show"))

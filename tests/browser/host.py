@@ -1,7 +1,7 @@
 """A page playing the WordPress site: it holds the portal with one of the
 project's own snippets, either the block HTML (wordpress/preference-portal-block.html)
 as an editor would paste it, or the [preference_portal] shortcode's output,
-run by PHP from wordpress/preference-portal.php."""
+run by PHP from the plugin in wordpress/preference-portal/."""
 
 from __future__ import annotations
 

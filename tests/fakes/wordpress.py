@@ -10,7 +10,7 @@ src/Storage/UserClaimsStorage.php; it runs bshaffer/oauth2-server-php):
 - the subject is the WordPress user_login; with scope "profile" the claims are
   username, name (display_name), given_name, family_name, nickname and picture,
   plus the nonce. The plugin sends no email claim: a site adds it with the
-  `oidc_user_claims` filter (as wordpress/preference-portal.php does).
+  `oidc_user_claims` filter (as the plugin in wordpress/preference-portal/ does).
 
 `OAuthWordPress` follows the "WP OAuth Server" plugin (wp-oauth.com, docs
 "OAuth 2.0 Endpoints" and "Extending Endpoints"): /oauth/authorize,
