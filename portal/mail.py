@@ -10,6 +10,7 @@ import os
 import smtplib
 import ssl
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -29,9 +30,12 @@ class MailError(Exception):
 
 
 class Mailer:
-    def __init__(self, settings: MailSettings, instance: Path) -> None:
+    def __init__(self, settings: MailSettings, instance: Path, keep_seconds: float) -> None:
+        """`keep_seconds`: how long the file backend keeps a message, as long as
+        the links in it work (the demo's .eml files must not outlive them)."""
         self.settings = settings
         self.folder = instance / settings.file_dir
+        self.keep_seconds = keep_seconds
 
     def message(self, to: str, subject: str, text: str, html: str | None = None,
                 language: str = "es") -> EmailMessage:
@@ -60,8 +64,16 @@ class Mailer:
 
     def _send_file(self, msg: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.forget_expired()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         (self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(msg.as_bytes())
+
+    def forget_expired(self) -> None:
+        """Delete the .eml files whose links no longer work."""
+        oldest = time.time() - self.keep_seconds
+        for old in self.folder.glob("*.eml"):
+            if old.stat().st_mtime < oldest:
+                old.unlink(missing_ok=True)
 
     def _send_smtp(self, msg: EmailMessage) -> None:
         s = self.settings
@@ -87,7 +99,11 @@ class Mailer:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = Mailer(app.config["PORTAL"].mail, Path(app.instance_path))
+    config = app.config["PORTAL"]
+    mailer = Mailer(config.mail, Path(app.instance_path), config.portal.link_lifetime_minutes * 60)
+    if "file" in config.mail.backends and mailer.folder.is_dir():
+        mailer.forget_expired()
+    app.extensions[EXTENSION] = mailer
 
 
 def mailer() -> Mailer:

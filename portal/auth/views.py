@@ -70,18 +70,26 @@ def request_link() -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("auth/start.html", form=form), 400
     email = (form.email.data or "").strip()
+    if not email_sign_in_link(email):
+        return render_template("auth/start.html", form=form, throttled=True), 429
+    session["link_sent_to"] = email
+    return redirect(url_for("auth.link_sent"))
+
+
+def email_sign_in_link(email: str) -> bool:
+    """Send `email` a sign-in link, if it is a contact's; False when the
+    request limits refuse it. The answer must not tell whether the email is
+    known: the token is made for every address, and the CRM look-up and the
+    sending happen after the answer."""
     shared = doors()
     if not shared.throttle.allow(email, request.remote_addr or "unknown"):
-        return render_template("auth/start.html", form=form, throttled=True), 429
-    # The answer must not tell whether the email is known: the token is made
-    # for every address, and the CRM look-up and sending happen after the answer.
+        return False
     token = shared.links.issue(email)
     link = external_url("auth.use_link", token=token)
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
     shared.background.submit(send_link_if_known, app, LinkLetter(
         current(), delivery().crm, mailer(), email, link, current_language()))
-    session["link_sent_to"] = email
-    return redirect(url_for("auth.link_sent"))
+    return True
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
+from email_validator import EmailNotValidError, validate_email
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, session, url_for
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
@@ -38,6 +39,7 @@ from portal.config import current
 from portal.config.wordpress import WordPressSettings
 from portal.crm.base import CrmError
 from portal.delivery import delivery
+from portal.fields.widgets import visible
 from portal.hosting.urls import external_url
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ def _client() -> Any:
 
 # Each way the login can fail, and the status its page answers with.
 PROBLEMS = {"denied": 403, "state": 400, "expired": 400, "refused": 400, "unreachable": 503,
-            "no_email": 403, "unverified": 403, "no_contact": 404}
+            "no_email": 403, "bad_email": 403, "unverified": 403, "no_contact": 404}
 
 
 def problem(reason: str, email: str = "") -> Response:
@@ -186,6 +188,12 @@ def _name_of(claims: Mapping[str, Any]) -> str:
 
 def sign_in_member(wp: WordPressSettings, email: str, name: str,
                    then: str = "") -> Response | tuple[str, int]:
+    try:
+        # Whatever WordPress calls an email must be one before a CRM contact is made of it.
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return problem("bad_email")
+    name = visible(name)[:200]
     crm = delivery().crm
     try:
         contact = crm.find_contact(email)

@@ -23,7 +23,13 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from portal.crm.base import Value
-from portal.fields.widgets import PortalDateField, PortalMultiField, PortalSelectField, country_choices
+from portal.fields.widgets import (
+    PortalDateField,
+    PortalMultiField,
+    PortalSelectField,
+    VisibleText,
+    country_choices,
+)
 
 if TYPE_CHECKING:
     from portal.config.model import FieldSpec
@@ -68,6 +74,7 @@ class FieldKind:
 def _validators(spec: FieldSpec, default_max: int | None) -> list[Any]:
     checks: list[Any] = [DataRequired(message=_l("This field is required."))] if spec.required \
         else [Optional()]
+    checks.append(VisibleText(multiline=spec.type == "textarea"))
     limit = spec.max_length or default_max
     if limit:
         checks.append(Length(max=limit, message=_l("Use at most %(max)d characters.", max=limit)))

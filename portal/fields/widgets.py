@@ -5,16 +5,20 @@ built-in messages would reach Basque readers in English."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from babel import Locale
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, SelectMultipleField
+from wtforms import DateField, Field, SelectField, SelectMultipleField
 from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
 
+# Unicode categories stored nowhere: controls, formatting (bidi, zero-width),
+# private use, surrogates, unassigned.
+INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
 # Codes Babel lists among territories that are not countries one lives in.
 NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
 
@@ -51,6 +55,28 @@ class PortalSelectField(ChoiceCheck, SelectField):
 
 class PortalMultiField(ChoiceCheck, SelectMultipleField):
     pass
+
+
+class VisibleText:
+    """Refuse control characters and invisible formatting ones (NUL, ESC,
+    bidirectional overrides, zero-width spaces) that would be stored in the
+    CRM unseen: they come with pasted text, or with an attack on whoever
+    reads the CRM. Line breaks and tabs are text in a multi-line field."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.allowed = frozenset("\n\r\t") if multiline else frozenset()
+
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        if isinstance(field.data, str) and any(
+                unicodedata.category(c) in INVISIBLE and c not in self.allowed for c in field.data):
+            raise ValidationError(str(_l(
+                "Remove the invisible or control characters from this text: they may have "
+                "come with something you pasted.")))
+
+
+def visible(text: str) -> str:
+    """`text` without control and invisible characters (for what other systems send)."""
+    return "".join(c for c in text if unicodedata.category(c) not in INVISIBLE)
 
 
 @lru_cache(maxsize=8)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.hosting import embed, proxy, security, theme
+from portal.hosting import embed, logs, proxy, security, theme
 
 
 def init_app(app: Flask) -> None:
+    logs.init_app()
     security.init_app(app)
     embed.init_app(app)
     theme.init_app(app)

@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
     policy = content_security_policy(app.config["PORTAL"])
     # X-Frame-Options cannot name allowed origins: send it only where no one may frame us.
     framed = app.config["PORTAL"].embed.framed
+    https = app.config["PORTAL"].portal.public_url.startswith("https://")
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -94,6 +95,8 @@ def init_app(app: Flask) -> None:
         if not framed:
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Content-Security-Policy", policy)
+        if https:  # browsers then refuse plain http to this host, so no one can sit between
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.endpoint and request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response

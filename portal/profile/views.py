@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from portal.auth.newsletter_field import issue_token, token_field
 from portal.auth.session import FULL, SignedIn, login_required, signed_in
+from portal.auth.views import email_sign_in_link
 from portal.config import Config, FieldSpec, GroupSpec, current
 from portal.crm.base import Change, CrmError, Profile, Value
 from portal.delivery import delivery
@@ -86,6 +87,22 @@ def save() -> str | Response | tuple[str, int]:
         flash(_("There was nothing to save: you made no changes."), "info")
         return redirect(url_for("profile.show"))
     return _write(who, profile, form, change)
+
+
+@bp.post("/personal-details-link")
+@login_required
+def personal_details_link() -> Response:
+    """From a newsletter link, one press emails the contact a link that may
+    change personal details too."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    email = _who().contact.email
+    if email_sign_in_link(email):
+        flash(_("We have emailed you a link: open it to change your personal details."), "success")
+    else:
+        flash(_("You have asked for many links in a short time. Please wait a while and try "
+                "again; if a link already reached your inbox, you can use it."), "info")
+    return redirect(url_for("profile.show"))
 
 
 @bp.get("/unsubscribe-all")
@@ -195,7 +212,8 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
     config = current()
     language = current_language()
     fields = []
-    for spec in config.fields:
+    # A newsletter link travels in forwarded mail: it shows no personal data at all.
+    for spec in config.fields if _personal_allowed(who) else ():
         editable = spec.key in form
         if not editable and spec.is_note:
             continue  # a note field has no value to show
@@ -215,7 +233,14 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
                       if f"lang_{code}" in form]
     return {"form": form, "fields": fields, "groups": groups, "language_boxes": language_boxes,
             "who": who, "personal_allowed": _personal_allowed(who),
+            "shown_email": who.contact.email if _personal_allowed(who) else masked(who.contact.email),
             "opted_out_all": profile.opted_out_all}
+
+
+def masked(email: str) -> str:
+    """An address as a newsletter link may show it: enough to recognise, not to copy."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
 
 
 def shown_value(spec: FieldSpec, value: Value, language: str, crm_options: CrmChoices) -> str:

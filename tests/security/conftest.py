@@ -18,6 +18,7 @@ import requests
 from portal.shipped import SOURCE_TREE
 from tests.support.config import STRONG_KEY, demo_config, served_at
 from tests.support.smtp import Inbox, free_port
+from tests.wordpress.conftest import wordpress_login  # noqa: F401 (a fixture tests here use)
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
