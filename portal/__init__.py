@@ -22,7 +22,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     PORTAL_CONFIG environment variable, else the demo configuration.
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
-    from portal import cli, embed, i18n, proxy, security, services, theme
+    from portal import cli, db, embed, i18n, proxy, security, services, theme
     from portal.auth import wordpress
     from portal.auth.views import bp as auth_bp
     from portal.profile.views import bp as profile_bp
@@ -55,6 +55,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
         app.config.update(overrides)
     i18n.init_app(app)
     security.init_app(app)
+    db.init_app(app)
     embed.init_app(app)
     theme.init_app(app)
     proxy.init_app(app)

@@ -16,6 +16,7 @@ from portal.auth import wordpress  # noqa: F401
 from portal.crm.authorize_cli import register_authorize_command
 from portal.crm.local import LocalCrm
 from portal.crm_cli import register_crm_commands
+from portal.db.cli import db_commands
 from portal.queue_cli import register_queue_commands
 from portal.services import portal
 from portal.settings import ConfigError, load_config
@@ -69,3 +70,4 @@ def init_app(app: Flask) -> None:
     register_queue_commands(app)  # flask queue
     app.cli.add_command(demo)
     app.cli.add_command(tokens)
+    app.cli.add_command(db_commands)  # flask db upgrade

@@ -122,6 +122,7 @@ class PortalSettings:
     crm: str = "main"
     mirrors: tuple[str, ...] = ()
     storage_url: str = "memory://"  # shared counters; "redis://host:6379/0" for several servers
+    database_url: str = ""  # the portal's own database; PORTAL_DATABASE_URL wins
     language_preference: LanguagePreference = LanguagePreference("off")
 
 
@@ -324,6 +325,7 @@ class _Checker:
             crm=self.get(table, "crm", str, w, "main"),
             mirrors=mirrors,
             storage_url=self.get(table, "storage_url", str, w, "memory://"),
+            database_url=self.get(table, "database_url", str, w, ""),
             language_preference=self.language_preference(table.get("language_preference", {})),
             **positive,
         )
