@@ -15,6 +15,7 @@ from portal.cache import ProfileCache, build_cache
 from portal.crm import build_adapter
 from portal.crm.base import CrmAdapter
 from portal.crm.limiter import SharedLimiter, new_unit_of_work, rate_option
+from portal.db import database
 from portal.ledger import Ledger, build_ledger
 from portal.mail import Mailer
 from portal.queue import ChangeQueue, start_embedded_on_first_request
@@ -64,7 +65,7 @@ def init_app(app: Flask) -> None:
         config=config,
         crm=crm,
         mailer=Mailer(config.mail, instance),
-        links=SignInLinks(app.config["SECRET_KEY"], instance / "portal-state.sqlite3",
+        links=SignInLinks(app.config["SECRET_KEY"], database(app),
                           config.portal.link_lifetime_minutes * 60),
         newsletter=NewsletterTokens(app.config["SECRET_KEY"]),
         throttle=LinkRequestThrottle(config.portal.link_requests_per_email_per_hour,
