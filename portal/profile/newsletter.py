@@ -31,7 +31,7 @@ def issue_token(contact: Contact) -> tuple[str, WriteResult]:
     services = portal()
     field = token_field()
     assert field is not None, "issue_token needs [portal] newsletter_token_field"
-    token = services.newsletter.make(contact.ref, contact.email)
+    token = services.newsletter.make(contact.ref)
     change = Change(contact_ref=contact.ref, email=contact.email, name=contact.name,
                     fields=(FieldUpdate(field, token),))
     return token, services.writer.submit(change)

@@ -80,5 +80,5 @@ def newsletter_contact(token: str) -> Contact | None:
     claim = portal().newsletter.read(token)
     if claim is None:
         return None
-    contact, stored = stored_token(Contact(ref=claim.contact_ref, email=claim.email))
+    contact, stored = stored_token(Contact(ref=claim.contact_ref, email=""))  # the CRM fills it in
     return contact if stored == token else None
