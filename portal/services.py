@@ -10,7 +10,7 @@ from flask import Flask, current_app
 
 from portal.auth.links import SignInLinks
 from portal.auth.newsletter import NewsletterTokens
-from portal.auth.throttle import LinkRequestThrottle
+from portal.auth.throttle import LinkRequestThrottle, hourly_counters
 from portal.cache import ProfileCache, build_cache
 from portal.crm import build_adapter
 from portal.crm.base import CrmAdapter
@@ -70,7 +70,8 @@ def init_app(app: Flask) -> None:
         newsletter=NewsletterTokens(app.config["SECRET_KEY"]),
         throttle=LinkRequestThrottle(config.portal.link_requests_per_email_per_hour,
                                      config.portal.link_requests_per_address_per_hour,
-                                     config.portal.storage_url),
+                                     hourly_counters(config.portal.storage_url, database(app)),
+                                     app.config["SECRET_KEY"]),
         writer=Writer(crm, mirrors, ledger=ledger, wake=queue.wake, profiles=profiles,
                       policy=policy, lease_seconds=settings.lease_seconds),
         background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="portal-bg"),
