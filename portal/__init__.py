@@ -23,7 +23,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
     from portal import cli, db, embed, i18n, proxy, security, services, theme
-    from portal.auth import wordpress
+    from portal.auth import session, wordpress
     from portal.auth.views import bp as auth_bp
     from portal.profile.views import bp as profile_bp
     from portal.settings import load_config
@@ -59,6 +59,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     embed.init_app(app)
     theme.init_app(app)
     proxy.init_app(app)
+    session.init_app(app)
     wordpress.init_app(app)
     services.init_app(app)
     app.register_blueprint(auth_bp)

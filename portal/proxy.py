@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.settings import register_section
@@ -31,13 +30,6 @@ def check_section(section: Mapping[str, Any], report: Callable[[str, str], None]
 register_section("proxy", check_section, ("trusted_hops",))
 
 
-class PrefixedSessionCookie(SecureCookieSessionInterface):
-    """The session cookie is scoped to our prefix, not to the whole WordPress site."""
-
-    def get_cookie_path(self, app: Flask) -> str:
-        return app.config["SESSION_COOKIE_PATH"] or (request.script_root + "/" if request else "/")
-
-
 def init_app(app: Flask) -> None:
     section = app.config["PORTAL"].section("proxy")
     if not section:
@@ -46,4 +38,3 @@ def init_app(app: Flask) -> None:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
                                 x_host=hops, x_port=hops, x_prefix=hops)
-    app.session_interface = PrefixedSessionCookie()

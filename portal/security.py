@@ -1,18 +1,16 @@
-"""The signing key, CSRF protection, session idle expiry and response headers."""
+"""The signing key, CSRF protection and response headers."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import time
 from pathlib import Path
 
-from flask import Flask, Response, render_template, request, session
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from portal import embed, theme
-from portal.auth.session import sign_out
 from portal.settings import Config
 
 csrf = CSRFProtect()
@@ -58,18 +56,6 @@ def content_security_policy(config: Config) -> str:
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
-    idle_seconds = app.config["PORTAL"].portal.session_idle_minutes * 60
-
-    @app.before_request
-    def expire_idle_session() -> None:
-        if "contact" not in session:
-            return
-        now = time.time()
-        if now - session.get("seen", now) > idle_seconds:
-            sign_out()
-            session["expired"] = True
-        else:
-            session["seen"] = now
 
     @app.errorhandler(CSRFError)
     def form_not_checked(error: CSRFError) -> tuple[str, int]:

@@ -113,6 +113,7 @@ class PortalSettings:
     public_url: str = ""
     link_lifetime_minutes: int = 30
     session_idle_minutes: int = 30
+    session_lifetime_hours: int = 12  # from sign-in, however busy the session
     link_requests_per_email_per_hour: int = 5
     link_requests_per_address_per_hour: int = 30
     last_changed_field: str = ""
@@ -303,6 +304,7 @@ class _Checker:
             default = languages[0]
         positive = {}
         for key, fallback in (("link_lifetime_minutes", 30), ("session_idle_minutes", 30),
+                              ("session_lifetime_hours", 12),
                               ("link_requests_per_email_per_hour", 5),
                               ("link_requests_per_address_per_hour", 30)):
             value = self.get(table, key, int, w, fallback)

@@ -48,11 +48,3 @@ def sign_out_over_http(base: str, browser: requests.Session) -> None:
     page = browser.get(base + "/profile/")
     answer = browser.post(base + "/sign-out", data={"csrf_token": csrf_token(page.text)})
     assert answer.url == base + "/", answer.url
-
-
-def copy_of(browser: requests.Session) -> requests.Session:
-    """Another browser holding the same cookies, as a thief who copied them."""
-    thief = requests.Session()
-    for cookie in browser.cookies:
-        thief.cookies.set_cookie(cookie)
-    return thief

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import requests
 
 from tests.db.conftest import sign_in_over_http, sign_out_over_http
@@ -18,7 +17,6 @@ def replay(base: str, cookie: str) -> requests.Response:
                         allow_redirects=False)
 
 
-@pytest.mark.xfail(strict=True, reason="the session is a signed cookie: a copy outlives sign-out")
 def test_a_cookie_copied_before_sign_out_opens_nothing_afterwards(db_app, smtp):
     with serve(db_app) as base:
         browser = sign_in_over_http(base, smtp)
@@ -28,7 +26,6 @@ def test_a_cookie_copied_before_sign_out_opens_nothing_afterwards(db_app, smtp):
         assert replay(base, stolen).status_code == 302
 
 
-@pytest.mark.xfail(strict=True, reason="a signed cookie has no absolute lifetime")
 def test_a_cookie_replayed_after_the_absolute_lifetime_is_refused(backend, make_app, smtp,
                                                                   monkeypatch):
     # A day of idle time, so only the absolute lifetime (12 hours) can end it.
