@@ -29,7 +29,7 @@ from portal.db import database
 from portal.db.engine import Every
 from portal.db.keys import Keys, new_token, token_hash
 from portal.db.models import utcnow
-from portal.db.sessions import Columns, SessionStore, StoredSession
+from portal.db.sessions import ENDED_NOTICE, Columns, SessionStore, StoredSession
 
 FULL = "full"
 SUBSCRIPTIONS = "subscriptions"
@@ -123,6 +123,11 @@ class DatabaseSessions(SessionInterface):
         self.store = store
         self.lifetimes = lifetimes
         self.purging = Every(300)
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        # The server ends the session; the cookie outlives it by a day so the
+        # portal can still tell a returning contact that their session ended.
+        return utcnow() + self.lifetimes.absolute + ENDED_NOTICE if session.permanent else None
 
     def get_cookie_path(self, app: Flask) -> str:
         # Behind a reverse proxy the cookie belongs to our prefix, not to the whole site.

@@ -6,13 +6,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
 import requests
 from sqlalchemy import select
 
 from portal.auth.session import end_sessions_of
 from portal.db import database
 from portal.db.models import SessionRecord
+from portal.settings import ConfigError, load_config
 from tests.db.conftest import sign_in_over_http, sign_out_over_http
+from tests.support.config import demo_config
 from tests.support.live import serve
 
 EMAIL = "demo@example.org"
@@ -124,3 +127,23 @@ def test_sessions_made_under_another_secret_key_are_not_read(backend, make_app, 
     monkeypatch.setenv("PORTAL_SECRET_KEY", "b" * 48)  # the key was changed
     with serve(make_app()) as base:
         assert browser.get(base + "/profile/", allow_redirects=False).status_code == 302
+
+
+def test_the_cookie_lasts_as_long_as_the_session_may_and_a_day_to_say_it_ended(backend, make_app,
+                                                                               smtp):
+    app = make_app(replace={"session_idle_minutes = 30": "session_idle_minutes = 30\n"
+                                                          "session_lifetime_hours = 48"})
+    with serve(app) as base:
+        browser = sign_in_over_http(base, smtp)
+    [cookie] = [c for c in browser.cookies if c.name == "session"]
+    assert abs(cookie.expires - (time.time() + (48 + 24) * 3600)) < 60
+    assert cookie.has_nonstandard_attr("HttpOnly")
+
+
+def test_a_session_lifetime_below_one_hour_is_refused(tmp_path):
+    path = demo_config(tmp_path, replace={"session_idle_minutes = 30":
+                                          "session_idle_minutes = 30\nsession_lifetime_hours = 0"})
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert any("session_lifetime_hours" in problem and "line 12" in problem
+               for problem in refused.value.problems), refused.value.problems
