@@ -157,6 +157,8 @@ class DatabaseSessions(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
+        if not (session.accessed or session.modified):
+            return  # an asset: no one read or wrote the session, nothing to remember
         response.vary.add("Cookie")
         stored = session.stored
         if stored is not None and (session.renew or not session):

@@ -43,6 +43,21 @@ def test_visitors_who_keep_nothing_leave_nothing(db_app):
         assert len(records(db_app)) == 1
 
 
+def test_assets_neither_touch_the_session_nor_vary_on_it(db_app, smtp, monkeypatch):
+    with serve(db_app) as base:
+        browser = sign_in_over_http(base, smtp)
+        [before] = records(db_app)
+        start = time.time()
+        monkeypatch.setattr(time, "time", lambda: start + 5 * 60)
+        asset = browser.get(base + "/static/css/portal.css")
+        assert asset.status_code == 200
+        assert "Set-Cookie" not in asset.headers and "Cookie" not in asset.headers.get("Vary", "")
+        assert records(db_app)[0].last_seen_at == before.last_seen_at
+        page = browser.get(base + "/profile/")
+        assert "Cookie" in page.headers["Vary"]
+        assert records(db_app)[0].last_seen_at > before.last_seen_at  # a page is activity
+
+
 def test_the_cookie_holds_a_random_id_and_the_record_only_its_hash(db_app, smtp):
     with serve(db_app) as base:
         browser = sign_in_over_http(base, smtp)
