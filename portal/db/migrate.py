@@ -60,8 +60,10 @@ def upgrade(database: Database) -> str:
 def new_revision(database: Database, message: str) -> str:
     """Write a migration for what the models have and the database lacks
     (for developers, on a database at the newest revision)."""
+    number = len(list(ScriptDirectory.from_config(alembic_config()).walk_revisions())) + 1
     with database.engine.connect() as connection:
-        script = command.revision(alembic_config(connection), message, autogenerate=True)
+        script = command.revision(alembic_config(connection), message, autogenerate=True,
+                                  rev_id=f"{number:04d}")  # 0002, 0003...: the order reads
     assert script is not None and not isinstance(script, list)
     return str(script.path)
 
