@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     PORTAL_CONFIG environment variable, else the demo configuration.
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
-    from portal import auth, commands, delivery, hosting, i18n, mail
+    from portal import auth, commands, db, delivery, hosting, i18n, mail
     from portal.commands.demo import seed_on_start
     from portal.config import load_config
     from portal.hosting.security import secret_key
@@ -45,9 +44,6 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("PORTAL_INSECURE_COOKIES") != "1" and not config.portal.demo,
-        # The server ends idle sessions; the cookie outlives them by a day so the
-        # portal can still tell a returning contact that their session ended.
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.portal.session_idle_minutes, days=1),
         WTF_CSRF_TIME_LIMIT=None,  # the session's idle timeout already bounds it
         MAX_CONTENT_LENGTH=256 * 1024,
     )
@@ -55,6 +51,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
         app.config.update(overrides)
     i18n.init_app(app)
     hosting.init_app(app)
+    db.init_app(app)
     mail.init_app(app)
     delivery.init_app(app)
     auth.init_app(app)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs for real (browser, proxy,
-# Redis) when they are missing. Needs root; elsewhere it says what to install.
+# Redis, PostgreSQL) when they are missing. Needs root; elsewhere it says what to install.
 set -euo pipefail
-packages=(chromium nginx apache2 php-cli redis-server)   # browser tests; reverse-proxy tests (nginx, Apache); the WordPress shortcode; Redis mode
+packages=(chromium nginx apache2 php-cli redis-server postgresql)   # browser tests; reverse-proxy tests (nginx, Apache); the WordPress shortcode; Redis mode; the portal's database on PostgreSQL
 # The WordPress plugin: a real WordPress 6.1 on MariaDB, its translations built with
 # GNU gettext, and libfaketime to set a site's clock apart in the connection check's test.
 packages+=(wordpress wordpress-l10n mariadb-server php-mysql gettext faketime)

@@ -135,3 +135,13 @@ def test_demo_keeps_its_own_key_across_restarts(tmp_path, monkeypatch):
     first = create_app(path).config["SECRET_KEY"]
     assert len(first) >= 32 and create_app(path).config["SECRET_KEY"] == first
     assert (tmp_path / "i" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(("typo", "place"), [("databse_url = \"x\"", "portal.databse_url"),
+                                             ("smtp_hots = \"x\"", "mail.smtp_hots")])
+def test_a_misspelt_setting_is_named_not_ignored(tmp_path, typo, place):
+    section = "[portal]" if place.startswith("portal") else "[mail]"
+    path = demo_config(tmp_path, replace={section: f"{section}\n{typo}"})
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert any(place in problem and "is not a setting" in problem for problem in refused.value.problems)

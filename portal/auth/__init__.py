@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.auth import expiry, views, wordpress, wordpress_assertion
+from portal.auth import session, views, wordpress, wordpress_assertion
 from portal.auth.doors import EXTENSION, build
 
 
 def init_app(app: Flask) -> None:
+    session.init_app(app)
     app.extensions[EXTENSION] = build(app)
     app.register_blueprint(views.bp)
     wordpress.init_app(app)
     wordpress_assertion.init_app(app)
-    expiry.init_app(app)

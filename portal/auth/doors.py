@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Flask, current_app
 
 from portal.auth.links import SignInLinks
 from portal.auth.newsletter import NewsletterTokens
-from portal.auth.throttle import LinkRequestThrottle
+from portal.auth.throttle import LinkRequestThrottle, hourly_counters
 from portal.config import Config
+from portal.db import database
 
 EXTENSION = "portal.auth"
 
@@ -30,12 +30,12 @@ def build(app: Flask) -> Doors:
     config: Config = app.config["PORTAL"]
     secret = app.config["SECRET_KEY"]
     return Doors(
-        links=SignInLinks(secret, Path(app.instance_path) / "portal-state.sqlite3",
-                          config.portal.link_lifetime_minutes * 60),
+        links=SignInLinks(secret, database(app), config.portal.link_lifetime_minutes * 60),
         newsletter=NewsletterTokens(secret),
         throttle=LinkRequestThrottle(config.portal.link_requests_per_email_per_hour,
                                      config.portal.link_requests_per_address_per_hour,
-                                     config.portal.storage_url),
+                                     hourly_counters(config.portal.storage_url, database(app)),
+                                     secret),
         background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="portal-bg"),
     )
 

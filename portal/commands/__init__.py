@@ -10,10 +10,11 @@ import click
 from flask import Flask
 
 from portal.commands import authorize, demo, doctor, fields, queue, tokens
+from portal.db.cli import db_commands
 
 GROUPS: tuple[click.Command, ...] = (
     demo.demo, fields.fields_command, doctor.doctor_command, authorize.crm_group, queue.queue,
-    tokens.tokens,
+    tokens.tokens, db_commands,
 )
 
 

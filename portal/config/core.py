@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,12 +14,24 @@ from portal.config.urls import is_loopback, url_problem
 from portal.crm import ADAPTERS
 
 PLAIN_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
-POSITIVE = (("link_lifetime_minutes", 30), ("session_idle_minutes", 30),
+POSITIVE = (("link_lifetime_minutes", 30), ("session_idle_minutes", 30), ("session_lifetime_hours", 12),
             ("link_requests_per_email_per_hour", 5), ("link_requests_per_address_per_hour", 30))
+
+
+MAIL_KEYS = frozenset({"backends", "from", "file_dir", "smtp_host", "smtp_port", "smtp_security",
+                       "smtp_timeout"})
+
+
+def refuse_unknown(c: Checker, table: Mapping[str, Any], section: str, known: Iterable[str]) -> None:
+    """A misspelt setting is a problem, not a silent default."""
+    known = sorted(known)
+    for key in sorted(set(table) - set(known)):
+        c.report(f"{section}.{key}", f"is not a setting of [{section}] (use {', '.join(known)})")
 
 
 def read_portal(c: Checker, table: Mapping[str, Any]) -> PortalSettings:
     w = "portal"
+    refuse_unknown(c, table, w, (f.name for f in fields(PortalSettings)))
     languages = tuple(c.get(table, "languages", list, w, list(LANGUAGES)))
     bad = [lang for lang in languages if lang not in LANGUAGES]
     if bad or not languages:
@@ -50,6 +63,7 @@ def read_portal(c: Checker, table: Mapping[str, Any]) -> PortalSettings:
         crm=c.get(table, "crm", str, w, "main"),
         mirrors=tuple(c.get(table, "mirrors", list, w, [])),
         storage_url=c.get(table, "storage_url", str, w, "memory://"),
+        database_url=c.get(table, "database_url", str, w, ""),
         language_preference=read_language_preference(c, table.get("language_preference", {})),
         **positive,
     )
@@ -95,6 +109,7 @@ def read_language_preference(c: Checker, table: Any) -> LanguagePreference:
 
 def read_mail(c: Checker, table: Mapping[str, Any]) -> MailSettings:
     w = "mail"
+    refuse_unknown(c, table, w, MAIL_KEYS)
     backends = tuple(c.get(table, "backends", list, w, ["console"]))
     for backend in backends:
         if backend not in ("console", "file", "smtp"):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.config.checker import Checker
-from portal.config.core import read_crms, read_mail, read_portal
+from portal.config.core import read_crms, read_mail, read_portal, refuse_unknown
 from portal.config.layout import read_fields, read_groups
 from portal.config.model import Config
 from portal.config.sections import BY_NAME
@@ -77,8 +77,7 @@ def read_section(c: Checker, name: str, table: Any) -> Any:
         c.report(name, "must be a table")
         return None
     before = len(c.problems)
-    for key in sorted(set(table) - section.keys):
-        c.report(f"{name}.{key}", f"is not a setting of [{name}] (use {', '.join(sorted(section.keys))})")
+    refuse_unknown(c, table, name, section.keys)
     known = {k: v for k, v in table.items() if k in section.keys}
     section.check(known, lambda where, message: c.report(f"{name}.{where}", message))
     return section.build(known) if len(c.problems) == before else None

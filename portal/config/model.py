@@ -103,6 +103,7 @@ class PortalSettings:
     public_url: str = ""
     link_lifetime_minutes: int = 30
     session_idle_minutes: int = 30
+    session_lifetime_hours: int = 12  # from sign-in, however busy the session
     link_requests_per_email_per_hour: int = 5
     link_requests_per_address_per_hour: int = 30
     last_changed_field: str = ""
@@ -112,6 +113,7 @@ class PortalSettings:
     crm: str = "main"
     mirrors: tuple[str, ...] = ()
     storage_url: str = "memory://"  # shared counters; "redis://host:6379/0" for several servers
+    database_url: str = ""  # the portal's own database; PORTAL_DATABASE_URL wins
     language_preference: LanguagePreference = LanguagePreference("off")
 
 

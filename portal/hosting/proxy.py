@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -31,14 +30,6 @@ FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED
              "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-class PrefixedSessionCookie(SecureCookieSessionInterface):
-    """The session cookie is scoped to our prefix, not to the whole WordPress site."""
-
-    def get_cookie_path(self, app: Flask) -> str:
-        path: str | None = app.config["SESSION_COOKIE_PATH"]
-        return path or (request.script_root + "/" if request else "/")
 
 
 class ForwardedHeaders:
@@ -100,5 +91,3 @@ def init_app(app: Flask) -> None:
     app.config["TRUSTED_HOSTS"] = trusted_hosts(config)
     app.wsgi_app = ForwardedHeaders(  # type: ignore[method-assign]
         app.wsgi_app, config.proxy, config.portal.public_url)
-    if config.proxy.enabled or config.portal.public_url:
-        app.session_interface = PrefixedSessionCookie()

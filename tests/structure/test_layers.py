@@ -1,8 +1,8 @@
 """The architecture, checked: each part imports only the parts below it.
 
 Layers, lowest first. The CRM adapters know nothing of the app; the
-configuration and the field types know the CRM contract; delivery, mail and
-languages know the configuration; hosting, the doors, the pages, the
+configuration, the field types and the portal's own database know the CRM
+contract at most; delivery, mail and languages know the configuration; hosting, the doors, the pages, the
 commands and the app factory come on top, in that order."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "portal"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("portal.crm",),
-    ("portal.shipped", "portal.fields", "portal.config"),
+    ("portal.shipped", "portal.fields", "portal.config", "portal.db"),
     ("portal.i18n", "portal.mail", "portal.delivery"),
     ("portal.hosting",),
     ("portal.auth",),

@@ -35,3 +35,8 @@ def served_at(public_url: str) -> dict[str, str]:
     """`replace` for demo_config: the demo's contents served for real at `public_url`
     (needs PORTAL_SECRET_KEY, which the make_app fixture sets)."""
     return {DEMO_LINE: f'demo = false\npublic_url = "{public_url}"'}
+
+# The demo allows 50 sign-in links an hour per address; the tests of the limit use the default, 5.
+FIVE_LINKS_AN_HOUR = {
+    "link_requests_per_email_per_hour = 50    # try the demo freely; 5 is the default":
+    "link_requests_per_email_per_hour = 5"}

@@ -1,0 +1,116 @@
+"""One connection pool to the portal's database, and the two kinds of
+transaction the portal needs: plain ones, and exclusive ones that every
+web worker takes in turn (counting sign-in requests, migrating)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
+
+SQLITE_BUSY_SECONDS = 30  # how long a writer waits for another worker's write
+
+
+def normalised_url(url: str) -> URL:
+    """The URL as SQLAlchemy wants it: PostgreSQL through psycopg 3 even when
+    the URL names no driver (postgres://, postgresql://)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1)
+                      if url.startswith("postgres://") else url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = normalised_url(url)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"The portal's database must be SQLite or PostgreSQL, not "
+                             f"{self.dialect} ({self.safe_url}).")
+        options: dict[str, Any] = {"pool_pre_ping": self.dialect == "postgresql"}
+        if self.dialect == "sqlite":
+            options["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
+        self.engine: Engine = create_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            _take_over_sqlite_transactions(self.engine)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, fit for messages and logs."""
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A transaction, committed when the block ends without an error."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def exclusive(self, *names: str) -> Iterator[Connection]:
+        """A transaction that no other holder of any of `names` runs at the
+        same time, in this process or another: transaction-level advisory
+        locks on PostgreSQL, the database's write lock on SQLite."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                if self.dialect == "postgresql":
+                    for name in sorted(set(names)):  # one order everywhere: no deadlock
+                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                           {"key": lock_key(name)})
+                yield connection
+
+    def dispose(self) -> None:
+        """Close the pooled connections (before a server forks its workers)."""
+        self.engine.dispose()
+
+
+def lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock number (signed 64 bits) for a name."""
+    return int.from_bytes(hashlib.sha256(f"portal:{name}".encode()).digest()[:8], "big",
+                          signed=True)
+
+
+def _take_over_sqlite_transactions(engine: Engine) -> None:
+    """Python's sqlite3 begins transactions itself, late and always DEFERRED;
+    SQLAlchemy's documented recipe lets us say BEGIN, and BEGIN IMMEDIATE
+    where a transaction must hold the write lock from its first statement."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+class Every:
+    """Says yes at most once per `seconds`, per process: for housekeeping
+    that rides on ordinary requests."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next:
+                return False
+            self._next = now + self.seconds
+            return True

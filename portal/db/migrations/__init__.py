@@ -1,0 +1,1 @@
+"""Alembic migrations of the portal's database, run by portal.db.migrate."""
