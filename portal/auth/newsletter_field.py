@@ -7,11 +7,16 @@ The newsletter link's check reads it back here too.
 
 from __future__ import annotations
 
+from flask import session
+
 from portal.auth.doors import newsletter_tokens
 from portal.config import current
-from portal.crm.base import Change, Contact, FieldRef, FieldUpdate
+from portal.crm.base import Change, Contact, FieldRef, FieldUpdate, Profile
+from portal.db.keys import token_hash
 from portal.delivery import delivery
 from portal.delivery.writer import WriteResult
+
+SESSION_KEY = "newsletter_token"
 
 
 def token_field() -> FieldRef | None:
@@ -37,6 +42,22 @@ def issue_token(contact: Contact) -> tuple[str, WriteResult]:
     change = Change(contact_ref=contact.ref, email=contact.email, name=contact.name,
                     fields=(FieldUpdate(field, token),))
     return token, delivery().writer.submit(change)
+
+
+def remember_token(token: str) -> None:
+    """Keep in the session (a hash of) the token a newsletter session came in with."""
+    session[SESSION_KEY] = token_hash(token)
+
+
+def token_still_held(profile: Profile) -> bool:
+    """Whether a newsletter session's token is still the one in the CRM (as read,
+    so at most `profile_cache_seconds` old): clearing the field ends the session."""
+    kept = session.get(SESSION_KEY)
+    if kept is None:  # not a newsletter session
+        return True
+    field = token_field()
+    value = profile.values.get(field.crm_field) if field else None
+    return isinstance(value, str) and bool(value) and token_hash(value) == kept
 
 
 def newsletter_contact(token: str) -> Contact | None:

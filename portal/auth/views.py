@@ -27,7 +27,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from portal.auth.doors import doors
 from portal.auth.links import LinkState
-from portal.auth.newsletter_field import newsletter_contact
+from portal.auth.newsletter_field import newsletter_contact, remember_token
 from portal.auth.session import FULL, SUBSCRIPTIONS, sign_in, sign_out, signed_in
 from portal.config import Config, current
 from portal.crm.base import CrmAdapter, CrmError
@@ -192,6 +192,7 @@ def newsletter_link_now(token: str) -> Response | tuple[str, int]:
         return link_problem(LinkState.INVALID)
     scope = FULL if current().portal.newsletter_may_edit_personal_data else SUBSCRIPTIONS
     sign_in(contact, scope, via="newsletter")
+    remember_token(token)
     return redirect(url_for("profile.show"))
 
 

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from portal.auth.newsletter_field import issue_token, token_field
-from portal.auth.session import FULL, SignedIn, login_required, signed_in
+from portal.auth.newsletter_field import issue_token, token_field, token_still_held
+from portal.auth.session import FULL, SignedIn, login_required, sign_out, signed_in
 from portal.auth.views import email_sign_in_link
 from portal.config import Config, FieldSpec, GroupSpec, current
 from portal.crm.base import Change, CrmError, Profile, Value
@@ -51,7 +51,7 @@ class GroupView:
 def show() -> str | tuple[str, int]:
     who = _who()
     try:
-        profile = read_profile(who.contact)
+        profile = _read(who)
     except CrmError as exc:
         log.warning("Profile read failed: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
@@ -66,7 +66,7 @@ def save() -> str | Response | tuple[str, int]:
     who = _who()
     config = current()
     try:
-        profile = read_profile(who.contact)
+        profile = _read(who)
     except CrmError as exc:
         log.warning("Profile read before save failed: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
@@ -118,7 +118,7 @@ def unsubscribe_all() -> str | Response | tuple[str, int]:
         abort(400)
     who = _who()
     try:
-        profile = read_profile(who.contact)
+        profile = _read(who)
     except CrmError:
         return render_template("errors/crm_unavailable.html"), 503
     change = unsubscribe_all_change(current(), who.contact, profile)
@@ -133,6 +133,18 @@ def _who() -> SignedIn:
     who = signed_in()
     assert who is not None  # login_required
     return who
+
+
+def _read(who: SignedIn) -> Profile:
+    """The contact's profile; a newsletter session whose token the CRM no
+    longer holds ends here, and the start page says why."""
+    profile = read_profile(who.contact)
+    if not token_still_held(profile):
+        sign_out()
+        flash(_("The link from our newsletter no longer works. Ask for a link by email below."),
+              "info")
+        abort(redirect(url_for("auth.start")))
+    return profile
 
 
 def _personal_allowed(who: SignedIn) -> bool:

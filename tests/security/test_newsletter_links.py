@@ -66,3 +66,26 @@ def test_a_newsletter_token_carries_no_readable_address(serve):
         except (binascii.Error, ValueError):
             continue
         assert b"demo@example.org" not in decoded and b"example" not in decoded
+
+
+def test_clearing_the_token_in_the_crm_ends_a_newsletter_session(make_app, smtp):
+    from portal.crm.base import Change, FieldRef, FieldUpdate
+    from portal.delivery import delivery
+    from tests.conftest import csrf_token
+
+    # Profiles are read from the CRM at every view here (no cache to wait out).
+    app = make_app(append="[resilience]\nprofile_cache_seconds = 0\n")
+    runner = app.test_cli_runner()
+    link = runner.invoke(args=["tokens", "issue", "demo@example.org"]).output
+    path = "/n/" + link.split("/n/", 1)[1].split()[0]
+    reader = app.test_client()
+    reader.post(path, data={"csrf_token": csrf_token(reader.get(path).data)})
+    assert reader.get("/profile/").status_code == 200
+    crm = delivery(app).crm
+    contact = crm.find_contact("demo@example.org")
+    crm.apply(Change(contact.ref, contact.email, fields=(FieldUpdate(FieldRef("portal_token"), None),)))
+    ended = reader.get("/profile/?lang=en")
+    assert ended.status_code == 302
+    start = reader.get(ended.headers["Location"]).get_data(as_text=True)
+    assert "no longer works" in start
+    assert reader.get("/profile/").status_code == 302  # and it stays ended
