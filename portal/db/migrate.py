@@ -33,16 +33,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head() -> str:
-    """The newest revision the code knows."""
-    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert revision is not None, "portal/db/migrations/versions has no revision"
-    return revision
+    """The newest revision the code knows: each part's tables may have a branch
+    of their own from the first revision, so the heads, joined by "+"."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert heads, "portal/db/migrations/versions has no revision"
+    return "+".join(sorted(heads))
 
 
 def current(database: Database) -> str | None:
-    """The revision the database is at (None before the first migration)."""
+    """The revision the database is at, as `head()` writes it (None before the
+    first migration)."""
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
 def upgrade(database: Database) -> str:
@@ -52,7 +55,7 @@ def upgrade(database: Database) -> str:
     if current(database) == newest:
         return newest
     with turn(database) as connection:
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "heads")
         connection.commit()
     return newest
 
