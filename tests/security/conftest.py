@@ -107,13 +107,13 @@ def _seed(environment: dict[str, str]) -> None:
 
 
 def _wait_for(served: Served, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # two workers build the app: slow on a busy machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
-            requests.get(served.url + "/", headers={"Host": "probe.invalid"}, timeout=2)
+            requests.get(served.url + "/", headers={"Host": "probe.invalid"}, timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a worker still starting
             time.sleep(0.1)
     raise AssertionError(f"the portal did not start:\n{served.log_text()}")
