@@ -1,10 +1,12 @@
-"""The durable queue that delivers kept changes: Huey on SQLite or Redis.
+"""The queue that delivers kept changes: Huey on SQLite or Redis.
 
-Huey carries wake-ups ("deliver entry X", now or after a delay); the
-ledger (portal.delivery.ledger) holds the entries themselves, and the writer decides
-what a delivery does. A periodic sweep, and one at every worker start,
-enqueues again any entry that is overdue and held by no worker: that is
-how a job lost with a killed worker comes back.
+Huey carries only wake-ups ("deliver entry X", now or after a delay), and
+they may be lost: with a killed worker, a Redis that restarts, an enqueue
+that fails. The ledger (portal.delivery.ledger, in the portal's database)
+holds the entries themselves, and the writer decides what a delivery does.
+A periodic sweep, and one at every worker start, enqueues again every
+pending entry overdue by `sweep_after_seconds` that no worker holds: that
+is how a lost wake-up comes back.
 
 Two ways to run the workers:
 - embedded (the default): threads inside the web process, started by its
@@ -28,7 +30,7 @@ from huey.consumer import Consumer
 
 from portal.config.resilience import Resilience
 from portal.crm.base import BACKGROUND, calls_under
-from portal.delivery.ledger import PENDING, Ledger
+from portal.delivery.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +66,24 @@ class ChangeQueue:
         self._deliver = deliver_task
 
     def wake(self, entry_id: str, when: float) -> None:
-        """Have a worker deliver the entry at `when` (epoch seconds)."""
+        """Have a worker deliver the entry at `when` (epoch seconds). A wake-up
+        that cannot be enqueued is left to the sweep: the entry is kept."""
         delay = when - time.time()
-        if delay > 0.5:
-            self._deliver.schedule(args=(entry_id,), delay=delay)
-        else:
-            self._deliver(entry_id)
+        try:
+            if delay > 0.5:
+                self._deliver.schedule(args=(entry_id,), delay=delay)
+            else:
+                self._deliver(entry_id)
+        except Exception as exc:  # the queue's storage (Redis) is away
+            log.warning("No wake-up enqueued for entry %s (%s): the sweep will find it.",
+                        entry_id, exc)
 
     def sweep(self) -> int:
         """Enqueue again every pending entry overdue by `sweep_after_seconds`
         that no worker holds; return how many."""
-        overdue = time.time() - self.settings.sweep_after_seconds
-        found = [e for e in self.ledger.entries()
-                 if e.status == PENDING and e.next_try <= overdue and not self.ledger.leased(e.id)]
-        for entry in found:
-            self._deliver(entry.id)
+        found = self.ledger.due(time.time() - self.settings.sweep_after_seconds)
+        for entry_id in found:
+            self._deliver(entry_id)
         if found:
             log.info("Sweep enqueued %d overdue entr%s again", len(found),
                      "y" if len(found) == 1 else "ies")
