@@ -27,7 +27,7 @@ from portal.db import database
 from portal.delivery.cache import ProfileCache, build_cache
 from portal.delivery.ledger import Ledger
 from portal.delivery.oauth_tokens import database_token_stores
-from portal.delivery.queue import ChangeQueue, start_embedded_on_first_request
+from portal.delivery.queue import ChangeQueue, start_with_requests
 from portal.delivery.request_window import request_window
 from portal.delivery.writer import RetryPolicy, Writer
 
@@ -84,8 +84,8 @@ def init_app(app: Flask) -> None:
                     policy=policy, lease_seconds=settings.lease_seconds)
     app.extensions[EXTENSION] = Delivery(crm, mirrors, writer, profiles, ledger, queue, settings)
     app.before_request(new_unit_of_work)
-    if settings.embedded_worker and not app.testing:
-        start_embedded_on_first_request(app, queue)
+    if not app.testing:
+        start_with_requests(app, queue, settings.embedded_worker)
 
 
 def _under(folder: Path, name: str) -> Path:

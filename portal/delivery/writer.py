@@ -147,9 +147,9 @@ class Writer:
     def _deliver(self, entry: Entry) -> None:
         older = [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
                  if e.status == PENDING and e.created < entry.created]
-        if older:  # keep the contact's changes in order
-            self._retry_later(entry, max(o.next_try for o in older) + 1, entry.last_error,
-                              count=False)
+        if older:  # keep the contact's changes in order; the older one's landing wakes this
+            when = max(time.time(), *(o.next_try for o in older)) + 1
+            self._retry_later(entry, when, entry.last_error, count=False)
             return
         adapter = self.crm if entry.crm == self.crm.name else self.mirrors.get(entry.crm)
         if adapter is None:
@@ -171,6 +171,20 @@ class Writer:
             self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
         self.ledger.remove(entry.id)
         log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
+        self._wake_next(entry)
+
+    def _wake_next(self, landed: Entry) -> None:
+        """The contact's next change for the same CRM may go now, unless a
+        failure of its own set its time."""
+        following = [e for e in self.ledger.for_contact(landed.crm, landed.contact_ref)
+                     if e.status == PENDING]
+        if not following:
+            return
+        after = following[0]
+        if after.attempts == 0 and after.next_try > time.time():
+            after = replace(after, next_try=time.time())
+            self.ledger.save(after)
+        self.wake(after.id, after.next_try)
 
     def _for(self, adapter: CrmAdapter, change: Change) -> Change:
         """The change addressed to this CRM's own contact (mirrors match by email),
