@@ -22,7 +22,7 @@ import requests
 from portal.shipped import SOURCE_TREE
 from tests.browser.conftest import need
 from tests.proxy.support import PREFIX, proxy_process, wait_for_port
-from tests.resilience.conftest import RedisServer
+from tests.resilience.conftest import RedisServer, ac  # noqa: F401 - ac: the fake ActiveCampaign
 from tests.security.conftest import GUNICORN
 from tests.support.config import STRONG_KEY
 from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures

@@ -22,9 +22,8 @@ from tests.machines.conftest import (
     request_link,
     sign_in,
 )
-from tests.resilience.conftest import FAST, Account, ac, config_text, wait_until  # noqa: F401 - ac is a fixture
+from tests.resilience.conftest import FAST, Account, config_text, wait_until
 from tests.support.smtp import Inbox
-
 
 CONTACTS = ["ane@example.org", "jon@example.org"]
 LATENCY, PER_SECOND = 0.15, 5  # what ActiveCampaign's fake answers in, and allows

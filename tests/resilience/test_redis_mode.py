@@ -15,7 +15,7 @@ from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 -
 
 
 @pytest.fixture
-def shared(redis_url, postgres_url, monkeypatch):
+def shared(redis_url, postgres_url, monkeypatch):  # noqa: F811 - a fixture
     monkeypatch.setenv("PORTAL_DATABASE_URL", postgres_url)
     monkeypatch.setenv("PORTAL_SECRET_KEY", STRONG_KEY)  # one key on every server
     redis.Redis.from_url(redis_url).flushdb()
