@@ -188,3 +188,90 @@ def test_saves_survive_a_dead_node_a_redis_restart_and_a_crm_outage(
     assert duplicates == []
     assert ac.server.rate_limited == 0
     assert cluster.nodes[1].process.poll() is None
+
+
+USABLE = 3.0  # seconds a token is used before the portal refreshes it (HubSpot: 300 s early)
+
+
+def hubspot_config(server_url: str, smtp: Inbox):
+    def config(public_url: str, redis_url: str) -> str:
+        return f"""
+[portal]
+name = "OAuth on two nodes"
+demo = false
+public_url = "{public_url}"
+languages = ["es", "eu", "en"]
+default_language = "en"
+crm = "main"
+
+[mail]
+backends = ["smtp"]
+smtp_host = "127.0.0.1"
+smtp_port = {smtp.port}
+from = "Test <no-reply@example.org>"
+
+[crm.main]
+type = "hubspot"
+auth = "oauth"
+base_url = "{server_url}"
+client_id = "client-id"
+
+[resilience]
+queue = "redis"
+cache = "none"
+redis_url = "{redis_url}"
+
+[proxy]
+trusted_hops = 1
+
+[[fields]]
+key = "first_name"
+crm_field = "firstname"
+type = "text"
+label = "First name"
+"""
+    return config
+
+
+@pytest.fixture
+def hubspot(monkeypatch):
+    from tests.fakes import hubspot as fake
+
+    server, state = fake.start()
+    refreshes: list[float] = []
+
+    @server.app.before_request
+    def count_refreshes() -> None:
+        from flask import request
+
+        if request.path == "/oauth/v1/token" and request.form.get("grant_type") == "refresh_token":
+            refreshes.append(time.monotonic())
+
+    state.tokens.lifetime = int(300 + USABLE)
+    monkeypatch.setenv("PORTAL_CRM_MAIN_CLIENT_SECRET", state.tokens.client_secret)
+    monkeypatch.setenv("PORTAL_CRM_MAIN_REFRESH_TOKEN", "refresh-1")
+    yield server, state, refreshes
+    server.stop()
+
+
+def test_both_nodes_share_one_oauth_token_refreshed_once_per_expiry(cluster, hubspot,
+                                                                    smtp: Inbox):
+    server, state, refreshes = hubspot
+    for email in CONTACTS:
+        state.add_contact(email, firstname=email.split("@")[0])
+    nodes = cluster(hubspot_config(server.url, smtp))
+    browsers = [sign_in(nodes, smtp, email) for email in CONTACTS]
+    started, pages = time.monotonic(), 0
+    while time.monotonic() - started < 4 * USABLE + 1:  # several expiries, pages on both nodes
+        for browser in browsers:
+            page = browser.get(nodes.url + "/profile/")
+            assert page.status_code == 200 and page.url == nodes.url + "/profile/"
+            pages += 1
+        time.sleep(0.8)  # a page costs HubSpot two or three calls: keep within its budget
+    elapsed = time.monotonic() - started
+    gaps = [later - earlier for earlier, later in zip(refreshes, refreshes[1:], strict=False)]
+    print(f"\n{len(refreshes)} refreshes for {pages} pages in {elapsed:.1f} s on "
+          f"{sorted(nodes.served_by.values())} answers per node; gaps {[round(g, 1) for g in gaps]}")
+    assert all(count > 5 for count in nodes.served_by.values()) and len(nodes.served_by) == 2
+    assert len(refreshes) >= 4  # the token did expire, again and again
+    assert min(gaps) > USABLE - 0.5  # never two refreshes for one expiry
