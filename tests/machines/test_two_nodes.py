@@ -7,6 +7,7 @@ the token endpoint sees one refresh per expiry."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime
@@ -269,7 +270,7 @@ def test_both_nodes_share_one_oauth_token_refreshed_once_per_expiry(cluster, hub
             pages += 1
         time.sleep(0.8)  # a page costs HubSpot two or three calls: keep within its budget
     elapsed = time.monotonic() - started
-    gaps = [later - earlier for earlier, later in zip(refreshes, refreshes[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(refreshes)]
     print(f"\n{len(refreshes)} refreshes for {pages} pages in {elapsed:.1f} s on "
           f"{sorted(nodes.served_by.values())} answers per node; gaps {[round(g, 1) for g in gaps]}")
     assert all(count > 5 for count in nodes.served_by.values()) and len(nodes.served_by) == 2
