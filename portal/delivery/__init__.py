@@ -25,6 +25,7 @@ from portal.crm.base import CrmAdapter, new_unit_of_work
 from portal.crm.oauth import TokenStores
 from portal.db import database
 from portal.delivery.cache import ProfileCache, build_cache
+from portal.delivery.earlier_ledger import adopt_earlier_entries
 from portal.delivery.ledger import Ledger
 from portal.delivery.oauth_tokens import database_token_stores
 from portal.delivery.queue import ChangeQueue, start_with_requests
@@ -76,7 +77,10 @@ def init_app(app: Flask) -> None:
     mirrors = {name: adapters[name] for name in config.portal.mirrors}
     profiles = ProfileCache(build_cache(app, settings), settings)
     ledger = Ledger(database(app), app.config["SECRET_KEY"])
-    queue = ChangeQueue(app, settings, ledger, _under(instance, settings.queue_path),
+    queue_file = _under(instance, settings.queue_path)
+    adopt_earlier_entries(ledger, queue_file, settings.redis if settings.queue == "redis" else "")
+    database(app).dispose()  # no connection of the start-up survives into forked workers
+    queue = ChangeQueue(app, settings, ledger, queue_file,
                         deliver=lambda entry_id: delivery(app).writer.deliver(entry_id))
     policy = RetryPolicy(settings.backoff_first, settings.backoff_max,
                          settings.deadline_hours * 3600)
