@@ -78,10 +78,13 @@ def init_app(app: Flask) -> None:
     profiles = ProfileCache(build_cache(app, settings), settings)
     ledger = Ledger(database(app), app.config["SECRET_KEY"])
     queue_file = _under(instance, settings.queue_path)
-    adopt_earlier_entries(ledger, queue_file, settings.redis if settings.queue == "redis" else "")
+    adopted = adopt_earlier_entries(ledger, queue_file,
+                                    settings.redis if settings.queue == "redis" else "")
     database(app).dispose()  # no connection of the start-up survives into forked workers
     queue = ChangeQueue(app, settings, ledger, queue_file,
                         deliver=lambda entry_id: delivery(app).writer.deliver(entry_id))
+    for entry in adopted:
+        queue.wake(entry.id, entry.next_try)
     policy = RetryPolicy(settings.backoff_first, settings.backoff_max,
                          settings.deadline_hours * 3600)
     writer = Writer(crm, mirrors, ledger=ledger, wake=queue.wake, profiles=profiles,

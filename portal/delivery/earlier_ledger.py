@@ -17,47 +17,47 @@ log = logging.getLogger(__name__)
 REDIS_PREFIX = "portal:ledger:"
 
 
-def adopt_earlier_entries(ledger: Ledger, queue_file: Path, redis_url: str) -> int:
-    """Move what an earlier version kept into `ledger`; how many entries."""
+def adopt_earlier_entries(ledger: Ledger, queue_file: Path, redis_url: str) -> list[Entry]:
+    """Move what an earlier version kept into `ledger`; the entries moved."""
     with ledger.database.turn("earlier-ledger"):
         moved = _from_sqlite(ledger, queue_file)
         if redis_url:
             moved += _from_redis(ledger, redis_url)
     if moved:
-        log.info("Moved %d pending change(s) into the portal's database", moved)
+        log.info("Moved %d pending change(s) into the portal's database", len(moved))
     return moved
 
 
-def _from_sqlite(ledger: Ledger, path: Path) -> int:
+def _from_sqlite(ledger: Ledger, path: Path) -> list[Entry]:
     if not path.exists():
-        return 0
+        return []
     db = sqlite3.connect(path, timeout=15, isolation_level=None)
     try:
         if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                           "AND name = 'entries'").fetchone():
-            return 0
+            return []
         entries = [Entry.from_json(row[0]) for row in
                    db.execute("SELECT body FROM entries ORDER BY created")]
         ledger.add(entries)
         db.execute("DROP TABLE entries")
     finally:
         db.close()
-    return len(entries)
+    return entries
 
 
-def _from_redis(ledger: Ledger, url: str) -> int:
+def _from_redis(ledger: Ledger, url: str) -> list[Entry]:
     import redis
 
     try:
         client: Any = redis.Redis.from_url(url)
         ids = client.zrange(REDIS_PREFIX + "all", 0, -1)
         if not ids:
-            return 0
+            return []
         bodies = client.mget([f"{REDIS_PREFIX}entry:{i.decode()}" for i in ids])
         entries = [Entry.from_json(body) for body in bodies if body]
         ledger.add(entries)
         client.delete(*client.keys(REDIS_PREFIX + "*"))
     except redis.RedisError as exc:
         log.warning("Could not look in Redis for changes an earlier version kept there: %s", exc)
-        return 0
-    return len(entries)
+        return []
+    return entries
