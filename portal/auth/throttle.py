@@ -22,6 +22,7 @@ from portal.auth.links import email_fingerprint
 from portal.db.engine import Database, Every
 from portal.db.keys import Keys
 from portal.db.models import SignInRequest, utcnow
+from portal.delivery.request_window import names_redis
 
 WINDOW = timedelta(hours=1)
 
@@ -99,6 +100,6 @@ class LinkRequestThrottle:
 
 def hourly_counters(storage_url: str, database: Database) -> HourlyCounters:
     """Redis when `storage_url` names it; else the database, which every worker shares."""
-    if storage_url.startswith(("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")):
+    if names_redis(storage_url):
         return RedisCounters(storage_url)
     return DatabaseCounters(database)

@@ -1,6 +1,6 @@
 """The CRM adapters the set-up commands use: built from the configuration
 like the running portal's, with the same outbound limiter, so a check never
-draws a 429 from the CRM."""
+draws a 429 from the CRM, and the same OAuth tokens."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask import current_app
 from portal.config import Config, load_config
 from portal.crm import build_adapters
 from portal.crm.base import CrmAdapter, CrmError
+from portal.delivery import EXTENSION, shared
 from portal.shipped import DEFAULT_CONFIG
 
 
@@ -29,9 +30,14 @@ def configured_adapter(name: str, config: Config) -> CrmAdapter:
     if name not in config.crms:
         known = ", ".join(sorted(config.crms)) or "none"
         raise click.ClickException(f"No [crm.{name}] in the configuration (there is: {known}).")
+    blocks, folder = {name: config.crms[name]}, Path(current_app.instance_path)
     try:
-        return build_adapters({name: config.crms[name]}, Path(current_app.instance_path),
-                              storage_url=config.portal.storage_url,
+        if EXTENSION not in current_app.extensions:  # the app did not load
+            return build_adapters(blocks, folder, storage_url=config.portal.storage_url,
+                                  limit=config.resilience.limiter)[name]
+        sharing = shared(current_app)  # what the running portal's workers share
+        return build_adapters(blocks, folder, storage_url=sharing.counters,
+                              token_stores=sharing.token_stores,
                               limit=config.resilience.limiter)[name]
     except CrmError as exc:
         raise click.ClickException(str(exc)) from exc

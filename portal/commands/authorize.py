@@ -2,8 +2,8 @@
 
 It prints the CRM's consent URL, asks for the address the browser was sent
 to afterwards (or just its `code`), trades the code for tokens and stores
-them where the adapter keeps them (a 0600 file in the instance folder). The
-tokens are never printed. Run it again whenever the CRM says the refresh
+them where the adapter keeps them (the portal's database, sealed, which
+every machine reads). The tokens are never printed. Run it again whenever the CRM says the refresh
 token was revoked.
 """
 
@@ -63,8 +63,7 @@ def authorize_command(name: str, redirect_uri: str | None, pasted: str | None) -
         tokens.exchange_code(code, redirect, token_url)
     except CrmError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Authorized: the tokens for '{name}' are stored in {tokens.path} (readable by "
-               "this user only). Run `portal doctor` to check the connection.")
+    click.echo(f"Authorized: the tokens for '{name}' XX Run `portal doctor` to check the connection.")
 
 
 def _read_answer(answer: str) -> tuple[str, dict[str, str]]:

@@ -1,6 +1,7 @@
 """`portal doctor`: for each configured CRM, the network path (DNS, TCP,
 TLS), the credentials and permissions, and that every configured field and
-item exists in the CRM with a compatible type; each failure says what to do."""
+item exists in the CRM with a compatible type; then the Redis the portal is
+given, if any, and what losing it would mean. Each failure says what to do."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from portal.commands.adapters import configured, configured_adapter
 from portal.config import Config
 from portal.config.compatibility import Finding, check_catalog
 from portal.crm.base import BACKGROUND, CrmAuthError, CrmConfigError, CrmError, calls_under
+from portal.delivery.request_window import names_redis
 
 NETWORK_TIMEOUT = 5.0
 
@@ -31,15 +33,65 @@ def doctor_command(crm_name: str | None) -> None:
         kind = config.crms.get(name, {}).get("type", "?")
         click.echo(f'CRM "{name}" ({kind})')
         with calls_under(BACKGROUND):  # waits for the CRM's budget rather than fail
-            findings = check_crm(name, config)
-        for finding in findings:
-            failed |= not finding.ok
-            click.echo(f"  {'ok  ' if finding.ok else 'FAIL'}  {finding.what}")
-            if finding.fix:
-                click.echo(f"        -> {finding.fix}")
+            failed |= _report(check_crm(name, config))
+    for url, uses in redis_uses(config).items():
+        click.echo(f"Redis {_without_password(url)} ({', '.join(uses)})")
+        failed |= _report(check_redis(url))
     if failed:
         raise SystemExit(1)
     click.echo("Everything checked is fine.")
+
+
+def _report(findings: list[Finding]) -> bool:
+    """Print the findings; whether any failed."""
+    for finding in findings:
+        click.echo(f"  {'ok  ' if finding.ok else 'FAIL'}  {finding.what}")
+        if finding.fix:
+            click.echo(f"        -> {finding.fix}")
+    return not all(f.ok for f in findings)
+
+
+LOSING_REDIS = ("Losing this Redis loses nothing a contact saved: changes on their way to "
+                "the CRM are kept in the portal's database, and a sweep wakes them again "
+                "within sweep_after_seconds; cached profiles are read from the CRM again "
+                "and request counts start afresh. No persistence (appendonly) is needed.")
+
+
+def redis_uses(config: Config) -> dict[str, list[str]]:
+    """Each Redis URL the configuration names, with what the portal keeps there."""
+    uses: dict[str, list[str]] = {}
+    settings = config.resilience
+    if settings.queue == "redis":
+        uses.setdefault(settings.redis, []).append("queue wake-ups")
+    if settings.cache == "redis":
+        uses.setdefault(settings.redis, []).append("profile cache")
+    if names_redis(config.portal.storage_url):
+        uses.setdefault(config.portal.storage_url, []).append("request counters")
+    return uses
+
+
+def check_redis(url: str) -> list[Finding]:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=NETWORK_TIMEOUT,
+                                      socket_connect_timeout=NETWORK_TIMEOUT)
+        version = client.info("server").get("redis_version", "?")
+    except redis.RedisError as exc:
+        return [Finding(False, f"no answer: {exc}",
+                        "start Redis or fix redis_url (PORTAL_REDIS_URL) / storage_url. Until "
+                        "it answers, saves wait in the database for a sweep and pages miss "
+                        "the cache. " + LOSING_REDIS)]
+    return [Finding(True, f"answers (Redis {version})", LOSING_REDIS)]
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=user + netloc).geturl()
 
 
 def check_crm(name: str, config: Config) -> list[Finding]:

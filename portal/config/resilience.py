@@ -1,8 +1,9 @@
 """The `[resilience]` section: queue, retries, caches and the outbound limiter.
 
     [resilience]
-    queue = "sqlite"              # or "redis" when several web servers share the work
-    queue_path = "queue.sqlite3"  # under the instance folder
+    queue = "sqlite"              # where wake-ups wait; "redis" when several machines share the work
+    queue_path = "queue.sqlite3"  # the wake-ups, under the instance folder (the ledger is in
+                                  # the portal's database)
     redis_url = "redis://127.0.0.1:6379/0"   # PORTAL_REDIS_URL wins (it may hold a password)
     embedded_worker = true        # run the queue inside the web process; false with huey_consumer
     worker_threads = 2

@@ -7,10 +7,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from limits.storage import Storage
 
 from portal.crm.base import CrmAdapter, CrmConfigError
 from portal.crm.limiter import SharedLimiter
+
+if TYPE_CHECKING:  # OAuth's libraries load only for the CRMs that use it
+    from portal.crm.oauth import TokenStores
 
 # type name -> "module:Class"; imported lazily so one CRM's code never loads for another.
 ADAPTERS: dict[str, str] = {
@@ -47,12 +52,18 @@ def build_adapter(name: str, options: Mapping[str, Any], state_dir: Path) -> Crm
 
 
 def build_adapters(blocks: Mapping[str, Mapping[str, Any]], state_dir: Path, *,
-                   storage_url: str = "memory://", limit: bool = True, max_wait: float = 1.5,
-                   read_timeout: float | None = None) -> dict[str, CrmAdapter]:
+                   storage_url: str | Storage = "memory://", limit: bool = True,
+                   max_wait: float = 1.5, read_timeout: float | None = None,
+                   token_stores: TokenStores | None = None) -> dict[str, CrmAdapter]:
     """The adapters of the `[crm.NAME]` blocks given, sharing one outbound
-    limiter (counters in `storage_url`) that keeps each under its rate."""
+    limiter (counters in `storage_url`: a `limits` URL or storage) that keeps
+    each under its rate. OAuth tokens go to `token_stores` (default: files
+    under `state_dir`)."""
     limiter = SharedLimiter(storage_url, {name: rate_for(options) for name, options in blocks.items()},
                             max_wait) if limit else None
     timeouts = {"read_timeout": read_timeout} if read_timeout is not None else {}
-    return {name: build_adapter(name, {**timeouts, **options, "limiter": limiter}, state_dir)
+    shared: dict[str, Any] = {"limiter": limiter}
+    if token_stores is not None:
+        shared["token_stores"] = token_stores
+    return {name: build_adapter(name, {**timeouts, **options, **shared}, state_dir)
             for name, options in blocks.items()}

@@ -1,7 +1,7 @@
 """The outbound rate limiter: keeps the portal under each CRM's request budget.
 
-A moving window per CRM (the `limits` package), in memory for one process or
-in Redis (`[portal] storage_url`) so every web worker and queue worker share
+A moving window per CRM (the `limits` package), in the storage its builder
+gives (a shared one, or a `limits` URL) so every web worker and queue worker share
 one budget. `acquire` waits briefly for a slot and, when the wait would be
 longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
 pages don't hang, and the writer queues the change for later. Calls that
@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, parse
-from limits.storage import MovingWindowSupport, storage_from_string
+from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmConfigError, CrmRateLimited
@@ -33,9 +33,9 @@ MARGIN = 0.25  # seconds; network and scheduling jitter between our clock and th
 class SharedLimiter:
     """`acquire(crm)` for the CRMs given in `rates` (name -> limits string)."""
 
-    def __init__(self, storage_url: str, rates: Mapping[str, str | None],
+    def __init__(self, storage_url: str | Storage, rates: Mapping[str, str | None],
                  max_wait: float = 2.0) -> None:
-        storage = storage_from_string(storage_url)
+        storage = storage_from_string(storage_url) if isinstance(storage_url, str) else storage_url
         if not isinstance(storage, MovingWindowSupport):
             raise CrmConfigError(f'storage_url "{storage_url}" cannot keep a moving window; '
                                  'use "memory://" or "redis://...".')

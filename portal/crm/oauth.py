@@ -2,10 +2,15 @@
 
 One `TokenManager` per configured CRM obtains an access token (refresh token,
 client credentials or a JWT bearer assertion, through authlib), refreshes it
-before it expires, and keeps it in a 0600 file under the adapter's state
-folder so a restart does not cost a new grant. A file lock around the
-refresh means concurrent workers, threads or processes, make one call to
-the token endpoint between them: the others find the fresh token on disk.
+before it expires, and keeps it in a `TokenStore`, so a restart does not
+cost a new grant. The store gives one refresher at a time its turn:
+concurrent workers, threads, processes or machines, make one call to the
+token endpoint between them; the others find the fresh token in the store.
+
+This layer knows no database: `FileTokenStore` (a 0600 file under the
+adapter's state folder, behind a file lock) serves one machine and tools;
+whoever builds the adapters may give them another store (the portal gives
+its database's, shared by every machine) through the `token_stores` option.
 
 `BearerAuth` plugs the manager into `CrmHttp` as a `requests` auth: it puts
 the token on every request and, when the CRM says the token is no longer
@@ -30,9 +35,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
@@ -131,17 +137,88 @@ class OAuthApp:
             authorize_params=self.authorize_params, **more)
 
 
+class TokenStore(Protocol):
+    """Where one CRM's tokens are kept, read by every worker that signs
+    requests and written by whoever holds the turn."""
+
+    @property
+    def where(self) -> str:
+        """Where the tokens are, for an operator's eyes."""
+
+    def load(self) -> dict[str, Any] | None:
+        """The stored token answer, or None when there is none (or it is unreadable)."""
+
+    def save(self, token: Mapping[str, Any]) -> None: ...
+
+    def turn(self) -> AbstractContextManager[None]:
+        """Held while refreshing: one holder at a time, wherever the store is shared."""
+
+
+TokenStores = Callable[[str], TokenStore]  # the store of the CRM with this configured name
+
+
+class FileTokenStore:
+    """A 0600 JSON file, refreshed under a file lock: shared by the threads
+    and processes of one machine."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_path = path.with_suffix(".lock")
+        self._thread_lock = _thread_lock(path)
+
+    @property
+    def where(self) -> str:
+        return f"{self.path} (readable by this user only)"
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._thread_lock:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None  # a damaged file is as good as none: obtain a new token
+        return data if isinstance(data, dict) else None
+
+    def save(self, token: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(dict(token), out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+
+
+def token_file(state_dir: Path, crm: str) -> Path:
+    """Where `FileTokenStore` keeps the tokens of `crm` under a state folder."""
+    return state_dir / "oauth" / f"{_safe(crm)}.json"
+
+
 class TokenManager:
     """Valid access tokens for one CRM, shared safely by every worker."""
 
-    def __init__(self, client: OAuthClient, state_dir: Path, *, clock: Clock = time.time,
-                 timeout: tuple[float, float] = (3.05, 10.0)) -> None:
+    def __init__(self, client: OAuthClient, store: TokenStore | Path, *,
+                 clock: Clock = time.time, timeout: tuple[float, float] = (3.05, 10.0)) -> None:
+        """`store`: where the tokens are kept, or a state folder to keep them
+        in a file under."""
         self.client = client
         self.clock = clock
         self.timeout = timeout
-        self.path = state_dir / "oauth" / f"{_safe(client.crm)}.json"
-        self._lock_path = self.path.with_suffix(".lock")
-        self._thread_lock = _thread_lock(self.path)
+        self.store = FileTokenStore(token_file(store, client.crm)) \
+            if isinstance(store, Path) else store
         self._cached: dict[str, Any] | None = None
         self._rejected: set[str] = set()  # access tokens the CRM said are no longer valid
         self.token_requests = 0  # calls to the token endpoint by this manager, for tests
@@ -156,13 +233,17 @@ class TokenManager:
         cached = self._cached
         if cached is not None and self._usable(cached):
             return cached
-        with self._thread_lock, self._file_lock():
-            stored = self._read()
+        stored = self.store.load()
+        if stored is not None and self._usable(stored):
+            self._cached = stored
+            return stored
+        with self.store.turn():
+            stored = self.store.load()  # whoever held the turn before may have refreshed
             if stored is not None and self._usable(stored):
                 self._cached = stored
                 return stored
             fresh = self._obtain(stored or {})
-            self._write(fresh)
+            self.store.save(fresh)
             self._cached = fresh
             return fresh
 
@@ -337,51 +418,19 @@ class TokenManager:
             raise CrmAuthError(f"{self.client.kind} gave no refresh token: ask for offline access "
                                "(the refresh_token scope or access_type=offline).",
                                crm=self.client.crm)
-        with self._thread_lock, self._file_lock():
+        with self.store.turn():
             token = self._stamp(answer, {})
-            self._write(token)
+            self.store.save(token)
             self._cached = token
         return token
 
-    # the state file -----------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def _read(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            return None  # a damaged file is as good as none: obtain a new token
-        return data if isinstance(data, dict) else None
-
-    def _write(self, token: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(dict(token), out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-
     def _mark_revoked(self, digest: str) -> None:
         # Remember the dead refresh token so every request does not knock on the
-        # token endpoint again; `portal crm authorize` writes a new file.
-        stored = self._read() or {}
+        # token endpoint again; `portal crm authorize` stores new tokens.
+        stored = self.store.load() or {}
         stored["revoked"] = digest
         stored.pop("access_token", None)
-        self._write(stored)
+        self.store.save(stored)
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -419,9 +468,12 @@ class BearerAuth(requests.auth.AuthBase):
 def signed(adapter: CrmAdapter, client: OAuthClient, *, scheme: str = "Bearer",
            expired: Callable[[requests.Response], bool] | None = None,
            ) -> tuple[TokenManager, BearerAuth]:
-    """The token manager of `adapter`, keeping its tokens in the adapter's
-    state folder, and the auth that signs each request with them."""
-    tokens = TokenManager(client, adapter.state_dir, timeout=timeouts(adapter.options))
+    """The token manager of `adapter`, keeping its tokens in the store its
+    builder gave (the `token_stores` option) or else in its state folder,
+    and the auth that signs each request with them."""
+    stores: TokenStores | None = adapter.options.get("token_stores")
+    store = stores(client.crm) if stores is not None else adapter.state_dir
+    tokens = TokenManager(client, store, timeout=timeouts(adapter.options))
     return tokens, BearerAuth(tokens, scheme=scheme, expired=expired)
 
 

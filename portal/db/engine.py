@@ -1,14 +1,18 @@
-"""One connection pool to the portal's database, and the two kinds of
-transaction the portal needs: plain ones, and exclusive ones that every
-web worker takes in turn (counting sign-in requests, migrating)."""
+"""One connection pool to the portal's database, and the kinds of
+transaction the portal needs: plain ones, exclusive ones that every web
+worker takes in turn (counting sign-in requests), and turns held across
+slow work that must not run twice at once (migrating, refreshing an OAuth
+token)."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
@@ -66,6 +70,39 @@ class Database:
                         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                            {"key": lock_key(name)})
                 yield connection
+
+    @contextmanager
+    def turn(self, name: str) -> Iterator[Connection]:
+        """A connection, once no other holder of the turn `name` (in any
+        process, on any machine) holds it; held across slow work without
+        keeping a transaction open. PostgreSQL: a session-level advisory lock,
+        freed with the connection if its process dies. SQLite, which only one
+        machine uses: an exclusive lock on a file beside the database."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                key = {"key": lock_key(name)}
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+                connection.commit()  # a session-level lock outlives this transaction
+                try:
+                    yield connection
+                finally:
+                    connection.rollback()
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                    connection.commit()
+            return
+        database_file = self.url.database
+        if not database_file or database_file == ":memory:":
+            with self.engine.connect() as connection:
+                yield connection
+            return
+        path = Path(database_file)
+        with open(path.with_name(f"{path.name}.{name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # freed when the file closes, or its process dies
+            try:
+                with self.engine.connect() as connection:
+                    yield connection
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         """Close the pooled connections (before a server forks its workers)."""

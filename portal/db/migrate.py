@@ -2,24 +2,21 @@
 start-up and by `flask db upgrade`.
 
 Several web workers start at once and each one migrates: they take turns.
-On PostgreSQL the turn is an advisory lock (held by the connection that
-migrates, freed if its worker dies); on SQLite it is an exclusive lock on a
-file beside the database. Whoever comes second finds the work done."""
+The turn is `Database.turn` (an advisory lock on PostgreSQL, a file lock
+beside the SQLite file). Whoever comes second finds the work done."""
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from portal.db.engine import Database, lock_key
+from portal.db.engine import Database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_NAME = "migrations"
@@ -71,30 +68,6 @@ def new_revision(database: Database, message: str) -> str:
     return str(script.path)
 
 
-@contextmanager
-def turn(database: Database) -> Iterator[Connection]:
+def turn(database: Database) -> AbstractContextManager[Connection]:
     """The connection to migrate with, once no other worker is migrating."""
-    if database.dialect == "postgresql":
-        with database.engine.connect() as connection:
-            key = {"key": lock_key(LOCK_NAME)}
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
-            connection.commit()  # a session-level lock outlives this transaction
-            try:
-                yield connection
-            finally:
-                connection.rollback()
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
-                connection.commit()
-        return
-    database_file = database.url.database
-    if not database_file or database_file == ":memory:":
-        with database.engine.connect() as connection:
-            yield connection
-        return
-    with open(Path(database_file).with_name(Path(database_file).name + ".migrating"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # freed when the file closes, or its process dies
-        try:
-            with database.engine.connect() as connection:
-                yield connection
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return database.turn(LOCK_NAME)

@@ -9,13 +9,16 @@ refreshes the cached profile with what it changed. Field and list
 catalogs are kept for `catalog_cache_seconds`.
 
 Backends: files under the instance folder (shared by the processes of one
-machine), "simple" (one process), Redis (several machines) or none.
+machine), "simple" (one process), Redis (several machines) or none. A cache
+that cannot be reached (Redis restarting) is a cache that misses: the CRM
+is asked instead, and nothing fails for it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -38,6 +41,8 @@ from portal.crm.base import (
     Profile,
     tag_plan,
 )
+
+log = logging.getLogger(__name__)
 
 BACKENDS = {"filesystem": "FileSystemCache", "simple": "SimpleCache", "redis": "RedisCache",
             "none": "NullCache"}
@@ -103,9 +108,29 @@ def _load(text: str) -> tuple[Profile, float, str]:
     return profile, raw["fetched"], raw["digest"]
 
 
+class _Forgiving:
+    """The cache's get and set; a backend that fails misses and keeps nothing."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    def get(self, key: str) -> Any:
+        try:
+            return self.cache.get(key)
+        except Exception as exc:  # cachelib's Redis lets the client's errors through
+            log.warning("The cache could not be read (%s): asking the CRM.", exc)
+            return None
+
+    def set(self, key: str, value: Any, timeout: int) -> None:
+        try:
+            self.cache.set(key, value, timeout=timeout)
+        except Exception as exc:
+            log.warning("The cache could not be written (%s).", exc)
+
+
 class ProfileCache:
     def __init__(self, cache: Cache, settings: Resilience) -> None:
-        self.cache = cache
+        self.cache = _Forgiving(cache)
         self.fresh_for = settings.profile_cache_seconds
         self.keep_for = max(settings.stale_profile_seconds, settings.profile_cache_seconds)
         self.catalog_for = settings.catalog_cache_seconds

@@ -1,26 +1,38 @@
 """The ledger of changes not yet in a CRM: the truth about what is pending.
 
-Huey carries the wake-ups (run this entry now, or at that time); the ledger
-keeps each entry until it lands, so a worker killed mid-job loses nothing:
-the sweep finds the entry unleased and overdue and enqueues it again. It
-also answers what the pages and `portal queue` need: the pending changes of
-one contact (read your own writes) and every entry with its last error.
+It lives in the portal's database (SQLite on one machine, PostgreSQL when
+several share the work), so it is as durable as the database and every
+worker on every machine sees one ledger. Each entry is sealed (it holds
+the contact's email and what they changed); the columns beside it say only
+what the queue searches by.
 
-SQLite on one machine, Redis when several servers share the work.
+Huey carries wake-ups (deliver entry X, now or at that time), which may be
+lost; the ledger keeps each entry until it lands, and the sweep finds every
+pending entry that is due and held by no worker. A worker holds an entry by
+a lease, a time written in its row: taken with SELECT ... FOR UPDATE SKIP
+LOCKED on PostgreSQL (two workers never wait for each other, nor take the
+same entry), inside SQLite's write lock on one machine. A worker killed
+mid-job holds the entry only until its lease runs out.
+
+It also answers what the pages and `portal queue` need: the pending
+changes of one contact (read your own writes) and every entry with its
+last error.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
 
 from portal.crm.base import Change
+from portal.db.engine import Database
+from portal.db.keys import Keys, seal, unseal
+from portal.db.shared_models import LedgerRow
 
 PENDING, FAILED = "pending", "failed"
 
@@ -62,172 +74,118 @@ def new_entry(crm: str, change: Change, deadline_seconds: float, error: str = ""
                  deadline=now + deadline_seconds, next_try=now, last_error=error)
 
 
-class Ledger(Protocol):
-    def add(self, entry: Entry) -> None: ...
-    def get(self, entry_id: str) -> Entry | None: ...
-    def save(self, entry: Entry) -> None: ...
-    def remove(self, entry_id: str) -> None: ...
-    def for_contact(self, crm: str, contact_ref: str) -> list[Entry]: ...
-    def entries(self) -> list[Entry]: ...
-    def claim(self, entry_id: str, seconds: float) -> bool: ...
-    def release(self, entry_id: str) -> None: ...
-    def leased(self, entry_id: str) -> bool: ...
+def retried(entry: Entry, deadline_seconds: float) -> Entry:
+    """The entry as an operator's retry makes it: pending now, with a fresh deadline."""
+    now = time.time()
+    return replace(entry, status=PENDING, next_try=now, deadline=now + deadline_seconds)
+
+
+class Ledger:
+    def __init__(self, database: Database, secret_key: str) -> None:
+        self.database = database
+        self.key = Keys(secret_key).derive("ledger entry")
+
+    # sealing ------------------------------------------------------------------
+
+    def _seal(self, entry: Entry) -> bytes:
+        return seal(self.key, entry.to_json().encode(), entry.id.encode())
+
+    def _open(self, row: Any) -> Entry | None:
+        """The entry of a row (id, sealed_entry); None if another secret key sealed it."""
+        opened = unseal(self.key, row.sealed_entry, row.id.encode())
+        return Entry.from_json(opened) if opened is not None else None
+
+    def _columns(self, entry: Entry) -> dict[str, Any]:
+        return {"status": entry.status, "next_try": entry.next_try,
+                "sealed_entry": self._seal(entry)}
+
+    # entries ------------------------------------------------------------------
+
+    def add(self, entries: Sequence[Entry]) -> None:
+        """Keep `entries` in one transaction: all of them, or none."""
+        if not entries:
+            return
+        with self.database.transaction() as db:
+            for entry in entries:
+                db.execute(delete(LedgerRow).where(LedgerRow.id == entry.id))
+                db.execute(insert(LedgerRow).values(
+                    id=entry.id, crm=entry.crm, contact_ref=entry.contact_ref,
+                    created=entry.created, lease_until=0.0, **self._columns(entry)))
+
+    def get(self, entry_id: str) -> Entry | None:
+        with self.database.transaction() as db:
+            row = db.execute(select(LedgerRow.id, LedgerRow.sealed_entry)
+                             .where(LedgerRow.id == entry_id)).first()
+        return self._open(row) if row else None
+
+    def save(self, entry: Entry) -> None:
+        """Write a changed entry back; an entry removed meanwhile stays removed."""
+        with self.database.transaction() as db:
+            db.execute(update(LedgerRow).where(LedgerRow.id == entry.id)
+                       .values(**self._columns(entry)))
+
+    def remove(self, entry_id: str) -> None:
+        with self.database.transaction() as db:
+            db.execute(delete(LedgerRow).where(LedgerRow.id == entry_id))
+
+    def for_contact(self, crm: str, contact_ref: str) -> list[Entry]:
+        """The contact's entries for `crm`, oldest first."""
+        return self._select(LedgerRow.crm == crm, LedgerRow.contact_ref == contact_ref)
+
+    def entries(self) -> list[Entry]:
+        """Every entry, oldest first."""
+        return self._select()
+
+    def _select(self, *where: Any) -> list[Entry]:
+        with self.database.transaction() as db:
+            rows = db.execute(select(LedgerRow.id, LedgerRow.sealed_entry).where(*where)
+                              .order_by(LedgerRow.created, LedgerRow.id)).all()
+        return [entry for entry in map(self._open, rows) if entry is not None]
+
+    # leases -------------------------------------------------------------------
+
+    def due(self, before: float, limit: int = 500) -> list[str]:
+        """The ids of pending entries due by `before` that no worker holds, oldest first."""
+        now = time.time()
+        with self.database.transaction() as db:
+            found = db.execute(
+                select(LedgerRow.id)
+                .where(LedgerRow.status == PENDING, LedgerRow.next_try <= before,
+                       LedgerRow.lease_until < now)
+                .order_by(LedgerRow.created).limit(limit)
+                .with_for_update(skip_locked=True)).scalars().all()
+        return list(found)
+
+    def claim(self, entry_id: str, seconds: float) -> bool:
+        """Hold the entry for `seconds` unless another worker holds it."""
+        now = time.time()
+        with self.database.exclusive() as db:  # SQLite: the write lock from the first read
+            if not _unheld(db, entry_id, now):
+                return False
+            db.execute(update(LedgerRow).where(LedgerRow.id == entry_id)
+                       .values(lease_until=now + seconds))
+        return True
+
+    def release(self, entry_id: str) -> None:
+        with self.database.transaction() as db:
+            db.execute(update(LedgerRow).where(LedgerRow.id == entry_id).values(lease_until=0.0))
+
+    def leased(self, entry_id: str) -> bool:
+        with self.database.transaction() as db:
+            until = db.execute(select(LedgerRow.lease_until)
+                               .where(LedgerRow.id == entry_id)).scalar()
+        return until is not None and until > time.time()
+
+
+def _unheld(db: Connection, entry_id: str, now: float) -> bool:
+    """Lock the entry's row if it exists, no worker's lease covers `now` and no
+    other transaction has the row locked (PostgreSQL skips a locked row)."""
+    row = db.execute(select(LedgerRow.id)
+                     .where(LedgerRow.id == entry_id, LedgerRow.lease_until < now)
+                     .with_for_update(skip_locked=True)).first()
+    return row is not None
 
 
 def pending_changes(ledger: Ledger, crm: str, contact_ref: str) -> list[Change]:
     """The contact's changes still on their way to `crm`, oldest first."""
     return [e.change for e in ledger.for_contact(crm, contact_ref) if e.status == PENDING]
-
-
-def build_ledger(kind: str, path: Path, redis_url: str) -> Ledger:
-    if kind == "redis":
-        return RedisLedger(redis_url)
-    return SqliteLedger(path)
-
-
-# --- SQLite --------------------------------------------------------------------
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    id TEXT PRIMARY KEY,
-    crm TEXT NOT NULL,
-    contact_ref TEXT NOT NULL,
-    created REAL NOT NULL,
-    body TEXT NOT NULL,
-    lease_until REAL NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS entries_contact ON entries(crm, contact_ref, created);
-"""
-
-
-class SqliteLedger:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=15, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        try:
-            yield db
-        finally:
-            db.close()
-
-    def add(self, entry: Entry) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO entries (id, crm, contact_ref, created, body) "
-                       "VALUES (?, ?, ?, ?, ?)",
-                       (entry.id, entry.crm, entry.contact_ref, entry.created, entry.to_json()))
-
-    def get(self, entry_id: str) -> Entry | None:
-        with self._db() as db:
-            row = db.execute("SELECT body FROM entries WHERE id = ?", (entry_id,)).fetchone()
-        return Entry.from_json(row[0]) if row else None
-
-    def save(self, entry: Entry) -> None:
-        with self._db() as db:
-            db.execute("UPDATE entries SET body = ? WHERE id = ?", (entry.to_json(), entry.id))
-
-    def remove(self, entry_id: str) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
-
-    def for_contact(self, crm: str, contact_ref: str) -> list[Entry]:
-        with self._db() as db:
-            rows = db.execute("SELECT body FROM entries WHERE crm = ? AND contact_ref = ? "
-                              "ORDER BY created", (crm, contact_ref)).fetchall()
-        return [Entry.from_json(r[0]) for r in rows]
-
-    def entries(self) -> list[Entry]:
-        with self._db() as db:
-            rows = db.execute("SELECT body FROM entries ORDER BY created").fetchall()
-        return [Entry.from_json(r[0]) for r in rows]
-
-    def claim(self, entry_id: str, seconds: float) -> bool:
-        now = time.time()
-        with self._db() as db:
-            done = db.execute("UPDATE entries SET lease_until = ? WHERE id = ? AND lease_until < ?",
-                              (now + seconds, entry_id, now))
-        return done.rowcount == 1
-
-    def release(self, entry_id: str) -> None:
-        with self._db() as db:
-            db.execute("UPDATE entries SET lease_until = 0 WHERE id = ?", (entry_id,))
-
-    def leased(self, entry_id: str) -> bool:
-        with self._db() as db:
-            row = db.execute("SELECT lease_until FROM entries WHERE id = ?", (entry_id,)).fetchone()
-        return bool(row) and row[0] > time.time()
-
-
-# --- Redis ---------------------------------------------------------------------
-
-
-class RedisLedger:
-    """Each entry a key; a sorted set per contact and one for all, by creation
-    time; a lease is a key that expires on its own."""
-
-    prefix = "portal:ledger:"
-
-    def __init__(self, url: str) -> None:
-        import redis
-
-        self.redis: Any = redis.Redis.from_url(url)
-
-    def _k(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
-
-    def add(self, entry: Entry) -> None:
-        pipe = self.redis.pipeline()
-        pipe.set(self._k("entry", entry.id), entry.to_json())
-        pipe.zadd(self._k("all"), {entry.id: entry.created})
-        pipe.zadd(self._k("contact", entry.crm, entry.contact_ref), {entry.id: entry.created})
-        pipe.execute()
-
-    def get(self, entry_id: str) -> Entry | None:
-        body = self.redis.get(self._k("entry", entry_id))
-        return Entry.from_json(body) if body else None
-
-    def save(self, entry: Entry) -> None:
-        # xx: never bring back an entry another worker removed meanwhile.
-        self.redis.set(self._k("entry", entry.id), entry.to_json(), xx=True)
-
-    def remove(self, entry_id: str) -> None:
-        entry = self.get(entry_id)
-        pipe = self.redis.pipeline()
-        pipe.delete(self._k("entry", entry_id), self._k("lease", entry_id))
-        pipe.zrem(self._k("all"), entry_id)
-        if entry is not None:
-            pipe.zrem(self._k("contact", entry.crm, entry.contact_ref), entry_id)
-        pipe.execute()
-
-    def _load(self, ids: list[bytes]) -> list[Entry]:
-        if not ids:
-            return []
-        bodies = self.redis.mget([self._k("entry", i.decode()) for i in ids])
-        return [Entry.from_json(b) for b in bodies if b]
-
-    def for_contact(self, crm: str, contact_ref: str) -> list[Entry]:
-        return self._load(self.redis.zrange(self._k("contact", crm, contact_ref), 0, -1))
-
-    def entries(self) -> list[Entry]:
-        return self._load(self.redis.zrange(self._k("all"), 0, -1))
-
-    def claim(self, entry_id: str, seconds: float) -> bool:
-        return bool(self.redis.set(self._k("lease", entry_id), "1", nx=True,
-                                   px=max(1, int(seconds * 1000))))
-
-    def release(self, entry_id: str) -> None:
-        self.redis.delete(self._k("lease", entry_id))
-
-    def leased(self, entry_id: str) -> bool:
-        return bool(self.redis.exists(self._k("lease", entry_id)))
-
-
-def retried(entry: Entry, deadline_seconds: float) -> Entry:
-    """The entry as an operator's retry makes it: pending now, with a fresh deadline."""
-    now = time.time()
-    return replace(entry, status=PENDING, next_try=now, deadline=now + deadline_seconds)

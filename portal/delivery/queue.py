@@ -1,10 +1,14 @@
-"""The durable queue that delivers kept changes: Huey on SQLite or Redis.
+"""The queue that delivers kept changes: Huey on SQLite or Redis.
 
-Huey carries wake-ups ("deliver entry X", now or after a delay); the
-ledger (portal.delivery.ledger) holds the entries themselves, and the writer decides
-what a delivery does. A periodic sweep, and one at every worker start,
-enqueues again any entry that is overdue and held by no worker: that is
-how a job lost with a killed worker comes back.
+Huey carries only wake-ups ("deliver entry X", now or after a delay), and
+they may be lost: with a killed worker, a Redis that restarts, an enqueue
+that fails. The ledger (portal.delivery.ledger, in the portal's database)
+holds the entries themselves, and the writer decides what a delivery does.
+A sweep enqueues again every pending entry overdue by
+`sweep_after_seconds` that no worker holds: that is how a lost wake-up
+comes back. It runs at every worker start, every minute (a Huey periodic
+task, itself a wake-up that may be lost), and, riding on the requests a web
+process serves, at most once per `sweep_after_seconds` in each process.
 
 Two ways to run the workers:
 - embedded (the default): threads inside the web process, started by its
@@ -28,7 +32,8 @@ from huey.consumer import Consumer
 
 from portal.config.resilience import Resilience
 from portal.crm.base import BACKGROUND, calls_under
-from portal.delivery.ledger import PENDING, Ledger
+from portal.db.engine import Every
+from portal.delivery.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class ChangeQueue:
         self.huey = build_huey(settings, path)
         self._consumer: Consumer | None = None
         self._lock = threading.Lock()
+        self._sweeping = Every(max(1.0, settings.sweep_after_seconds))
 
         @self.huey.task(name="deliver")
         def deliver_task(entry_id: str) -> None:
@@ -64,25 +70,37 @@ class ChangeQueue:
         self._deliver = deliver_task
 
     def wake(self, entry_id: str, when: float) -> None:
-        """Have a worker deliver the entry at `when` (epoch seconds)."""
+        """Have a worker deliver the entry at `when` (epoch seconds). A wake-up
+        that cannot be enqueued is left to the sweep: the entry is kept."""
         delay = when - time.time()
-        if delay > 0.5:
-            self._deliver.schedule(args=(entry_id,), delay=delay)
-        else:
-            self._deliver(entry_id)
+        try:
+            if delay > 0.5:
+                self._deliver.schedule(args=(entry_id,), delay=delay)
+            else:
+                self._deliver(entry_id)
+        except Exception as exc:  # the queue's storage (Redis) is away
+            log.warning("No wake-up enqueued for entry %s (%s): the sweep will find it.",
+                        entry_id, exc)
 
     def sweep(self) -> int:
         """Enqueue again every pending entry overdue by `sweep_after_seconds`
         that no worker holds; return how many."""
-        overdue = time.time() - self.settings.sweep_after_seconds
-        found = [e for e in self.ledger.entries()
-                 if e.status == PENDING and e.next_try <= overdue and not self.ledger.leased(e.id)]
-        for entry in found:
-            self._deliver(entry.id)
+        found = self.ledger.due(time.time() - self.settings.sweep_after_seconds)
+        for entry_id in found:
+            self._deliver(entry_id)
         if found:
             log.info("Sweep enqueued %d overdue entr%s again", len(found),
                      "y" if len(found) == 1 else "ies")
         return len(found)
+
+    def sweep_when_due(self) -> None:
+        """Sweep if this process has not for `sweep_after_seconds`; never fail
+        the request it rides on."""
+        if self._sweeping.due():
+            try:
+                self.sweep()
+            except Exception as exc:  # the database or Redis is away: the next one will do
+                log.warning("Sweep skipped: %s", exc)
 
     # --- embedded workers ---------------------------------------------------------
 
@@ -116,14 +134,16 @@ def build_huey(settings: Resilience, path: Path) -> Huey:
     return SqliteHuey("portal", filename=str(path), results=False)
 
 
-def start_embedded_on_first_request(app: Flask, queue: ChangeQueue) -> None:
-    """Start the embedded workers with the first request the app serves: the
-    web server's own worker processes get them (after any fork), while
-    `flask` commands, which serve no requests, never do."""
+def start_with_requests(app: Flask, queue: ChangeQueue, embedded: bool) -> None:
+    """Start the embedded workers (if `embedded`) with the first request the
+    app serves: the web server's own worker processes get them (after any
+    fork), while `flask` commands, which serve no requests, never do. Every
+    request may then run a sweep that is due."""
     started = threading.Event()
 
     @app.before_request
     def _start_queue() -> None:
-        if not started.is_set():
+        if embedded and not started.is_set():
             started.set()
             queue.start_worker()
+        queue.sweep_when_due()

@@ -83,50 +83,50 @@ class Writer:
 
     def submit(self, change: Change) -> WriteResult:
         """Apply `change` to the main CRM now, or keep it for the queue; mirrors
-        get what the main CRM took (or will take), always through the queue."""
-        result = self._submit(change)
-        if result.outcome in (Outcome.APPLIED, Outcome.QUEUED):
-            for name in self.mirrors:
-                try:
-                    self._keep(name, change)
-                except Exception as exc:  # the ledger's storage failed just now
-                    log.error("Change %s could not be kept for mirror %s: %s",
-                              change.id, name, exc)
-        return result
+        get what the main CRM took (or will take), always through the queue.
+        Whatever the save leaves for the queue is kept in one transaction,
+        committed before the contact is told the change is saved."""
+        # An older change still on its way: this one must land after it.
+        waits = bool(pending_changes(self.ledger, self.crm.name, change.contact_ref))
+        error = None if waits else self._apply_now(change)
+        if error is not None and not error.transient:
+            return WriteResult(Outcome.REFUSED, error)
+        queued = waits or error is not None
+        keep = [self._entry(name, change) for name in self.mirrors]
+        if queued:
+            why = "Waits for an earlier change of this contact." if waits else str(error)
+            keep.insert(0, self._entry(self.crm.name, change, why, error))
+        try:
+            self.ledger.add(keep)
+        except Exception as exc:  # the database failed just now
+            log.error("Change %s could not be kept for %s: %s", change.id,
+                      ", ".join(e.crm for e in keep), exc)
+            return WriteResult(Outcome.FAILED, error) if queued else WriteResult(Outcome.APPLIED)
+        for entry in keep:
+            self.wake(entry.id, entry.next_try)
+        if not queued:
+            return WriteResult(Outcome.APPLIED)
+        log.info("Change %s queued for %s (entry %s)", change.id, self.crm.name, keep[0].id)
+        return WriteResult(Outcome.QUEUED, error)
 
-    def _submit(self, change: Change) -> WriteResult:
-        if pending_changes(self.ledger, self.crm.name, change.contact_ref):
-            # An older change is still on its way: this one must land after it.
-            return self._queued(change, None, "Waits for an earlier change of this contact.")
+    def _apply_now(self, change: Change) -> CrmError | None:
+        """Apply the change to the main CRM; the error that kept it out, if any."""
         try:
             # When the CRM's budget is spent the queue is the better place to wait.
             with calls_under(SAVE):
                 self.crm.apply(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
-            if not exc.transient:
-                return WriteResult(Outcome.REFUSED, exc)
-            return self._queued(change, exc)
+            return exc
         self.profiles.refresh(self.crm.name, change)
-        return WriteResult(Outcome.APPLIED)
+        return None
 
-    def _queued(self, change: Change, error: CrmError | None, why: str = "") -> WriteResult:
-        try:
-            entry = self._keep(self.crm.name, change, why or str(error or ""), error)
-        except Exception as exc:
-            log.error("Change %s could not be kept: %s", change.id, exc)
-            return WriteResult(Outcome.FAILED, error)
-        log.info("Change %s queued for %s (entry %s)", change.id, self.crm.name, entry.id)
-        return WriteResult(Outcome.QUEUED, error)
-
-    def _keep(self, crm: str, change: Change, why: str = "",
-              error: CrmError | None = None) -> Entry:
+    def _entry(self, crm: str, change: Change, why: str = "",
+               error: CrmError | None = None) -> Entry:
         entry = new_entry(crm, change, self.policy.deadline, why)
         if error is not None:
             entry = replace(entry, attempts=1,
                             next_try=time.time() + self.policy.delay(1, error))
-        self.ledger.add(entry)
-        self.wake(entry.id, entry.next_try)
         return entry
 
     # --- the queue's path --------------------------------------------------------
@@ -147,9 +147,9 @@ class Writer:
     def _deliver(self, entry: Entry) -> None:
         older = [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
                  if e.status == PENDING and e.created < entry.created]
-        if older:  # keep the contact's changes in order
-            self._retry_later(entry, max(o.next_try for o in older) + 1, entry.last_error,
-                              count=False)
+        if older:  # keep the contact's changes in order; the older one's landing wakes this
+            when = max(time.time(), *(o.next_try for o in older)) + 1
+            self._retry_later(entry, when, entry.last_error, count=False)
             return
         adapter = self.crm if entry.crm == self.crm.name else self.mirrors.get(entry.crm)
         if adapter is None:
@@ -171,6 +171,20 @@ class Writer:
             self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
         self.ledger.remove(entry.id)
         log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
+        self._wake_next(entry)
+
+    def _wake_next(self, landed: Entry) -> None:
+        """The contact's next change for the same CRM may go now, unless a
+        failure of its own set its time."""
+        following = [e for e in self.ledger.for_contact(landed.crm, landed.contact_ref)
+                     if e.status == PENDING]
+        if not following:
+            return
+        after = following[0]
+        if after.attempts == 0 and after.next_try > time.time():
+            after = replace(after, next_try=time.time())
+            self.ledger.save(after)
+        self.wake(after.id, after.next_try)
 
     def _for(self, adapter: CrmAdapter, change: Change) -> Change:
         """The change addressed to this CRM's own contact (mirrors match by email),

@@ -240,25 +240,51 @@ def queue_cli(app: Flask, *args: str) -> str:
 # --- a real Redis ------------------------------------------------------------------
 
 
+class RedisServer:
+    """A real redis-server on a loopback port, keeping nothing on disk (as a
+    Redis that only holds what may be lost is allowed to): a restart forgets
+    everything."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            if os.environ.get("CI"):
+                pytest.fail("redis-server is missing: run scripts/system-deps.sh "
+                            "(Debian: redis-server)")
+            pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        self.binary, self.folder, self.port = binary, folder, free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        import redis
+
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_until(lambda: _pings(redis.Redis(port=self.port)), 10, "redis-server to answer")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: run scripts/system-deps.sh (Debian: redis-server)")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    import redis
-
-    client = redis.Redis(port=port)
-    wait_until(lambda: _pings(client), 10, "redis-server to answer")
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
 
 
 def _pings(client) -> bool:

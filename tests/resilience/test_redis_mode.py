@@ -1,5 +1,6 @@
-"""Several web servers sharing the work through a real Redis: the queue, the
-ledger, the profile cache and the outbound limiter are shared."""
+"""Several web servers sharing the work as docs/operations.md deploys them:
+the ledger in one PostgreSQL, the queue's wake-ups, the profile cache and the
+outbound limiter's counters in one Redis."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import redis
 from portal.delivery import delivery
 from tests.resilience.conftest import queue_cli, save, signed_in_client, wait_until
 from tests.resilience.test_reads import crowd_reads, max_in_one_second
+from tests.support.config import STRONG_KEY
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def shared(redis_url):
+def shared(redis_url, postgres_url, monkeypatch):  # noqa: F811 - a fixture
+    monkeypatch.setenv("PORTAL_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("PORTAL_SECRET_KEY", STRONG_KEY)  # one key on every server
     redis.Redis.from_url(redis_url).flushdb()
     return {"resilience": {"queue": "redis", "cache": "redis", "redis_url": redis_url},
             "storage_url": redis_url}
@@ -26,7 +31,7 @@ def test_a_change_kept_by_one_server_is_seen_and_delivered_by_another(portal_for
     one.get("/profile/")
     ac.server.go_down()
     save(one, ac, first_name="Shared", comments="Via Redis.")
-    # The other server shows what the contact saved: same ledger, same cache.
+    # The other server shows what the contact saved: same ledger (in PostgreSQL).
     page = two.get("/profile/").data.decode()
     assert 'value="Shared"' in page
     assert "1 pending, 0 failed." in queue_cli(web2, "list")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
+from portal.db import shared_models  # noqa: F401 (its tables are part of the schema)
 from portal.db.models import Base, UtcDateTime
 
 

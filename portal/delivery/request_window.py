@@ -1,0 +1,120 @@
+"""Where the outbound limiter (portal.crm.limiter) counts each CRM's
+requests, so that every worker of every process keeps within one budget.
+
+By default the counts live in the portal's database, which every gunicorn
+worker of a machine shares (a SQLite file) and every machine shares
+(PostgreSQL): in-process counters (`memory://`) let two workers spend the
+same second twice and draw 429s from the CRM. When `[portal] storage_url`
+names a Redis, the counts live there (the `limits` package's moving window);
+while that Redis cannot be reached, no slot is free: a page waits briefly
+and shows the cached copy, a save is kept for the queue, and the queue
+tries again later. Counters are of what may be lost."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from limits.storage import MovingWindowSupport, RedisStorage, Storage, storage_from_string
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.db.engine import Database
+from portal.db.shared_models import OutboundRequest
+
+log = logging.getLogger(__name__)
+
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
+
+
+def names_redis(url: str) -> bool:
+    return url.startswith(REDIS_SCHEMES)
+
+
+def request_window(storage_url: str, database: Database) -> Storage:
+    """Redis when `storage_url` names one, else the portal's database."""
+    if not names_redis(storage_url):
+        return DatabaseWindow(database)
+    if storage_url.startswith(("redis+sentinel://", "redis+cluster://")):
+        return storage_from_string(storage_url)  # type: ignore[return-value]
+    return ForgivingRedisWindow(storage_url)
+
+
+class DatabaseWindow(Storage, MovingWindowSupport):
+    """A moving window as rows, one per request slot taken: checking the
+    count and taking slots is one exclusive transaction per CRM (an advisory
+    lock on PostgreSQL, the write lock on SQLite)."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__()
+        self.database = database
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = time.time()
+        with self.database.exclusive(f"outbound:{key}") as db:
+            db.execute(delete(OutboundRequest).where(OutboundRequest.key == key,
+                                                     OutboundRequest.at <= now - expiry))
+            taken = db.execute(select(func.count()).select_from(OutboundRequest)
+                               .where(OutboundRequest.key == key)).scalar_one()
+            if taken + amount > limit:
+                return False
+            db.execute(insert(OutboundRequest), [{"key": key, "at": now}] * amount)
+        return True
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = time.time()
+        with self.database.transaction() as db:
+            oldest, taken = db.execute(
+                select(func.min(OutboundRequest.at), func.count())
+                .where(OutboundRequest.key == key, OutboundRequest.at > now - expiry)).one()
+        return (oldest if oldest is not None else now), int(taken)
+
+    def clear(self, key: str) -> None:
+        with self.database.transaction() as db:
+            db.execute(delete(OutboundRequest).where(OutboundRequest.key == key))
+
+    def reset(self) -> int | None:
+        with self.database.transaction() as db:
+            return db.execute(delete(OutboundRequest)).rowcount
+
+    def check(self) -> bool:
+        try:
+            self.get_moving_window("check", 1, 1)
+        except SQLAlchemyError:
+            return False
+        return True
+
+    # The fixed-window counters of `limits`: the outbound limiter never uses them.
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        raise NotImplementedError("only the moving window is kept in the database")
+
+    def get(self, key: str) -> int:
+        raise NotImplementedError("only the moving window is kept in the database")
+
+    def get_expiry(self, key: str) -> float:
+        raise NotImplementedError("only the moving window is kept in the database")
+
+
+class ForgivingRedisWindow(RedisStorage):
+    """The `limits` package's Redis moving window; while Redis cannot be
+    reached every window is full, so callers wait or give up as they would
+    for a CRM's spent budget, instead of failing."""
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        try:
+            return super().acquire_entry(key, limit, expiry, amount)
+        except self.base_exceptions as exc:
+            log.warning("Redis cannot count the CRM's requests (%s): no request now.", exc)
+            return False
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        try:
+            return super().get_moving_window(key, limit, expiry)
+        except self.base_exceptions:
+            return time.time(), limit
