@@ -122,7 +122,7 @@ def add_block_to_new_page(page, site: WordPressSite) -> str:
 
 def test_admin_installs_member_edits_visitor_signs_in(setup, browser, artifacts):
     admin = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    admin.set_default_timeout(20_000)
+    admin.set_default_timeout(45_000)  # the block editor is slow on a busy machine
     page = admin.new_page()
     install_and_configure(page, setup)
     page.screenshot(path=str(artifacts / "wordpress-plugin-settings.png"), full_page=True)
@@ -131,7 +131,7 @@ def test_admin_installs_member_edits_visitor_signs_in(setup, browser, artifacts)
 
     # A member logs in to WordPress and opens the page: their preferences, no click.
     member = browser.new_context(locale="es-ES", viewport={"width": 1280, "height": 900})
-    member.set_default_timeout(20_000)
+    member.set_default_timeout(45_000)  # the block editor is slow on a busy machine
     page = member.new_page()
     log_in(page, setup.site, MEMBER)
     page.goto(address)
@@ -176,7 +176,7 @@ def test_without_javascript_the_member_presses_continue(setup, browser):
     """)
     page_id = site.php("echo get_page_by_path( 'preferencias' )->ID;").strip()
     member = browser.new_context(locale="es-ES", java_script_enabled=False)
-    member.set_default_timeout(20_000)
+    member.set_default_timeout(45_000)  # the block editor is slow on a busy machine
     page = member.new_page()
     log_in(page, site, MEMBER)
     page.goto(f"{site.url}/?page_id={page_id}")
