@@ -24,8 +24,14 @@ class Finding:
 
 def check_catalog(adapter: CrmAdapter, config: Config) -> list[Finding]:
     """Every finding about `config` against what `adapter`'s CRM offers (CRM calls)."""
-    catalog = adapter.describe()
-    automations = {ident for ident, _name in adapter.automations()}
+    return check_against(adapter, adapter.describe(), adapter.automations(), config)
+
+
+def check_against(adapter: CrmAdapter, catalog: Catalog, offered: Iterable[tuple[str, str]],
+                  config: Config) -> list[Finding]:
+    """Every finding about `config` against a catalogue and the automations
+    (id, name) already read from `adapter`'s CRM."""
+    automations = {ident for ident, _name in offered}
     by_key = {f.key: f for f in catalog.fields}
     return [
         *(field_finding(spec, by_key.get(spec.crm_field)) for spec in config.fields

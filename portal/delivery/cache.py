@@ -157,3 +157,7 @@ class ProfileCache:
         if self.enabled:
             self.cache.set(key, catalog, timeout=self.catalog_for)
         return catalog
+
+    def forget_catalog(self, crm: CrmAdapter) -> None:
+        """Drop the kept catalogue: the next read asks the CRM (the workspace's "refresh")."""
+        self.cache.delete(f"catalog:{crm.name}")

@@ -3,12 +3,20 @@ so no alembic.ini and no URL are needed here."""
 
 from __future__ import annotations
 
+from importlib import import_module
+from pathlib import Path
 from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 from portal.db.models import Base, UtcDateTime
+
+PACKAGE = Path(__file__).resolve().parents[2]
+# Parts above the database keep their tables in <part>/models.py: found by
+# name, so that this layer imports none of them.
+for models in sorted(PACKAGE.glob("*/models.py")):
+    import_module(f"portal.{models.parent.name}.models")
 
 
 def render_item(kind: str, item: Any, autogen: AutogenContext) -> str | Literal[False]:
