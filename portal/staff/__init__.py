@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
     from portal.staff.blueprint import bp
     from portal.staff.document import document_of
     from portal.staff.published import PublishedLayout
-    from portal.staff.sessions import StaffSessions, staff_member
+    from portal.staff.sessions import StaffSessions
     from portal.staff.store import LayoutStore
     from portal.staff.workspace import EXTENSION, Workspace
 
@@ -56,7 +56,6 @@ def init_app(app: Flask) -> None:
         sessions=StaffSessions(db, timedelta(minutes=config.staff.session_idle_minutes),
                                timedelta(hours=config.staff.session_lifetime_hours)),
         published=published)
-    bp.context_processor(lambda: {"staff": staff_member()})
     app.register_blueprint(bp)
     app.jinja_env.globals["page_texts"] = _page_texts
 

@@ -41,7 +41,7 @@ def applied(config: Config, layout: Layout) -> Config:
 
 
 def dumps(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, sort_keys=True)
+    return json.dumps(document, ensure_ascii=False)
 
 
 def loads(text: str) -> Document:
