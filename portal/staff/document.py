@@ -60,14 +60,14 @@ def _field(spec: FieldSpec) -> dict[str, Any]:
     table: dict[str, Any] = {"key": spec.key, "crm_field": spec.crm_field, "type": spec.type,
                              "label": _texts(spec.label)}
     optional = {
-        "help": _texts(spec.help), "required": spec.required, "editable": not spec.editable,
-        "max_length": spec.max_length, "pattern": spec.pattern,
+        "help": _texts(spec.help), "required": spec.required, "max_length": spec.max_length,
+        "pattern": spec.pattern,
         "choices": [{"value": c.value, "label": _texts(c.label)} for c in spec.choices],
         "choices_from_crm": spec.choices_from_crm, "min_date": spec.min_date,
         "max_date": spec.max_date}
-    for key, value in optional.items():
-        if value:
-            table[key] = False if key == "editable" else value
+    table.update({key: value for key, value in optional.items() if value})
+    if not spec.editable:  # editable is the default: only its opposite is written
+        table["editable"] = False
     return table
 
 

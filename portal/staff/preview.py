@@ -65,9 +65,9 @@ def preview_page() -> Response:
     draft_config = check_draft(draft_of(member).document, base, with_crm=False).config
     language = _language(base)
     g.setdefault(PREVIEW, draft_config)  # current() serves the draft while this page renders
-    profile, notice = _sample(draft_config, request.args.get("sample", "").strip())
-    who = SignedIn(profile.contact, FULL, via="preview")
     with force_locale(language):
+        profile, notice = _sample(draft_config, request.args.get("sample", "").strip())
+        who = SignedIn(profile.contact, FULL, via="preview")
         if request.method == "POST":
             form = _form(who, profile)
             if form.validate_on_submit():
