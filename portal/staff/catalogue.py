@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -19,7 +19,7 @@ from portal.fields import FIELD_TYPES
 from portal.i18n import text_for
 from portal.staff import editing
 from portal.staff.blueprint import bp
-from portal.staff.forms import TokenForm
+from portal.staff.forms import TokenForm, require_token
 from portal.staff.sessions import publisher_required, staff_member, staff_required
 from portal.staff.workspace import draft_of, workspace
 
@@ -76,7 +76,7 @@ def catalogue() -> str | tuple[str, int]:
 @bp.post("/catalogue/refresh")
 @staff_required
 def refresh_catalogue() -> Response:
-    _checked_form()
+    require_token()
     refresh()
     _record("refresh catalogue")
     flash(_("The CRM's fields and lists were read again."), "success")
@@ -86,7 +86,7 @@ def refresh_catalogue() -> Response:
 @bp.post("/catalogue/expose-field")
 @staff_required
 def expose_field() -> Response:
-    _checked_form()
+    require_token()
     info = next((f for f in catalog().fields if f.key == request.form.get("crm_field")), None)
     if info is None:
         flash(_("That field is no longer in the CRM. Read the catalogue again."), "warning")
@@ -104,7 +104,7 @@ def expose_field() -> Response:
 @bp.post("/catalogue/expose-item")
 @staff_required
 def expose_item() -> Response:
-    _checked_form()
+    require_token()
     kind, ref = request.form.get("kind", ""), request.form.get("ref", "")
     offered = catalog()
     info = next((i for i in offered.items if (i.item.kind, i.item.ref) == (kind, ref)), None)
@@ -129,7 +129,7 @@ def expose_item() -> Response:
 @bp.post("/catalogue/create-field")
 @publisher_required
 def create_field() -> str | Response | tuple[str, int]:
-    _checked_form()
+    require_token()
     crm = delivery().crm
     key, label = request.form.get("key", "").strip(), request.form.get("label", "").strip()
     kind = request.form.get("type", "text")
@@ -151,7 +151,7 @@ def create_field() -> str | Response | tuple[str, int]:
 @bp.post("/catalogue/create-list")
 @publisher_required
 def create_list() -> Response:
-    _checked_form()
+    require_token()
     crm = delivery().crm
     key, label = request.form.get("key", "").strip(), request.form.get("label", "").strip()
     error = _new_thing_problem(crm, key, label, list_id=True)
@@ -183,10 +183,6 @@ def _new_thing_problem(crm: CrmAdapter, key: str, label: str, list_id: bool = Fa
         return str(_("“%(key)s” already exists in the CRM.", key=key))
     return ""
 
-
-def _checked_form() -> None:
-    if not TokenForm().validate_on_submit():
-        abort(400)
 
 
 def _record(action: str, detail: str = "") -> None:

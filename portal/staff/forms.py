@@ -4,6 +4,7 @@ configuration's own reading, so a mistake is shown, never lost."""
 
 from __future__ import annotations
 
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
@@ -21,6 +22,12 @@ class StaffEmailForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     """Only the CSRF token: for buttons that change something."""
+
+
+def require_token() -> None:
+    """Refuse a workspace form sent without its CSRF token (another site's, an old one)."""
+    if not TokenForm().validate_on_submit():
+        abort(400)
 
 
 class PublishForm(FlaskForm):

@@ -9,7 +9,7 @@ import logging
 import re
 from typing import Any
 
-from flask import abort, g, make_response, render_template, request
+from flask import abort, make_response, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -63,10 +63,23 @@ def preview_page() -> Response:
     assert member is not None
     base = workspace().file_config
     draft_config = check_draft(draft_of(member).document, base, with_crm=False).config
-    language = _language(base)
-    g.setdefault(PREVIEW, draft_config)  # current() serves the draft while this page renders
+    serving = PREVIEW.set(draft_config)  # current() serves the draft while this page renders
+    try:
+        html, refused = _render(draft_config, _language(base))
+    finally:
+        PREVIEW.reset(serving)
+    response = make_response(html, 400 if refused else 200)
+    # Only the workspace's own pages may frame the preview.
+    policy = re.sub(r"frame-ancestors [^;]+", "frame-ancestors 'self'", content_security_policy(base))
+    response.headers["Content-Security-Policy"] = policy
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _render(config: Config, language: str) -> tuple[str, bool]:
+    """The contacts' page for the draft, and whether a sent form was refused."""
     with force_locale(language):
-        profile, notice = _sample(draft_config, request.args.get("sample", "").strip())
+        profile, notice = _sample(config, request.args.get("sample", "").strip())
         who = SignedIn(profile.contact, FULL, via="preview")
         if request.method == "POST":
             form = _form(who, profile)
@@ -78,12 +91,7 @@ def preview_page() -> Response:
             form = _form(who, profile, stored=True)
         html = render_template("profile/show.html", preview_notice=notice,
                                preview_action=request.full_path, **_page(who, profile, form))
-    response = make_response(html, 400 if request.method == "POST" and form.errors else 200)
-    # Only the workspace's own pages may frame the preview.
-    policy = re.sub(r"frame-ancestors [^;]+", "frame-ancestors 'self'", content_security_policy(base))
-    response.headers["Content-Security-Policy"] = policy
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return html, request.method == "POST" and bool(form.errors)
 
 
 def _sample(config: Config, email: str) -> tuple[Profile, str]:

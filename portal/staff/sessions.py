@@ -96,22 +96,22 @@ def staff_member() -> StaffMember | None:
 
 
 def staff_required(view: F) -> F:
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if staff_member() is None:
-            return redirect(url_for("staff.start"))
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    """Only for signed-in staff; the others go to the workspace's sign-in page."""
+    return _guard(view, publisher=False)
 
 
 def publisher_required(view: F) -> F:
+    """Only for staff with the publisher role (403 for editors)."""
+    return _guard(view, publisher=True)
+
+
+def _guard(view: F, publisher: bool) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         member = staff_member()
         if member is None:
             return redirect(url_for("staff.start"))
-        if not member.publishes:
+        if publisher and not member.publishes:
             abort(403)
         return view(*args, **kwargs)
 

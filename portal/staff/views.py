@@ -17,7 +17,7 @@ from portal.staff import editing
 from portal.staff.blueprint import bp
 from portal.staff.checks import check_draft
 from portal.staff.diff import differences
-from portal.staff.forms import PublishForm, TokenForm
+from portal.staff.forms import PublishForm, TokenForm, require_token
 from portal.staff.sessions import StaffMember, publisher_required, staff_member, staff_required
 from portal.staff.store import Conflict, Draft
 from portal.staff.workspace import draft_of, newest_document, workspace
@@ -30,10 +30,6 @@ def _member() -> StaffMember:
     assert member is not None  # staff_required
     return member
 
-
-def _checked_form() -> None:
-    if not TokenForm().validate_on_submit():
-        abort(400)
 
 
 def _save(member: StaffMember, draft: Draft, action: str, detail: str) -> None:
@@ -76,7 +72,7 @@ def _place() -> tuple[int, ...]:
 @bp.post("/draft/move")
 @staff_required
 def move() -> Response:
-    _checked_form()
+    require_token()
     member, kind = _member(), request.form.get("kind", "")
     found = draft_of(member)
     place = _place()
@@ -90,7 +86,7 @@ def move() -> Response:
 @bp.post("/draft/remove")
 @staff_required
 def remove() -> Response:
-    _checked_form()
+    require_token()
     member, kind = _member(), request.form.get("kind", "")
     found = draft_of(member)
     removed = editing.remove(found.document, kind, _place()) if kind in KINDS else None
@@ -104,7 +100,7 @@ def remove() -> Response:
 @bp.post("/draft/add-group")
 @staff_required
 def add_group() -> Response:
-    _checked_form()
+    require_token()
     member = _member()
     found = draft_of(member)
     index = editing.add_group(found.document)
@@ -115,7 +111,7 @@ def add_group() -> Response:
 @bp.post("/draft/discard")
 @staff_required
 def discard() -> Response:
-    _checked_form()
+    require_token()
     member = _member()
     workspace().store.discard_draft(member.email)
     workspace().store.record(member.email, "discard draft")
@@ -154,7 +150,7 @@ def edit_field(index: int) -> str | Response:
     if not 0 <= index < len(fields):
         abort(404)
     if request.method == "POST":
-        _checked_form()
+        require_token()
         editing.update_field(fields[index], request.form)
         return _edited(member, found, "field", fields[index].get("key"), f"fields[{index}]")
     return _editor("staff/field.html", fields[index], f"fields[{index}]", index=index,
@@ -170,7 +166,7 @@ def edit_group(group: int) -> str | Response:
     if not 0 <= group < len(groups):
         abort(404)
     if request.method == "POST":
-        _checked_form()
+        require_token()
         editing.update_group(groups[group], request.form)
         return _edited(member, found, "group", groups[group].get("key"), f"groups[{group}]")
     return _editor("staff/group.html", groups[group], f"groups[{group}]", group=group)
@@ -186,7 +182,7 @@ def edit_item(group: int, index: int) -> str | Response:
         abort(404)
     item = located[0][index]
     if request.method == "POST":
-        _checked_form()
+        require_token()
         editing.update_item(item, request.form)
         return _edited(member, found, "item", item.get("key"), f"groups[{group}].items[{index}]")
     return _editor("staff/item.html", item, f"groups[{group}].items[{index}]", group=group,
@@ -199,7 +195,7 @@ def edit_page() -> str | Response:
     member = _member()
     found = draft_of(member)
     if request.method == "POST":
-        _checked_form()
+        require_token()
         editing.update_page(found.document, request.form)
         return _edited(member, found, "page texts", "", "page")
     return _editor("staff/page.html", found.document.get("page", {}), "page")

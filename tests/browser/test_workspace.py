@@ -143,7 +143,7 @@ def test_a_rollback_takes_them_away_again(browser, portal, smtp):
 
 
 def test_the_whole_flow_by_keyboard(browser, portal, smtp):
-    app, base = portal
+    _app, base = portal
     context = browser.new_context(locale="es-ES", viewport=DESKTOP)
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -187,7 +187,7 @@ PAGES = ["/staff/draft", "/staff/draft/fields/0", "/staff/draft/groups/0",
 
 @pytest.mark.parametrize("language", ["es", "eu"])
 def test_no_workspace_page_has_an_accessibility_violation(browser, portal, smtp, language):
-    app, base = portal
+    _app, base = portal
     context = browser.new_context(locale=f"{language}-ES", viewport=PHONE)
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -11,6 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_token
+from tests.db.conftest import backend  # noqa: F401 - a fixture: SQLite, then PostgreSQL
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.support.smtp import Inbox
 
 PUBLISHER = "marketing@example.org"  # the demo configuration's staff list

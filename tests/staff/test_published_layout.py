@@ -13,6 +13,7 @@ from portal import create_app
 from portal.config import current
 from portal.db import database
 from portal.staff.published import CHECK_EVERY
+from portal.staff.store import Conflict
 from portal.staff.workspace import workspace
 from tests.conftest import sign_in
 from tests.staff.conftest import field_form, press
@@ -69,3 +70,25 @@ def test_start_up_says_when_the_files_layout_differs(make_app, caplog):
                           'label = { es = "Nombre de pila", eu = "Izena", en = "First name" }'})
     assert any("differ from the published layout (version 1)" in r.getMessage()
                for r in caplog.records)
+
+
+def test_versions_and_drafts_on_both_databases(backend, make_app):
+    """The store on SQLite and on a real PostgreSQL: seeding once, a
+    conflicting publish refused, drafts kept per staff member."""
+    app = make_app()
+    with app.app_context():
+        store = workspace().store
+        seeded = store.versions()[0].document
+        assert store.seed({"fields": []}) is None  # version 1 exists: nothing changes
+        store.save_draft("a@example.org", 1, {"fields": [], "groups": seeded["groups"]})
+        store.save_draft("a@example.org", 1, seeded)  # saved again: one draft per person
+        assert store.draft("a@example.org").document == seeded
+        assert store.publish(seeded, "first", "a@example.org", base_version=1) == 2
+        try:
+            store.publish(seeded, "late", "b@example.org", base_version=1)
+        except Conflict as conflict:
+            assert conflict.newest == 2
+        else:
+            raise AssertionError("a publish from an old version went through")
+        assert [v.id for v in store.versions()] == [2, 1]
+        assert [a.action for a in store.actions()][:1] == ["publish"]

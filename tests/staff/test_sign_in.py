@@ -9,6 +9,7 @@ import time
 import requests
 
 from portal.config.wordpress import ASSERTION_SECRET_ENV
+from portal.hosting.logs import redact
 from tests.conftest import sign_in
 from tests.staff.conftest import EDITOR, PUBLISHER, sign_in_staff, staff_link, token_of
 from tests.support.live import serve
@@ -108,3 +109,8 @@ def test_wordpress_members_with_an_allowed_role_come_in(make_app, monkeypatch):
         assert browser.get(base + "/profile/", allow_redirects=False).status_code == 302
         actions = browser.get(base + "/staff/actions").text
         assert "sign in: wordpress, publisher" in actions
+
+
+def test_staff_link_tokens_are_cut_short_in_logs():
+    assert redact('"GET /staff/link/AbCdEfGhIjKlMnOp HTTP/1.1" 200') == \
+        '"GET /staff/link/AbCd… HTTP/1.1" 200'
