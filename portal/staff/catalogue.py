@@ -116,7 +116,8 @@ def expose_item() -> Response:
     member = staff_member()
     assert member is not None
     draft = draft_of(member)
-    group = int(request.form.get("group", "-1") or -1)
+    chosen = request.form.get("group", "-1")
+    group = int(chosen) if chosen.lstrip("-").isdigit() else -1  # -1: a new group
     groups_before = len(draft.document.get("groups", []))
     index = editing.add_item(draft.document, group, info)
     group = group if 0 <= group < groups_before else len(draft.document["groups"]) - 1
