@@ -53,18 +53,32 @@ REPLACED = exists().where(_newer.email_hash == SignInLink.email_hash, _newer.id 
 
 
 class SignInLinks:
-    def __init__(self, secret_key: str, database: Database, lifetime_seconds: int) -> None:
+    """`purpose` keeps kinds of links apart (contacts' "", the workspace's
+    "staff"): a link of one kind is unknown to the others, and each address
+    has a newest link of each kind."""
+
+    def __init__(self, secret_key: str, database: Database, lifetime_seconds: int,
+                 purpose: str = "") -> None:
         self.keys = Keys(secret_key)
         self.database = database
         self.lifetime = lifetime_seconds
+        self.purpose = purpose
+
+    def _hash(self, token: str) -> str:
+        return token_hash(f"{self.purpose}:{token}" if self.purpose else token)
+
+    def _email_hash(self, email: str) -> str:
+        if not self.purpose:
+            return email_fingerprint(self.keys, email)
+        return self.keys.fingerprint(f"{self.purpose} email", email.strip().lower())
 
     def issue(self, email: str) -> str:
         """A new token for `email`; older ones stop working."""
         token, now = new_token(), utcnow()
-        email_hash = email_fingerprint(self.keys, email)
+        email_hash = self._email_hash(email)
         with self.database.transaction() as db:
             new_id = db.execute(insert(SignInLink).values(
-                token_hash=token_hash(token), email_hash=email_hash,
+                token_hash=self._hash(token), email_hash=email_hash,
                 sealed_email=seal(self.keys.derive(EMAIL_KEY, token), email.encode()),
                 issued_at=now, expires_at=now + timedelta(seconds=self.lifetime),
             ).returning(SignInLink.id)).scalar_one()
@@ -85,14 +99,14 @@ class SignInLinks:
         with self.database.transaction() as db:
             sealed = db.execute(
                 update(SignInLink)
-                .where(SignInLink.token_hash == token_hash(token), SignInLink.used_at.is_(None),
+                .where(SignInLink.token_hash == self._hash(token), SignInLink.used_at.is_(None),
                        SignInLink.expires_at > now, ~REPLACED)
                 .values(used_at=now)
                 .returning(SignInLink.sealed_email)
             ).scalar_one_or_none()
             if sealed is None:
                 return LinkCheck(self._state(db, token))
-            db.execute(update(SignInLink).where(SignInLink.token_hash == token_hash(token))
+            db.execute(update(SignInLink).where(SignInLink.token_hash == self._hash(token))
                        .values(sealed_email=None))
         email = unseal(self.keys.derive(EMAIL_KEY, token), sealed)
         if email is None:  # sealed under another secret key
@@ -101,7 +115,7 @@ class SignInLinks:
 
     def _state(self, db: Connection, token: str) -> LinkState:
         row = db.execute(select(SignInLink.expires_at, SignInLink.used_at, REPLACED)
-                         .where(SignInLink.token_hash == token_hash(token))).one_or_none()
+                         .where(SignInLink.token_hash == self._hash(token))).one_or_none()
         if row is None:
             return LinkState.INVALID
         expires_at, used_at, replaced = row

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from portal.config import Config, load_config
+from portal.config import Config, current, load_config
 from portal.crm import build_adapters
 from portal.crm.base import CrmAdapter, CrmError
 from portal.delivery import EXTENSION, shared
@@ -18,11 +18,11 @@ from portal.shipped import DEFAULT_CONFIG
 
 
 def configured() -> Config:
-    """The app's configuration, or the file's when the app could not load."""
-    config: Config | None = current_app.config.get("PORTAL")
-    if config is None:
-        config = load_config(os.environ.get("PORTAL_CONFIG") or DEFAULT_CONFIG)
-    return config
+    """The app's configuration (with the published layout), or the file's
+    when the app could not load."""
+    if current_app.config.get("PORTAL") is not None:
+        return current()
+    return load_config(os.environ.get("PORTAL_CONFIG") or DEFAULT_CONFIG)
 
 
 def configured_adapter(name: str, config: Config) -> CrmAdapter:

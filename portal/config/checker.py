@@ -11,12 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from portal.config.model import LANGUAGES, Labels
+from portal.config.text import N_, Text
 
 
 class Checker:
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
         self.problems: list[str] = []
+        self.found: list[tuple[str, str]] = []  # (place, message): for the workspace
 
     def line_of(self, where: str) -> int | None:
         """Best-effort line of a dotted place such as `fields[2].type`."""
@@ -44,6 +46,7 @@ class Checker:
         line = self.line_of(where)
         place = f"line {line}, {where}" if line else where
         self.problems.append(f"{place}: {message}")
+        self.found.append((where, message))
 
     def get(self, table: Mapping[str, Any], key: str, kind: type | tuple[type, ...],
             where: str, default: Any = None, required: bool = False) -> Any:
@@ -51,7 +54,7 @@ class Checker:
         place = f"{where}.{key}" if where else key
         if key not in table:
             if required:
-                self.report(place, "is required")
+                self.report(place, Text(N_("is required")))
             return default
         value = table[key]
         if kind is int and isinstance(value, bool):
@@ -69,7 +72,8 @@ class Checker:
         value = table.get(key)
         if value is None:
             if required:
-                self.report(f"{where}.{key}", f"needs a text per language ({', '.join(languages)})")
+                self.report(f"{where}.{key}", Text(N_("needs a text per language (%(languages)s)"),
+                                                   languages=", ".join(languages)))
             return {}
         if isinstance(value, str):
             return dict.fromkeys(languages, value)
@@ -79,7 +83,8 @@ class Checker:
             return {}
         missing = [lang for lang in languages if not value.get(lang)]
         if missing and required:
-            self.report(f"{where}.{key}", f"has no text for {', '.join(missing)}")
+            self.report(f"{where}.{key}", Text(N_("has no text for %(languages)s"),
+                                               languages=", ".join(missing)))
         unknown = sorted(set(value) - set(LANGUAGES))
         if unknown:
             self.report(f"{where}.{key}", f"unknown language(s) {', '.join(unknown)}")

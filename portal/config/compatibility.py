@@ -9,10 +9,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from portal.config.model import Choice, Config, FieldSpec, ItemSpec
+from portal.config.text import N_, Text
 from portal.crm.base import Catalog, CrmAdapter, CrmFieldInfo
 from portal.fields import compatible
-
-LISTS_HINT = "`portal fields` lists what exists"
 
 
 @dataclass(frozen=True)
@@ -20,12 +19,19 @@ class Finding:
     ok: bool
     what: str
     fix: str = ""
+    about: str = ""  # "field KEY" or "item KEY": what the workspace shows it beside
 
 
 def check_catalog(adapter: CrmAdapter, config: Config) -> list[Finding]:
     """Every finding about `config` against what `adapter`'s CRM offers (CRM calls)."""
-    catalog = adapter.describe()
-    automations = {ident for ident, _name in adapter.automations()}
+    return check_against(adapter, adapter.describe(), adapter.automations(), config)
+
+
+def check_against(adapter: CrmAdapter, catalog: Catalog, offered: Iterable[tuple[str, str]],
+                  config: Config) -> list[Finding]:
+    """Every finding about `config` against a catalogue and the automations
+    (id, name) already read from `adapter`'s CRM."""
+    automations = {ident for ident, _name in offered}
     by_key = {f.key: f for f in catalog.fields}
     return [
         *(field_finding(spec, by_key.get(spec.crm_field)) for spec in config.fields
@@ -37,23 +43,35 @@ def check_catalog(adapter: CrmAdapter, config: Config) -> list[Finding]:
 
 
 def field_finding(spec: FieldSpec, info: CrmFieldInfo | None) -> Finding:
-    where = f'field "{spec.key}" (crm_field = "{spec.crm_field}")'
+    names = {"key": spec.key, "crm": spec.crm_field, "about": f"field {spec.key}"}
     if info is None:
-        return Finding(False, f"{where}: not in the CRM",
-                       f"create it in the CRM or fix crm_field; {LISTS_HINT}.")
+        return _finding(False, N_('field "%(key)s" (crm_field = "%(crm)s"): not in the CRM'),
+                        N_("create it in the CRM or fix crm_field; `portal fields` lists what "
+                           "exists."), **names)
     if not compatible(spec.type, info.portal_type):
-        return Finding(
-            False, f"{where}: the CRM field is {info.type}, the configuration says {spec.type}",
-            f"change type to {info.portal_type} or use a CRM field of a matching type."
-            if info.portal_type else "use a CRM field of a type the portal supports.")
+        return _finding(
+            False, N_('field "%(key)s" (crm_field = "%(crm)s"): the CRM field is %(crm_type)s, '
+                      "the configuration says %(type)s"),
+            N_("change type to %(portal_type)s or use a CRM field of a matching type.")
+            if info.portal_type else N_("use a CRM field of a type the portal supports."),
+            crm_type=info.type, type=spec.type, portal_type=info.portal_type or "", **names)
     if spec.editable and info.read_only:
-        return Finding(False, f"{where}: the CRM field is read-only",
-                       "set editable = false for it, or make it writable in the CRM.")
+        return _finding(False, N_('field "%(key)s" (crm_field = "%(crm)s"): the CRM field is '
+                                  "read-only"),
+                        N_("set editable = false for it, or make it writable in the CRM."), **names)
     missing = _missing_choices(spec.choices, info)
     if missing:
-        return Finding(False, f"{where}: {info.type}, but the CRM has no option {', '.join(missing)}",
-                       "add the options in the CRM or fix the choices' values.")
-    return Finding(True, f"{where}: {info.type}")
+        return _finding(False, N_('field "%(key)s" (crm_field = "%(crm)s"): %(crm_type)s, but the '
+                                  "CRM has no option %(missing)s"),
+                        N_("add the options in the CRM or fix the choices' values."),
+                        crm_type=info.type, missing=", ".join(missing), **names)
+    return _finding(True, N_('field "%(key)s" (crm_field = "%(crm)s"): %(crm_type)s'), "",
+                    crm_type=info.type, **names)
+
+
+def _finding(ok: bool, what: str, fix: str, about: str = "", **values: object) -> Finding:
+    """A finding whose texts the workspace can show in the staff member's language."""
+    return Finding(ok, Text(what, **values), Text(fix, **values) if fix else "", about)
 
 
 def portal_field_keys(config: Config) -> dict[str, str]:
@@ -66,9 +84,11 @@ def portal_field_keys(config: Config) -> dict[str, str]:
 
 
 def _portal_fields(config: Config, by_key: Mapping[str, CrmFieldInfo]) -> list[Finding]:
-    return [Finding(True, f'portal.{label} = "{key}"') if key in by_key else
-            Finding(False, f'portal.{label} = "{key}": not in the CRM',
-                    f"create a text field for it in the CRM (see docs/crm/) or fix portal.{label}.")
+    return [_finding(True, N_('portal.%(setting)s = "%(key)s"'), "", setting=label, key=key)
+            if key in by_key else
+            _finding(False, N_('portal.%(setting)s = "%(key)s": not in the CRM'),
+                     N_("create a text field for it in the CRM (see docs/crm/) or fix "
+                        "portal.%(setting)s."), setting=label, key=key)
             for label, key in portal_field_keys(config).items()]
 
 
@@ -79,26 +99,35 @@ def _missing_choices(choices: Iterable[Choice], info: CrmFieldInfo) -> list[str]
 
 def _item(adapter: CrmAdapter, catalog: Catalog, automations: set[str],
           spec: ItemSpec) -> list[Finding]:
-    where = f'item "{spec.key}" ({spec.kind} {spec.ref})'
-    found = [_item_exists(adapter, catalog, spec, where)]
+    names = {"key": spec.key, "kind": spec.kind, "ref": spec.ref, "about": f"item {spec.key}"}
+    found = [_item_exists(adapter, catalog, spec, names)]
     wanted = (*spec.on_subscribe.automations, *spec.on_unsubscribe.automations)
-    found += [Finding(False, f'{where}: automation "{automation}" not in the CRM',
-                      "use an automation id that `portal fields` lists.")
+    found += [_finding(False, N_('item "%(key)s" (%(kind)s %(ref)s): automation "%(automation)s" '
+                                 "not in the CRM"),
+                       N_("use an automation id that `portal fields` lists."),
+                       automation=automation, **names)
               for automation in wanted if automations and automation not in automations]
     return found
 
 
-def _item_exists(adapter: CrmAdapter, catalog: Catalog, spec: ItemSpec, where: str) -> Finding:
+def _item_exists(adapter: CrmAdapter, catalog: Catalog, spec: ItemSpec,
+                 names: dict[str, str]) -> Finding:
     known = {i.item: i.label for i in catalog.items}
     if spec.kind not in adapter.item_kinds:
-        kinds = ", ".join(sorted(adapter.item_kinds)) or "none"
-        return Finding(False, f"{where}: {adapter.kind} has no {spec.kind}s", f"use kind = one of: {kinds}.")
+        return _finding(False, N_('item "%(key)s" (%(kind)s %(ref)s): %(crm)s has no %(kind)ss'),
+                        N_("use kind = one of: %(kinds)s."), crm=adapter.kind,
+                        kinds=", ".join(sorted(adapter.item_kinds)) or "none", **names)
     if spec.kind == "tag":
         in_use = spec.ref in catalog.tags or spec.item in known
-        return Finding(True, where + ("" if in_use else ": not used yet; it is created on first use"))
+        return _finding(True, N_('item "%(key)s" (%(kind)s %(ref)s)') if in_use else
+                        N_('item "%(key)s" (%(kind)s %(ref)s): not used yet; it is created on first '
+                           "use"), "", **names)
     if spec.item in known:
-        return Finding(True, f"{where}: {known[spec.item]}")
-    return Finding(False, f"{where}: not in the CRM", f"create it in the CRM or fix ref; {LISTS_HINT}.")
+        return _finding(True, N_('item "%(key)s" (%(kind)s %(ref)s): %(label)s'), "",
+                        label=known[spec.item], **names)
+    return _finding(False, N_('item "%(key)s" (%(kind)s %(ref)s): not in the CRM'),
+                    N_("create it in the CRM or fix ref; `portal fields` lists what exists."),
+                    **names)
 
 
 def _tags(adapter: CrmAdapter, config: Config) -> list[Finding]:
@@ -109,6 +138,7 @@ def _tags(adapter: CrmAdapter, config: Config) -> list[Finding]:
         asking.append('portal.language_preference (mode = "tags")')
     if not asking or adapter.supports_tags:
         return []
-    return [Finding(False, f"{adapter.kind} has no tags, but {'; '.join(asking)} asks for them",
-                    "remove those tags, use subscription items instead, or set the stand-in "
-                    f"for tags described in docs/crm/{adapter.kind}.md.")]
+    return [_finding(False, N_("%(crm)s has no tags, but %(asking)s asks for them"),
+                     N_("remove those tags, use subscription items instead, or set the stand-in "
+                        "for tags described in docs/crm/%(crm)s.md."),
+                     crm=adapter.kind, asking="; ".join(asking))]

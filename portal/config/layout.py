@@ -1,14 +1,56 @@
-"""Reading `[[fields]]` and `[[groups]]`: what contacts see."""
+"""Reading `[[fields]]`, `[[groups]]` and `[page]`: what contacts see.
+
+The same reading checks the configuration file and the marketing
+workspace's drafts (tables of the same shape, kept in the database)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from portal.config.checker import Checker
-from portal.config.model import Choice, FieldSpec, Followup, GroupSpec, ItemSpec
+from portal.config.model import Choice, FieldSpec, Followup, GroupSpec, ItemSpec, PageTexts
+from portal.config.text import N_, Text
+from portal.config.urls import url_problem
 from portal.fields import FIELD_TYPES, FIELDS
+
+LAYOUT_KEYS = ("fields", "groups", "page")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What contacts see: the fields, the subscription groups and the page's texts."""
+
+    fields: tuple[FieldSpec, ...]
+    groups: tuple[GroupSpec, ...]
+    page: PageTexts
+
+
+def read_layout(c: Checker, raw: Mapping[str, Any], languages: Sequence[str]) -> Layout:
+    """The layout in `raw` (the file's tables, or a draft's), problems reported to `c`."""
+    return Layout(fields=tuple(read_fields(c, raw.get("fields", []), languages)),
+                  groups=tuple(read_groups(c, raw.get("groups", []), languages)),
+                  page=read_page(c, raw.get("page", {}), languages))
+
+
+def read_page(c: Checker, table: Any, languages: Sequence[str]) -> PageTexts:
+    if not isinstance(table, dict):
+        c.report("page", "must be a table")
+        return PageTexts()
+    for key in sorted(set(table) - {"intro", "footer", "privacy_url"}):
+        c.report(f"page.{key}", "is not a setting of [page] (use footer, intro, privacy_url)")
+    privacy = c.get(table, "privacy_url", str, "page", "")
+    problem = url_problem(privacy, https=True) if privacy else ""
+    if problem:
+        c.report("page.privacy_url", Text(N_("must be an https address like "
+                                             "https://www.example.org/privacy (it %(problem)s)"),
+                                          problem=problem))
+    return PageTexts(intro=c.labels(table, "intro", "page", languages, required=False),
+                     footer=c.labels(table, "footer", "page", languages, required=False),
+                     privacy_url=privacy)
 
 
 def read_fields(c: Checker, entries: Any, languages: Sequence[str]) -> list[FieldSpec]:
@@ -19,7 +61,7 @@ def read_fields(c: Checker, entries: Any, languages: Sequence[str]) -> list[Fiel
     for n, table in enumerate(entries):
         spec = read_field(c, table, f"fields[{n}]", languages, f"field{n}")
         if spec.key in {s.key for s in specs}:
-            c.report(f"fields[{n}].key", f'"{spec.key}" is used twice')
+            c.report(f"fields[{n}].key", Text(N_('"%(key)s" is used twice'), key=spec.key))
         specs.append(spec)
     return specs
 
@@ -28,18 +70,22 @@ def read_field(c: Checker, table: Mapping[str, Any], w: str, languages: Sequence
                fallback_key: str) -> FieldSpec:
     key = c.get(table, "key", str, w, fallback_key, required=True)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
-        c.report(f"{w}.key", "must be lower-case letters, digits and _")
+        c.report(f"{w}.key", Text(N_("must be lower-case letters, digits and _")))
     kind = c.get(table, "type", str, w, "text", required=True)
     if kind not in FIELD_TYPES:
-        c.report(f"{w}.type", f'"{kind}" is not one of {", ".join(FIELD_TYPES)}')
+        c.report(f"{w}.type", Text(N_('"%(type)s" is not one of %(types)s'), type=kind,
+                                   types=", ".join(FIELD_TYPES)))
         kind = "text"
     choices = tuple(read_choices(c, table.get("choices", []), f"{w}.choices", languages))
     from_crm = c.get(table, "choices_from_crm", bool, w, False)
     if FIELDS[kind].needs_choices and not choices and not from_crm:
-        c.report(w, "a select needs choices, or choices_from_crm = true")
+        c.report(w, Text(N_("a select needs choices, or choices_from_crm = true")))
     max_length = c.get(table, "max_length", int, w, None)
     if max_length is not None and max_length < 1:
-        c.report(f"{w}.max_length", "must be 1 or more")
+        c.report(f"{w}.max_length", Text(N_("must be 1 or more")))
+    min_date, max_date = _date(c, table, w, "min_date"), _date(c, table, w, "max_date")
+    if min_date and max_date and min_date > max_date:
+        c.report(f"{w}.max_date", Text(N_("must not come before min_date")))
     return FieldSpec(
         key=key,
         crm_field=c.get(table, "crm_field", str, w, key),
@@ -52,7 +98,21 @@ def read_field(c: Checker, table: Mapping[str, Any], w: str, languages: Sequence
         pattern=_pattern(c, table, w),
         choices=choices,
         choices_from_crm=from_crm,
+        min_date=min_date,
+        max_date=max_date,
     )
+
+
+def _date(c: Checker, table: Mapping[str, Any], w: str, key: str) -> str | None:
+    """A date bound as ISO text; TOML may give it as a date or as text."""
+    value = table.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return (value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))).isoformat()
+    except ValueError:
+        c.report(f"{w}.{key}", Text(N_("must be a date written as year-month-day, like 2000-01-31")))
+        return None
 
 
 def _pattern(c: Checker, table: Mapping[str, Any], w: str) -> str | None:
@@ -61,7 +121,8 @@ def _pattern(c: Checker, table: Mapping[str, Any], w: str) -> str | None:
         try:
             re.compile(pattern)
         except re.error as exc:
-            c.report(f"{w}.pattern", f"is not a valid regular expression: {exc}")
+            c.report(f"{w}.pattern", Text(N_("is not a valid regular expression: %(error)s"),
+                                          error=str(exc)))
             return None
     return pattern
 
@@ -79,7 +140,7 @@ def read_choices(c: Checker, entries: Any, where: str, languages: Sequence[str])
             value = c.get(entry, "value", str, w, "", required=True)
             out.append(Choice(value, c.labels(entry, "label", w, languages)))
         else:
-            c.report(w, "must be a text or a table with value and label")
+            c.report(w, Text(N_("must be a text or a table with value and label")))
     return out
 
 
@@ -95,11 +156,11 @@ def read_groups(c: Checker, entries: Any, languages: Sequence[str]) -> list[Grou
         for m, entry in enumerate(table.get("items", [])):
             item = read_item(c, entry, f"{w}.items[{m}]", languages, f"item{n}_{m}")
             if item.key in seen:
-                c.report(f"{w}.items[{m}].key", f'"{item.key}" is used twice')
+                c.report(f"{w}.items[{m}].key", Text(N_('"%(key)s" is used twice'), key=item.key))
             seen.add(item.key)
             items.append(item)
         if not items:
-            c.report(w, "a group needs at least one [[groups.items]]")
+            c.report(w, Text(N_("a group needs at least one [[groups.items]]")))
         groups.append(GroupSpec(
             key=c.get(table, "key", str, w, f"group{n}", required=True),
             label=c.labels(table, "label", w, languages),

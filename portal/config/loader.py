@@ -15,11 +15,11 @@ from typing import Any
 
 from portal.config.checker import Checker
 from portal.config.core import read_crms, read_mail, read_portal, refuse_unknown
-from portal.config.layout import read_fields, read_groups
+from portal.config.layout import LAYOUT_KEYS, read_layout
 from portal.config.model import Config
 from portal.config.sections import BY_NAME
 
-CORE_SECTIONS = {"portal", "mail", "crm", "fields", "groups"}
+CORE_SECTIONS = {"portal", "mail", "crm", *LAYOUT_KEYS}
 
 
 class ConfigError(Exception):
@@ -51,12 +51,11 @@ def load_config(path: Path | str) -> Config:
 
 def build(c: Checker, path: Path, raw: Mapping[str, Any]) -> Config:
     portal = read_portal(c, raw.get("portal", {}))
-    languages = portal.languages
+    layout = read_layout(c, raw, portal.languages)
     config = Config(
         path=path, portal=portal, mail=read_mail(c, raw.get("mail", {})),
         crms=read_crms(c, raw.get("crm", {}), portal),
-        fields=tuple(read_fields(c, raw.get("fields", []), languages)),
-        groups=tuple(read_groups(c, raw.get("groups", []), languages)),
+        fields=layout.fields, groups=layout.groups, page=layout.page,
     )
     built = {name: read_section(c, name, table) for name, table in raw.items()
              if name not in CORE_SECTIONS}

@@ -13,6 +13,7 @@ from typing import Any
 from portal.config.embed import EmbedSettings
 from portal.config.proxy import ProxySettings
 from portal.config.resilience import Resilience
+from portal.config.staff import StaffSettings
 from portal.config.theme import ThemeSettings
 from portal.config.wordpress import WordPressSettings
 from portal.crm.base import FieldRef, ItemRef
@@ -41,6 +42,8 @@ class FieldSpec:
     pattern: str | None = None
     choices: tuple[Choice, ...] = ()
     choices_from_crm: bool = False
+    min_date: str | None = None  # ISO dates bounding a date field
+    max_date: str | None = None
 
     @property
     def ref(self) -> FieldRef:
@@ -83,6 +86,15 @@ class GroupSpec:
     label: Labels
     description: Labels
     items: tuple[ItemSpec, ...]
+
+
+@dataclass(frozen=True)
+class PageTexts:
+    """The profile page's own texts, which marketing owns like the fields."""
+
+    intro: Labels = field(default_factory=dict)
+    footer: Labels = field(default_factory=dict)
+    privacy_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,8 @@ class Config:
     theme: ThemeSettings = field(default_factory=ThemeSettings)
     resilience: Resilience = field(default_factory=Resilience)
     wordpress: WordPressSettings | None = None  # the WordPress login, when configured
+    page: PageTexts = field(default_factory=PageTexts)
+    staff: StaffSettings = field(default_factory=StaffSettings)  # who may use the workspace
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)

@@ -127,6 +127,12 @@ class _Forgiving:
         except Exception as exc:
             log.warning("The cache could not be written (%s).", exc)
 
+    def delete(self, key: str) -> None:
+        try:
+            self.cache.delete(key)
+        except Exception as exc:
+            log.warning("The cache could not forget %s (%s).", key, exc)
+
 
 class ProfileCache:
     def __init__(self, cache: Cache, settings: Resilience) -> None:
@@ -182,3 +188,7 @@ class ProfileCache:
         if self.enabled:
             self.cache.set(key, catalog, timeout=self.catalog_for)
         return catalog
+
+    def forget_catalog(self, crm: CrmAdapter) -> None:
+        """Drop the kept catalogue: the next read asks the CRM (the workspace's "refresh")."""
+        self.cache.delete(f"catalog:{crm.name}")

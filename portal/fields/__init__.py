@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from portal.crm.base import Value
 from portal.fields.widgets import (
+    DateBounds,
     PortalDateField,
     PortalMultiField,
     PortalSelectField,
@@ -80,6 +81,8 @@ def _validators(spec: FieldSpec, default_max: int | None) -> list[Any]:
         checks.append(Length(max=limit, message=_l("Use at most %(max)d characters.", max=limit)))
     if spec.pattern:
         checks.append(Regexp(spec.pattern, message=_l("The format is not valid.")))
+    if spec.min_date or spec.max_date:
+        checks.append(DateBounds(spec.min_date, spec.max_date))
     return checks
 
 

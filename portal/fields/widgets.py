@@ -36,6 +36,24 @@ class PortalDateField(DateField):
                 from None
 
 
+class DateBounds:
+    """Refuse a date before `first` or after `last` (ISO texts, either may be None)."""
+
+    def __init__(self, first: str | None, last: str | None) -> None:
+        self.first = dt.date.fromisoformat(first) if first else None
+        self.last = dt.date.fromisoformat(last) if last else None
+
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        day = field.data
+        if not isinstance(day, dt.date):
+            return
+        if (self.first and day < self.first) or (self.last and day > self.last):
+            raise ValidationError(str(_l(
+                "Choose a date from %(first)s to %(last)s.",
+                first=self.first.isoformat() if self.first else "…",
+                last=self.last.isoformat() if self.last else "…")))
+
+
 class ChoiceCheck:
     """Refuse values that are not among the choices, with our own message."""
 

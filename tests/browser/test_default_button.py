@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from portal.config import current
 from portal.crm.base import FieldRef
 from portal.delivery import delivery
 from tests.browser.flows import sign_in
@@ -19,7 +20,9 @@ def test_enter_in_a_text_field_saves_and_ticks_nothing(browser, make_app, smtp, 
     app = make_app()
     crm = delivery(app).crm
     contact = crm.find_contact("demo@example.org")
-    before = crm.fetch_profile(contact, [], [i.item for i in app.config["PORTAL"].items()])
+    with app.app_context():
+        items = [i.item for i in current().items()]  # the published layout's
+    before = crm.fetch_profile(contact, [], items)
     with serve(app) as base:
         sign_in(page, base, smtp)
         field = page.locator("input[name=first_name]")
@@ -28,7 +31,6 @@ def test_enter_in_a_text_field_saves_and_ticks_nothing(browser, make_app, smtp, 
         page.wait_for_load_state()
         assert page.locator(".message-success").is_visible()
     context.close()
-    after = crm.fetch_profile(contact, [FieldRef("first_name")],
-                              [i.item for i in app.config["PORTAL"].items()])
+    after = crm.fetch_profile(contact, [FieldRef("first_name")], items)
     assert after.values["first_name"] == "Miren"
     assert after.subscribed == before.subscribed  # no group was ticked whole

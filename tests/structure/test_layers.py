@@ -3,7 +3,7 @@
 Layers, lowest first. The CRM adapters know nothing of the app; the
 configuration, the field types and the portal's own database know the CRM
 contract at most; delivery, mail and languages know the configuration; hosting, the doors, the pages, the
-commands and the app factory come on top, in that order."""
+marketing workspace, the commands and the app factory come on top, in that order."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("portal.hosting",),
     ("portal.auth",),
     ("portal.profile",),
+    ("portal.staff",),
     ("portal.commands",),
     ("portal",),
 )

@@ -3,6 +3,8 @@ so no alembic.ini and no URL are needed here."""
 
 from __future__ import annotations
 
+from importlib import import_module
+from pathlib import Path
 from typing import Any, Literal
 
 from alembic import context
@@ -10,6 +12,12 @@ from alembic.autogenerate.api import AutogenContext
 
 from portal.db import shared_models  # noqa: F401 (its tables are part of the schema)
 from portal.db.models import Base, UtcDateTime
+
+PACKAGE = Path(__file__).resolve().parents[2]
+# Parts above the database keep their tables in <part>/models.py: found by
+# name, so that this layer imports none of them.
+for models in sorted(PACKAGE.glob("*/models.py")):
+    import_module(f"portal.{models.parent.name}.models")
 
 
 def render_item(kind: str, item: Any, autogen: AutogenContext) -> str | Literal[False]:
