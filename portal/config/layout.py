@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from portal.config.checker import Checker
 from portal.config.model import Choice, FieldSpec, Followup, GroupSpec, ItemSpec
-from portal.fields import FIELD_TYPES, FIELDS
+from portal.fields import AUTOFILL_NAMES, FIELD_TYPES, FIELDS
+from portal.fields.dates import bound_problem
 
 
 def read_fields(c: Checker, entries: Any, languages: Sequence[str]) -> list[FieldSpec]:
@@ -52,7 +54,32 @@ def read_field(c: Checker, table: Mapping[str, Any], w: str, languages: Sequence
         pattern=_pattern(c, table, w),
         choices=choices,
         choices_from_crm=from_crm,
+        earliest=_date_bound(c, table, "earliest", w, kind),
+        latest=_date_bound(c, table, "latest", w, kind),
+        autocomplete=_autocomplete(c, table, w),
+        read_only_help=c.labels(table, "read_only_help", w, languages, required=False),
+        wanted=c.get(table, "wanted", bool, w, False),
     )
+
+
+def _date_bound(c: Checker, table: Mapping[str, Any], key: str, w: str, kind: str) -> str | None:
+    bound: str | None = c.get(table, key, str, w, None)
+    if bound is None:
+        return None
+    problem = bound_problem(bound) if kind == "date" else "is only for date fields"
+    if problem:
+        c.report(f"{w}.{key}", problem)
+        return None
+    return bound
+
+
+def _autocomplete(c: Checker, table: Mapping[str, Any], w: str) -> str:
+    name: str = c.get(table, "autocomplete", str, w, "")
+    if name and name not in AUTOFILL_NAMES:
+        c.report(f"{w}.autocomplete", f'"{name}" is not an autofill name (use one of '
+                 f'{", ".join(sorted(AUTOFILL_NAMES))})')
+        return ""
+    return name
 
 
 def _pattern(c: Checker, table: Mapping[str, Any], w: str) -> str | None:
@@ -100,12 +127,14 @@ def read_groups(c: Checker, entries: Any, languages: Sequence[str]) -> list[Grou
             items.append(item)
         if not items:
             c.report(w, "a group needs at least one [[groups.items]]")
-        groups.append(GroupSpec(
+        group = GroupSpec(
             key=c.get(table, "key", str, w, f"group{n}", required=True),
             label=c.labels(table, "label", w, languages),
             description=c.labels(table, "description", w, languages, required=False),
             items=tuple(items),
-        ))
+        )
+        groups.append(replace(group, in_unsubscribe_all=c.get(
+            table, "in_unsubscribe_all", bool, w, not group.only_tags)))
     return groups
 
 

@@ -15,8 +15,11 @@ from portal.delivery.ledger import pending_changes
 
 def field_refs(config: Config) -> list[FieldRef]:
     """Every CRM field the portal reads: exposed fields (not notes), the
-    language field and the newsletter token field."""
-    refs = [spec.ref for spec in config.fields if not spec.is_note]
+    fields the unsubscribe page offers, the language field and the
+    newsletter token field."""
+    offers = config.portal.unsubscribe
+    refs = [spec.ref for spec in (*config.fields, offers.fewer, offers.pause)
+            if spec is not None and not spec.is_note]
     preference = config.portal.language_preference
     if preference.mode == "field":
         refs.append(FieldRef(preference.crm_field, "multiselect"))

@@ -4,18 +4,23 @@ field types (portal.fields)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field
+from wtforms import BooleanField, Field, TextAreaField
+from wtforms.validators import Length, Optional
 
 from portal.config import Config, FieldSpec
 from portal.crm.base import Value
 from portal.fields import Choices, kind_of
+from portal.fields.widgets import VisibleText
 from portal.i18n import text_for
 
 # CRM field -> (value, label) options, for fields with `choices_from_crm`.
 CrmChoices = Mapping[str, Choices]
+COMMENT_MAX = 2000  # the contact's own words when leaving
 
 
 def field_for(spec: FieldSpec, language: str, crm_choices: CrmChoices) -> Field:
@@ -63,3 +68,32 @@ def build_form(config: Config, language: str, personal_allowed: bool,
             setattr(ProfileForm, f"lang_{code}", BooleanField(code))
             data[f"lang_{code}"] = code in languages
     return ProfileForm(data=data, **form_kwargs)
+
+
+def offer_form(spec: FieldSpec, values: Mapping[str, Value], language: str,
+               **form_kwargs: Any) -> FlaskForm:
+    """A form of one field (an offer of the unsubscribe page), filled with its
+    value in `values`; `formdata=None` shows that value instead of the request's."""
+
+    class OfferForm(FlaskForm):
+        pass
+
+    setattr(OfferForm, spec.key, field_for(replace(spec, required=True), language, {}))
+    return OfferForm(data={spec.key: kind_of(spec).form_value(values.get(spec.crm_field))},
+                     **form_kwargs)
+
+
+def leave_form(config: Config, language: str) -> FlaskForm:
+    """"Unsubscribe from all": "why are you leaving?" with its choices and a
+    box for the contact's own words, when marketing asks it; else the button alone."""
+
+    class LeaveForm(FlaskForm):
+        pass
+
+    reason = config.portal.unsubscribe.reason
+    if reason is not None:
+        LeaveForm.reason = field_for(replace(reason, required=False), language, {})
+        LeaveForm.comment = TextAreaField(_l("Anything else you want to tell us?"), validators=[
+            Optional(), VisibleText(multiline=True),
+            Length(max=COMMENT_MAX, message=_l("Use at most %(max)d characters.", max=COMMENT_MAX))])
+    return LeaveForm()
