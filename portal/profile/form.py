@@ -41,8 +41,19 @@ def choices_for(spec: FieldSpec, language: str, crm_choices: CrmChoices) -> Choi
     return tuple((c.value, text_for(c.label, language)) for c in spec.choices)
 
 
-def editable_fields(config: Config, personal_allowed: bool) -> list[FieldSpec]:
-    return [spec for spec in config.fields if spec.editable and personal_allowed]
+def editable_fields(config: Config, personal_allowed: bool,
+                    crm_choices: CrmChoices) -> list[FieldSpec]:
+    """The fields the contact may edit now: not one whose choices come from
+    the CRM and cannot be read just now (an empty list would clear its value)."""
+    blocked = choices_unavailable(config, crm_choices)
+    return [spec for spec in config.fields
+            if spec.editable and personal_allowed and spec.key not in blocked]
+
+
+def choices_unavailable(config: Config, crm_choices: CrmChoices) -> set[str]:
+    """Keys of the fields whose choices come from the CRM and are missing now."""
+    return {spec.key for spec in config.fields
+            if spec.choices_from_crm and spec.crm_field not in crm_choices}
 
 
 def build_form(config: Config, language: str, personal_allowed: bool,
@@ -56,7 +67,7 @@ def build_form(config: Config, language: str, personal_allowed: bool,
         pass
 
     data: dict[str, Any] = {}
-    for spec in editable_fields(config, personal_allowed):
+    for spec in editable_fields(config, personal_allowed, crm_choices):
         setattr(ProfileForm, spec.key, field_for(spec, language, crm_choices))
         if not spec.is_note:
             data[spec.key] = kind_of(spec).form_value(values.get(spec.crm_field))

@@ -23,7 +23,7 @@ from portal.fields import kind_of
 from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change
 from portal.profile.completeness import completeness
-from portal.profile.form import CrmChoices, build_form, choices_for
+from portal.profile.form import CrmChoices, build_form, choices_for, choices_unavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -72,7 +72,9 @@ def save() -> str | Response | tuple[str, int]:
         log.warning("Profile read before save failed: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
     form = _form(who, profile)
-    unknown = set(request.form) - set(form._fields) - FORM_CONTROL_KEYS
+    # A field whose CRM choices cannot be read now is left as it is, not refused.
+    unknown = set(request.form) - set(form._fields) - FORM_CONTROL_KEYS - \
+        choices_unavailable(config, crm_choices())
     if unknown:
         # A tampered or stale form: refuse it whole rather than guess.
         log.info("Refused a profile form with unknown fields: %s", sorted(unknown))
