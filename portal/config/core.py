@@ -135,7 +135,7 @@ def read_footer(c: Checker, table: Any, languages: Sequence[str]) -> Footer:
     links = {key: c.labels(table, key, w, languages, required=False)
              for key in ("privacy_url", "contact_url")}
     for key, urls in links.items():
-        for url in urls.values():
+        for url in dict.fromkeys(urls.values()):  # one text for all languages: one report
             problem = "" if key == "contact_url" and MAILTO.match(url) else url_problem(url)
             if problem:
                 c.report(f"{w}.{key}", problem + (' (or "mailto:someone@example.org")'
