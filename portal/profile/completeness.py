@@ -15,7 +15,7 @@ from portal.i18n import text_for
 class Completeness:
     wanted: int
     filled: int
-    missing: list[tuple[str, str]]  # (field key, label) of the editable fields still empty
+    missing: list[tuple[str, str]]  # (field key, label) of the wanted fields still empty
 
     @property
     def percent(self) -> int:
@@ -23,11 +23,12 @@ class Completeness:
 
 
 def completeness(config: Config, profile: Profile) -> Completeness | None:
-    """None when marketing marks no field as wanted: then there is no indicator."""
-    wanted = [spec for spec in config.fields if spec.wanted and not spec.is_note]
-    if not wanted:
-        return None
+    """None when there is nothing to nudge about: marketing marks no field as
+    wanted, or the contact filled them all. Only fields the contact can fill count."""
+    wanted = [spec for spec in config.fields if spec.wanted and spec.editable and not spec.is_note]
     empty = [spec for spec in wanted
              if kind_of(spec).normalise(profile.values.get(spec.crm_field)) in (None, False)]
+    if not empty:
+        return None
     return Completeness(len(wanted), len(wanted) - len(empty),
-                        [(spec.key, text_for(spec.label)) for spec in empty if spec.editable])
+                        [(spec.key, text_for(spec.label)) for spec in empty])
