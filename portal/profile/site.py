@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -54,21 +55,25 @@ def _texts(code: int) -> tuple[str, str]:
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
     code = error.code or 500
-    if code < 400:
+    # A request for a host the portal does not serve has no addresses to link to:
+    # it is no contact's, and gets the plain answer.
+    if code < 400 or request_ctx.url_adapter is None:
         return error
     title, message = _texts(code)
     return render_template("errors/error.html", title=title, message=message), code
 
 
 @bp.app_errorhandler(InternalServerError)
-def server_error(error: InternalServerError) -> tuple[str, int]:
-    # The page itself must not fail: if it cannot be drawn, a plain one says the same.
+def server_error(error: InternalServerError) -> tuple[str, int] | InternalServerError:
+    # The page itself must not fail: if it cannot be drawn, the plain one says the same.
+    if request_ctx.url_adapter is None:
+        return error
     try:
         title, message = _texts(500)
         return render_template("errors/error.html", title=title, message=message), 500
     except Exception:
         log.exception("The error page could not be drawn")
-        return "<!doctype html><title>Error</title><h1>Error 500</h1>", 500
+        return error
 
 
 # --- shared by every page ----------------------------------------------------------------

@@ -47,6 +47,14 @@ class Audit:
                 self.findings.append(f"{name} at {width} px: wider than the screen")
 
 
+def ask_for_a_link(page, base: str, email: str, without_token: bool = False) -> None:
+    page.goto(base + "/")
+    if without_token:
+        page.locator("input[name=csrf_token]").evaluate("input => input.remove()")
+    page.locator("input[type=email]").fill(email)
+    page.locator("form[action$='/sign-in'] button[type=submit]").click()
+
+
 def walk_every_page(page, base: str, smtp, language: str, audit: Audit, crm) -> None:
     """Every page a contact can reach, in the order a contact meets them."""
     def seen(name: str) -> None:
@@ -55,8 +63,7 @@ def walk_every_page(page, base: str, smtp, language: str, audit: Audit, crm) -> 
 
     page.goto(base + "/")
     seen("start")
-    page.locator("input[type=email]").fill("not an address")
-    page.locator("form[action$='/sign-in'] button[type=submit]").click()
+    ask_for_a_link(page, base, "not an address")
     seen("start, refused address")
     page.goto(base + "/link/not-a-link")
     seen("link problem")
@@ -64,15 +71,10 @@ def walk_every_page(page, base: str, smtp, language: str, audit: Audit, crm) -> 
     seen("404")
     page.goto(base + "/sign-in")
     seen("405")
-    page.goto(base + "/")
-    page.locator("input[name=csrf_token]").evaluate("input => input.remove()")
-    page.locator("input[type=email]").fill("demo@example.org")
-    page.locator("form[action$='/sign-in'] button[type=submit]").click()
+    ask_for_a_link(page, base, "demo@example.org", without_token=True)
     seen("form not checked (CSRF)")
     before = len(smtp.sent_to("demo@example.org"))
-    page.goto(base + "/")
-    page.locator("input[type=email]").fill("demo@example.org")
-    page.locator("form[action$='/sign-in'] button[type=submit]").click()
+    ask_for_a_link(page, base, "demo@example.org")
     page.wait_for_url("**/sign-in/sent")
     seen("link sent")
     page.goto(link_in(smtp.wait_for("demo@example.org", count=before + 1)[-1]))
@@ -112,9 +114,7 @@ def walk_every_page(page, base: str, smtp, language: str, audit: Audit, crm) -> 
     seen("profile from a newsletter link")
     page.locator("form[action$='/sign-out'] button").click()
     for _ in range(6):  # this address asks too often: the sixth request is refused
-        page.goto(base + "/")
-        page.locator("input[type=email]").fill("busy@example.org")
-        page.locator("form[action$='/sign-in'] button[type=submit]").click()
+        ask_for_a_link(page, base, "busy@example.org")
     assert "/sign-in" in page.url
     seen("start, too many requests")
 
@@ -171,9 +171,7 @@ def test_a_long_address_fits_a_320_pixel_screen(browser, make_app, smtp):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 320, name
 
     with serve(app) as base:
-        page.goto(base + "/")
-        page.locator("input[type=email]").fill(LONG)
-        page.locator("form[action$='/sign-in'] button[type=submit]").click()
+        ask_for_a_link(page, base, LONG)
         page.wait_for_url("**/sign-in/sent")
         fits("link sent")
         page.goto(link_in(smtp.wait_for(LONG)[-1]))
