@@ -172,7 +172,6 @@ def _page(profile: Profile, **forms: Any) -> dict[str, Any]:
         "offers": {key: forms.get(key) or offer_form(spec, profile.values, current_language(),
                                                      formdata=None)
                    for key, spec in offers.items()},
-        "offer_labels": {key: text_for(spec.label) for key, spec in offers.items()},
         "offer_help": {key: text_for(spec.help) for key, spec in offers.items()},
         "only_some": config.portal.unsubscribe.only_some and len(config.items()) > 1,
         "leave": forms.get("leave") or leave_form(config, current_language()),

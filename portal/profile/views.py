@@ -177,20 +177,17 @@ def _select_all(who: SignedIn, profile: Profile, form: FlaskForm, group_key: str
     return render_template("profile/show.html", **_page(who, profile, form))
 
 
-def _write(who: SignedIn, profile: Profile, form: FlaskForm | None, change: Change,
-           done: str | None = None) -> str | Response | tuple[str, int]:
-    """Submit `change` and say how it went; on failure show the page again
-    with `form` (None: the form as the CRM has it, built only then)."""
+def _write(who: SignedIn, profile: Profile, form: FlaskForm,
+           change: Change) -> str | Response | tuple[str, int]:
+    """Submit `change` and say how it went; on failure show the page again with `form`."""
     result = delivery().writer.submit(change)
     if result.outcome is Outcome.APPLIED:
-        flash(done or _("Your changes are saved."), "success")
+        flash(_("Your changes are saved."), "success")
         return redirect(url_for("profile.show"))
     if result.outcome is Outcome.QUEUED:
         flash(_("Your changes are saved. They will reach our system shortly."), "success")
         return redirect(url_for("profile.show"))
     message, status = not_saved(result)
-    if form is None:
-        form = _form(who, profile, stored=True)
     return render_template("profile/show.html", save_error=message,
                            **_page(who, profile, form)), status
 

@@ -114,6 +114,6 @@ def _wait_for(served: Served, process: subprocess.Popen) -> None:
         try:
             requests.get(served.url + "/", headers={"Host": "probe.invalid"}, timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still starting (a busy machine)
             time.sleep(0.1)
     raise AssertionError(f"the portal did not start:\n{served.log_text()}")
