@@ -145,3 +145,25 @@ def test_a_misspelt_setting_is_named_not_ignored(tmp_path, typo, place):
     with pytest.raises(ConfigError) as refused:
         load_config(path)
     assert any(place in problem and "is not a setting" in problem for problem in refused.value.problems)
+
+
+def test_the_way_out_and_page_settings_are_checked(tmp_path):
+    path = demo_config(tmp_path, replace={
+        'autocomplete = "given-name"': 'autocomplete = "first-name"',
+        'earliest = "1900-01-01"': 'earliest = "1900-13-01"',
+        'key = "phone"\ncrm_field = "phone"\ntype = "tel"': 'key = "phone"\ncrm_field = "phone"\n'
+                                                           'type = "tel"\nlatest = "today"',
+        'crm = "main"': 'crm = "main"\nprofile_order = ["details"]',
+        'contact_url = "mailto:info@example.org"': 'contact_url = "javascript:alert(1)"',
+        'crm_field = "emails_paused_until"': 'crm_field = "emails_paused_until"\ncolour = "red"',
+        "in_unsubscribe_all = false ": 'in_unsubscribe_all = "no" ',
+    })
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = "\n".join(caught.value.problems)
+    assert len(caught.value.problems) == 7, problems
+    for expected in ('"first-name" is not an autofill name', "fields[4].earliest", "is not a date",
+                     "fields[3].latest: is only for date fields", "portal.profile_order: must list",
+                     "page.contact_url", "portal.unsubscribe.pause.colour",
+                     "groups[2].in_unsubscribe_all: must be true or false"):
+        assert expected in problems, expected

@@ -21,6 +21,19 @@ def test_catalogs_are_complete_and_in_step_with_the_code():
     assert load_i18n_script().problems() == []
 
 
+def test_basque_never_puts_a_suffix_on_the_site_name():
+    """A site's name takes no Basque suffix ("Demo Elkartea-ri" reads wrong
+    whatever the name): the sentences decline a word beside it instead."""
+    from babel.messages.pofile import read_po
+
+    with open(ROOT / "translations" / "eu" / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        catalog = read_po(handle, locale="eu")
+    texts = {m.id: m.string for m in catalog if m.id}
+    declined = [text for text in texts.values() if "%(site)s-" in str(text)]
+    assert declined == []
+    assert texts["Unsubscribed from: %(items)s"] == "Baja hauetatik: %(items)s"
+
+
 @pytest.mark.parametrize(("lang", "heading", "button"), [
     ("es", "Gestiona tus preferencias", "Envíame un enlace"),
     ("eu", "Kudeatu zure lehentasunak", "Bidali esteka bat"),

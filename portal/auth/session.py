@@ -151,6 +151,10 @@ class DatabaseSessions(SessionInterface):
         fresh = ServerSession()
         if stored.contact_ref is not None:
             fresh["expired"] = True
+            # The start page asks for a new link: it may start with the address.
+            email = ((stored.data or {}).get("contact") or {}).get("email")
+            if email:
+                fresh["link_sent_to"] = email
         if stored.language:
             fresh["lang"] = stored.language
         return fresh

@@ -61,7 +61,15 @@ def start() -> str | Response:
     if signed_in():
         return redirect(url_for("profile.show"))
     expired = session.pop("expired", False)
-    return render_template("auth/start.html", form=LinkRequestForm(), expired=expired)
+    return render_template("auth/start.html", form=LinkRequestForm(data={"email": known_email()}),
+                           expired=expired)
+
+
+def known_email() -> str:
+    """The address this browser last asked a link for or signed in with:
+    what a "send me a new link" form starts with. Signing out forgets it."""
+    who = signed_in()
+    return who.contact.email if who else str(session.get("link_sent_to", ""))
 
 
 @bp.post("/sign-in")
@@ -168,7 +176,7 @@ def use_link_now(token: str) -> Response | tuple[str, int]:
 def link_problem(state: LinkState) -> tuple[str, int]:
     status = 410 if state in (LinkState.EXPIRED, LinkState.USED) else 400
     return render_template("auth/link_problem.html", state=state.value,
-                           form=LinkRequestForm(formdata=None)), status
+                           form=LinkRequestForm(formdata=None, data={"email": known_email()})), status
 
 
 @bp.get("/n/<token>")

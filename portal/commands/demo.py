@@ -29,6 +29,12 @@ FIELDS = [
     ("languages", "Languages", "multiselect", (("es", "es"), ("eu", "eu"), ("en", "en"))),
     ("portal_last_changed", "Last changed in the portal", "date", ()),
     ("portal_token", "Preference portal token", "text", ()),
+    ("email_frequency", "Email frequency", "select",
+     (("monthly", "Once a month"), ("quarterly", "Once every three months"))),
+    ("emails_paused_until", "Emails paused until", "date", ()),
+    ("leave_reason", "Reason for unsubscribing", "select",
+     (("too_many", "Too many emails"), ("not_relevant", "Not relevant"),
+      ("never_signed_up", "Never signed up"), ("other", "Other"))),
 ]
 LISTS = [("1", "Weekly newsletter"), ("2", "Events calendar"), ("3", "Membership notices")]
 

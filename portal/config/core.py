@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from portal.config.checker import Checker
-from portal.config.model import LANGUAGES, LanguagePreference, MailSettings, PortalSettings
+from portal.config.layout import read_field
+from portal.config.model import (
+    LANGUAGES,
+    PROFILE_SECTIONS,
+    FieldSpec,
+    LanguagePreference,
+    MailSettings,
+    PortalSettings,
+    UnsubscribeOffers,
+)
 from portal.config.urls import is_loopback, url_problem
 from portal.crm import ADAPTERS
 
@@ -65,8 +74,52 @@ def read_portal(c: Checker, table: Mapping[str, Any]) -> PortalSettings:
         storage_url=c.get(table, "storage_url", str, w, "memory://"),
         database_url=c.get(table, "database_url", str, w, ""),
         language_preference=read_language_preference(c, table.get("language_preference", {})),
+        profile_order=read_profile_order(c, table),
+        unsubscribe=read_unsubscribe(c, table.get("unsubscribe", {}), languages),
         **positive,
     )
+
+
+def read_profile_order(c: Checker, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """The profile page's sections, in the order given: each of them once."""
+    order = tuple(c.get(table, "profile_order", list, "portal", list(PROFILE_SECTIONS)))
+    if sorted(order) != sorted(PROFILE_SECTIONS):
+        c.report("portal.profile_order", f'must list {", ".join(PROFILE_SECTIONS)}, each once, '
+                 "in the order the page shows them")
+        return PROFILE_SECTIONS
+    return order
+
+
+UNSUBSCRIBE_OFFERS = {"fewer": "select", "pause": "date", "reason": "select"}
+OFFER_KEYS = frozenset({"crm_field", "label", "help", "choices", "earliest", "latest"})
+
+
+def read_unsubscribe(c: Checker, table: Any, languages: Sequence[str]) -> UnsubscribeOffers:
+    """`[portal.unsubscribe]`: what the "unsubscribe from all" page offers instead."""
+    w = "portal.unsubscribe"
+    if not isinstance(table, dict):
+        c.report(w, "must be a table")
+        return UnsubscribeOffers()
+    refuse_unknown(c, table, w, (*UNSUBSCRIBE_OFFERS, "only_some"))
+    offers: dict[str, FieldSpec | None] = {}
+    for key, kind in UNSUBSCRIBE_OFFERS.items():
+        entry = table.get(key)
+        if entry is None:
+            offers[key] = None
+        elif not isinstance(entry, dict):
+            c.report(f"{w}.{key}", "must be a table with crm_field, label and choices")
+            offers[key] = None
+        else:
+            refuse_unknown(c, entry, f"{w}.{key}", OFFER_KEYS)
+            spec = read_field(c, {**entry, "key": key, "type": kind}, f"{w}.{key}", languages, key)
+            # Without a CRM field the reason for leaving goes to the note.
+            spec = replace(spec, crm_field=entry.get("crm_field", "" if key == "reason"
+                                                     else spec.crm_field))
+            if kind == "date":  # a pause: from tomorrow, for a year at most, unless set
+                spec = replace(spec, earliest=spec.earliest or "today+1",
+                               latest=spec.latest or "today+365")
+            offers[key] = spec
+    return UnsubscribeOffers(only_some=c.get(table, "only_some", bool, w, True), **offers)
 
 
 def read_public_url(c: Checker, table: Mapping[str, Any], demo: bool) -> str:

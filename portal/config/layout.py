@@ -8,14 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from portal.config.checker import Checker
 from portal.config.model import Choice, FieldSpec, Followup, GroupSpec, ItemSpec, PageTexts
 from portal.config.text import N_, Text
 from portal.config.urls import url_problem
-from portal.fields import FIELD_TYPES, FIELDS
+from portal.fields import AUTOFILL_NAMES, FIELD_TYPES, FIELDS
+from portal.fields.dates import bound_date, bound_problem
 
 LAYOUT_KEYS = ("fields", "groups", "page")
 
@@ -36,21 +37,32 @@ def read_layout(c: Checker, raw: Mapping[str, Any], languages: Sequence[str]) ->
                   page=read_page(c, raw.get("page", {}), languages))
 
 
+PAGE_KEYS = ("intro", "footer", "organisation", "privacy_url", "contact_url")
+MAILTO = re.compile(r"^mailto:[^@\s\"'<>]+@[^@\s\"'<>]+$")
+
+
 def read_page(c: Checker, table: Any, languages: Sequence[str]) -> PageTexts:
     if not isinstance(table, dict):
         c.report("page", "must be a table")
         return PageTexts()
-    for key in sorted(set(table) - {"intro", "footer", "privacy_url"}):
-        c.report(f"page.{key}", "is not a setting of [page] (use footer, intro, privacy_url)")
-    privacy = c.get(table, "privacy_url", str, "page", "")
-    problem = url_problem(privacy, https=True) if privacy else ""
-    if problem:
-        c.report("page.privacy_url", Text(N_("must be an https address like "
-                                             "https://www.example.org/privacy (it %(problem)s)"),
-                                          problem=problem))
+    for key in sorted(set(table) - set(PAGE_KEYS)):
+        c.report(f"page.{key}", f"is not a setting of [page] (use {', '.join(PAGE_KEYS)})")
+    links = {key: c.labels(table, key, "page", languages, required=False)
+             for key in ("privacy_url", "contact_url")}
+    for key, urls in links.items():
+        for url in dict.fromkeys(urls.values()):  # one text for all languages: one report
+            if key == "contact_url" and MAILTO.match(url):
+                continue
+            problem = url_problem(url, https=True)
+            if problem:
+                c.report(f"page.{key}", Text(N_("must be an https address like "
+                                                "https://www.example.org/privacy%(mailto)s "
+                                                "(it %(problem)s)"), problem=problem,
+                                             mailto=' or "mailto:someone@example.org"'
+                                             if key == "contact_url" else ""))
     return PageTexts(intro=c.labels(table, "intro", "page", languages, required=False),
                      footer=c.labels(table, "footer", "page", languages, required=False),
-                     privacy_url=privacy)
+                     organisation=c.get(table, "organisation", str, "page", ""), **links)
 
 
 def read_fields(c: Checker, entries: Any, languages: Sequence[str]) -> list[FieldSpec]:
@@ -83,9 +95,11 @@ def read_field(c: Checker, table: Mapping[str, Any], w: str, languages: Sequence
     max_length = c.get(table, "max_length", int, w, None)
     if max_length is not None and max_length < 1:
         c.report(f"{w}.max_length", Text(N_("must be 1 or more")))
-    min_date, max_date = _date(c, table, w, "min_date"), _date(c, table, w, "max_date")
-    if min_date and max_date and min_date > max_date:
-        c.report(f"{w}.max_date", Text(N_("must not come before min_date")))
+    earliest = _date_bound(c, table, "earliest", w, kind)
+    latest = _date_bound(c, table, "latest", w, kind)
+    first, last = bound_date(earliest), bound_date(latest)
+    if first and last and first > last:
+        c.report(f"{w}.latest", Text(N_("must not come before earliest")))
     return FieldSpec(
         key=key,
         crm_field=c.get(table, "crm_field", str, w, key),
@@ -98,21 +112,37 @@ def read_field(c: Checker, table: Mapping[str, Any], w: str, languages: Sequence
         pattern=_pattern(c, table, w),
         choices=choices,
         choices_from_crm=from_crm,
-        min_date=min_date,
-        max_date=max_date,
+        earliest=earliest,
+        latest=latest,
+        autocomplete=_autocomplete(c, table, w),
+        read_only_help=c.labels(table, "read_only_help", w, languages, required=False),
+        wanted=c.get(table, "wanted", bool, w, False),
     )
 
 
-def _date(c: Checker, table: Mapping[str, Any], w: str, key: str) -> str | None:
-    """A date bound as ISO text; TOML may give it as a date or as text."""
+def _date_bound(c: Checker, table: Mapping[str, Any], key: str, w: str, kind: str) -> str | None:
+    """A date bound as text; TOML may give a fixed one as a date."""
     value = table.get(key)
     if value is None or value == "":
         return None
-    try:
-        return (value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))).isoformat()
-    except ValueError:
-        c.report(f"{w}.{key}", Text(N_("must be a date written as year-month-day, like 2000-01-31")))
+    bound: str | None = value.isoformat() if isinstance(value, dt.date) else \
+        c.get(table, key, str, w, None)
+    if bound is None:
         return None
+    problem = bound_problem(bound) if kind == "date" else "is only for date fields"
+    if problem:
+        c.report(f"{w}.{key}", problem)
+        return None
+    return bound
+
+
+def _autocomplete(c: Checker, table: Mapping[str, Any], w: str) -> str:
+    name: str = c.get(table, "autocomplete", str, w, "")
+    if name and name not in AUTOFILL_NAMES:
+        c.report(f"{w}.autocomplete", f'"{name}" is not an autofill name (use one of '
+                 f'{", ".join(sorted(AUTOFILL_NAMES))})')
+        return ""
+    return name
 
 
 def _pattern(c: Checker, table: Mapping[str, Any], w: str) -> str | None:
@@ -161,12 +191,14 @@ def read_groups(c: Checker, entries: Any, languages: Sequence[str]) -> list[Grou
             items.append(item)
         if not items:
             c.report(w, Text(N_("a group needs at least one [[groups.items]]")))
-        groups.append(GroupSpec(
+        group = GroupSpec(
             key=c.get(table, "key", str, w, f"group{n}", required=True),
             label=c.labels(table, "label", w, languages),
             description=c.labels(table, "description", w, languages, required=False),
             items=tuple(items),
-        ))
+        )
+        groups.append(replace(group, in_unsubscribe_all=c.get(
+            table, "in_unsubscribe_all", bool, w, not group.only_tags)))
     return groups
 
 

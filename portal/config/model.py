@@ -42,8 +42,11 @@ class FieldSpec:
     pattern: str | None = None
     choices: tuple[Choice, ...] = ()
     choices_from_crm: bool = False
-    min_date: str | None = None  # ISO dates bounding a date field
-    max_date: str | None = None
+    earliest: str | None = None  # a date field's bounds: "YYYY-MM-DD", "today" or "today+N" days
+    latest: str | None = None
+    autocomplete: str = ""  # the browser's autofill name ("given-name", "bday", ...)
+    read_only_help: Labels = field(default_factory=dict)  # shown instead of `help` when read-only
+    wanted: bool = False  # counted by the profile completeness indicator
 
     @property
     def ref(self) -> FieldRef:
@@ -86,15 +89,27 @@ class GroupSpec:
     label: Labels
     description: Labels
     items: tuple[ItemSpec, ...]
+    # Whether "unsubscribe from all" leaves this group's items (default: unless all are tags).
+    in_unsubscribe_all: bool = True
+
+    @property
+    def only_tags(self) -> bool:
+        """Tags mark interests, not mailings: "unsubscribe from all" passes them by
+        unless the group says otherwise."""
+        return all(item.kind == "tag" for item in self.items)
 
 
 @dataclass(frozen=True)
 class PageTexts:
-    """The profile page's own texts, which marketing owns like the fields."""
+    """The pages' own texts, which marketing owns like the fields: the profile's
+    introduction, and every page's footer (the organisation is the portal's
+    name unless set)."""
 
     intro: Labels = field(default_factory=dict)
     footer: Labels = field(default_factory=dict)
-    privacy_url: str = ""
+    organisation: str = ""
+    privacy_url: Labels = field(default_factory=dict)  # one address, or one per language
+    contact_url: Labels = field(default_factory=dict)  # https or mailto
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,19 @@ class LanguagePreference:
     mode: str  # "field" or "tags" or "off"
     crm_field: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UnsubscribeOffers:
+    """What the "unsubscribe from all" page offers instead of leaving, and asks."""
+
+    fewer: FieldSpec | None = None  # a select the CRM's automations read: how often to email
+    pause: FieldSpec | None = None  # a date the CRM's automations read: no email until then
+    only_some: bool = True  # a way back to the subscriptions, to leave only some
+    reason: FieldSpec | None = None  # "why are you leaving?"; no crm_field: the answer is a note
+
+
+PROFILE_SECTIONS = ("subscriptions", "details", "languages")
 
 
 @dataclass(frozen=True)
@@ -127,6 +155,8 @@ class PortalSettings:
     storage_url: str = "memory://"  # shared counters; "redis://host:6379/0" for several servers
     database_url: str = ""  # the portal's own database; PORTAL_DATABASE_URL wins
     language_preference: LanguagePreference = LanguagePreference("off")
+    profile_order: tuple[str, ...] = PROFILE_SECTIONS
+    unsubscribe: UnsubscribeOffers = UnsubscribeOffers()
 
 
 @dataclass(frozen=True)

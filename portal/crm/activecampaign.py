@@ -9,8 +9,8 @@ Fields are addressed by `email`, `firstName`, `lastName`, `phone` or a custom
 field's numeric id; items are lists (`kind = "list"`, ref = list id) and tags
 (`kind = "tag"`, ref = tag name). One GET of the contact brings its standard
 and custom values and list memberships; tags need one more call.
-ActiveCampaign has no global opt-out in v3: "unsubscribe from all" sets every
-list the contact is on to unsubscribed.
+ActiveCampaign has no global opt-out in v3: "unsubscribe from all" leaves the
+lists the change names (those the configuration shows) and no other.
 
 New contacts are made with `POST /api/3/contacts`. Email is unique per
 account: when it is taken, ActiveCampaign answers 422 `duplicate` and the
@@ -222,10 +222,8 @@ class ActiveCampaignCrm(CrmAdapter):
                     body["sourceid"] = RESUBSCRIBE_SOURCE
                 self.http.json("POST", "contactLists", json={"contactList": body})
                 status[item.ref] = SUBSCRIBED
-        leaving = {i.ref for i in leave}
-        if change.unsubscribe_all:
-            leaving |= set(status)
-        for list_id in sorted(leaving):
+        # "Unsubscribe from all" names the lists it leaves: no other list is touched.
+        for list_id in sorted({i.ref for i in leave}):
             if status.get(list_id) == SUBSCRIBED:
                 self.http.json("POST", "contactLists", json={
                     "contactList": {"list": list_id, "contact": ref, "status": 2}})

@@ -171,7 +171,8 @@ class Change:
     remove_tags: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
     automations: tuple[str, ...] = ()
-    # True: opt out of all email; False: lift a global opt-out; None: leave it.
+    # True: set the CRM's own opt-out of all email, where it has one that changes
+    # no item (the items to leave are in `leave`); False: lift it; None: leave it.
     unsubscribe_all: bool | None = None
     # The contact's name in the main CRM, for a mirror that must create them.
     name: str = ""

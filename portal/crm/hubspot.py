@@ -9,9 +9,11 @@ property, value = one of its options).
 HubSpot has no contact tags. With `tags_property` set, tags are written as
 options of that multiple-checkbox property (each tag must exist as an
 option); without it the adapter reports `supports_tags = False` and refuses
-tag changes. HubSpot lifts an "unsubscribed from all email" only when the
-contact subscribes to a type again: `resubscribe_type` names the type used
-when the contact lifts it without choosing one.
+tag changes. "Unsubscribe from all" leaves the subscription types the
+change names, one by one: HubSpot's own unsubscribe-all would end types the
+portal does not show. HubSpot lifts an "unsubscribed from all email" (set in
+HubSpot) only when the contact subscribes to a type again: `resubscribe_type`
+names the type used when the contact lifts it without choosing one.
 
 New contacts are made with `POST /crm/v3/objects/contacts`. Email is unique:
 a taken one is answered 409 "Contact already exists. Existing ID: N", and
@@ -238,11 +240,10 @@ class HubSpotCrm(CrmAdapter):
             joins = [ItemRef("subscription_type", self.resubscribe_type)]
         for item in joins:
             self._set_status(email, item, "SUBSCRIBED")
+        # HubSpot's own unsubscribe-all would also end every type the change does not
+        # name: "unsubscribe from all" leaves the named types one by one instead.
         for item in leaves:
             self._set_status(email, item, "UNSUBSCRIBED")
-        if change.unsubscribe_all:
-            self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}"
-                           "/unsubscribe-all", params=self._channel())
 
     def _read_for_write(self, ref: str, option_props: set[str], change: Change) -> dict[str, Any]:
         """One read when the change needs current values: merged options, the

@@ -179,14 +179,21 @@ class ProfileCache:
                            timeout=self.keep_for)
 
     def catalog(self, crm: CrmAdapter) -> Catalog:
-        """The CRM's fields, lists and tags, kept for `catalog_cache_seconds`."""
+        """The CRM's fields, lists and tags, kept for `catalog_cache_seconds`;
+        the older copy while the CRM cannot answer (as long as a stale profile)."""
         key = f"catalog:{crm.name}"
-        found: Catalog | None = self.cache.get(key) if self.enabled else None
-        if found is not None:
-            return found
-        catalog = crm.describe()
+        found: tuple[float, Catalog] | None = self.cache.get(key) if self.enabled else None
+        if found is not None and time.time() - found[0] < self.catalog_for:
+            return found[1]
+        try:
+            catalog = crm.describe()
+        except CrmError as exc:
+            if found is not None and exc.transient:
+                return found[1]
+            raise
         if self.enabled:
-            self.cache.set(key, catalog, timeout=self.catalog_for)
+            self.cache.set(key, (time.time(), catalog),
+                           timeout=max(self.catalog_for, self.keep_for))
         return catalog
 
     def forget_catalog(self, crm: CrmAdapter) -> None:

@@ -4,19 +4,26 @@ way laid over it."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import g
 
 from portal.config import Config, current
-from portal.crm.base import Contact, FieldRef, ItemRef, Profile
+from portal.crm.base import Contact, CrmError, FieldRef, ItemRef, Profile
 from portal.delivery import delivery
 from portal.delivery.cache import applied
 from portal.delivery.ledger import pending_changes
 
+log = logging.getLogger(__name__)
+
 
 def field_refs(config: Config) -> list[FieldRef]:
     """Every CRM field the portal reads: exposed fields (not notes), the
-    language field and the newsletter token field."""
-    refs = [spec.ref for spec in config.fields if not spec.is_note]
+    fields the unsubscribe page offers, the language field and the
+    newsletter token field."""
+    offers = config.portal.unsubscribe
+    refs = [spec.ref for spec in (*config.fields, offers.fewer, offers.pause)
+            if spec is not None and not spec.is_note]
     preference = config.portal.language_preference
     if preference.mode == "field":
         refs.append(FieldRef(preference.crm_field, "multiselect"))
@@ -52,11 +59,17 @@ def read_profile(contact: Contact) -> Profile:
 
 def crm_choices() -> dict[str, tuple[tuple[str, str], ...]]:
     """The CRM's own options for fields marked `choices_from_crm`, from the
-    catalog (cached for `catalog_cache_seconds`); read once per request."""
+    catalog (cached for `catalog_cache_seconds`); read once per request. A
+    field whose options cannot be read now (the CRM is down, or busy, and no
+    copy is kept) has none here: the page shows it without its choices."""
     if "portal_crm_choices" not in g:
         parts = delivery()
         wanted = {spec.crm_field for spec in current().fields if spec.choices_from_crm}
-        catalog = parts.profiles.catalog(parts.crm) if wanted else None
+        try:
+            catalog = parts.profiles.catalog(parts.crm) if wanted else None
+        except CrmError as exc:
+            log.warning("The CRM's field catalogue could not be read: %s", exc)
+            catalog = None
         g.portal_crm_choices = {info.key: info.choices for info in catalog.fields
                                 if info.key in wanted} if catalog else {}
     choices: dict[str, tuple[tuple[str, str], ...]] = g.portal_crm_choices

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, Field, StringField, TelField, TextAreaField
@@ -23,8 +22,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from portal.crm.base import Value
+from portal.fields.dates import DateBounds, long_date
 from portal.fields.widgets import (
-    DateBounds,
     PortalDateField,
     PortalMultiField,
     PortalSelectField,
@@ -81,22 +80,33 @@ def _validators(spec: FieldSpec, default_max: int | None) -> list[Any]:
         checks.append(Length(max=limit, message=_l("Use at most %(max)d characters.", max=limit)))
     if spec.pattern:
         checks.append(Regexp(spec.pattern, message=_l("The format is not valid.")))
-    if spec.min_date or spec.max_date:
-        checks.append(DateBounds(spec.min_date, spec.max_date))
     return checks
 
 
-def _plain(cls: type[Field], default_max: int | None, **render: str) -> MakeField:
+def _attributes(spec: FieldSpec, **more: str) -> dict[str, str] | None:
+    """The input's HTML attributes: the browser's autofill name and `more`."""
+    autocomplete = spec.autocomplete or AUTOCOMPLETE.get(spec.type, "")
+    attributes = {"autocomplete": autocomplete, **more} if autocomplete else dict(more)
+    return attributes or None
+
+
+def _plain(cls: type[Field], default_max: int | None) -> MakeField:
     def make(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
         return cls(label, validators=_validators(spec, default_max), description=help_text,
-                   render_kw=render or None)
+                   render_kw=_attributes(spec))
     return make
 
 
 def _email(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     checks = [*_validators(spec, 254), Email(message=_l("This does not look like an email address."))]
     return EmailField(label, validators=checks, description=help_text,
-                      render_kw={"autocomplete": "email"})
+                      render_kw=_attributes(spec))
+
+
+def _date(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
+    bounds = DateBounds(spec.earliest, spec.latest)
+    return PortalDateField(label, validators=[*_validators(spec, None), bounds],
+                           description=help_text, render_kw=_attributes(spec, **bounds.attributes()))
 
 
 def _checkbox(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
@@ -106,7 +116,8 @@ def _checkbox(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> 
 
 def _select(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     return PortalSelectField(label, choices=_options([("", "—"), *choices]), validate_choice=False,
-                             validators=_validators(spec, None), description=help_text)
+                             validators=_validators(spec, None), description=help_text,
+                             render_kw=_attributes(spec))
 
 
 def _multiselect(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
@@ -167,7 +178,7 @@ def _show_box(value: Any, labels: Mapping[str, str]) -> str:
 
 
 def _show_date(value: Any, labels: Mapping[str, str]) -> str:
-    return str(format_date(value, "long"))
+    return long_date(value)
 
 
 _NORMALISE: dict[str, Callable[[object], Value]] = {
@@ -184,18 +195,29 @@ TEXTUAL = frozenset({"text", "email", "tel", "country", "textarea"})
 FIELDS: dict[str, FieldKind] = {kind.name: kind for kind in (
     FieldKind("text", _plain(StringField, 255), TEXTUAL, 255),
     FieldKind("email", _email, TEXTUAL, 254),
-    FieldKind("tel", _plain(TelField, 40, autocomplete="tel"), TEXTUAL, 40),
+    FieldKind("tel", _plain(TelField, 40), TEXTUAL, 40),
     # Free text for the organisation's staff: it becomes a CRM note, not a value.
     FieldKind("textarea", _plain(TextAreaField, 5000), frozenset({"textarea"}), 5000),
     # A free-text CRM field can hold any choice.
     FieldKind("select", _select, frozenset({"select"}) | TEXTUAL - {"textarea"}, needs_choices=True),
     FieldKind("multiselect", _multiselect, frozenset({"multiselect"}), needs_choices=True),
     FieldKind("checkbox", _checkbox, frozenset({"checkbox"})),
-    FieldKind("date", _plain(PortalDateField, None), frozenset({"date"})),
+    FieldKind("date", _date, frozenset({"date"})),
     # A country may be stored as text or as a CRM list of countries.
     FieldKind("country", _select, TEXTUAL | {"select"}, builtin_choices=country_choices),
 )}
 FIELD_TYPES: tuple[str, ...] = tuple(FIELDS)
+
+# The browser's autofill name of each type whose values say what they are.
+AUTOCOMPLETE = {"email": "email", "tel": "tel", "country": "country"}
+# The autofill names a field may give (HTML's "autofill field names").
+AUTOFILL_NAMES = frozenset({
+    "off", "name", "honorific-prefix", "given-name", "additional-name", "family-name",
+    "honorific-suffix", "nickname", "organization-title", "organization", "street-address",
+    "address-line1", "address-line2", "address-line3", "address-level1", "address-level2",
+    "address-level3", "address-level4", "country", "country-name", "postal-code", "language",
+    "bday", "bday-day", "bday-month", "bday-year", "sex", "url", "tel", "tel-country-code",
+    "tel-national", "email", "impp"})
 
 
 def kind_of(spec: FieldSpec) -> FieldKind:

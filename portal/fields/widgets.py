@@ -19,8 +19,14 @@ from wtforms.validators import ValidationError
 # Unicode categories stored nowhere: controls, formatting (bidi, zero-width),
 # private use, surrogates, unassigned.
 INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
-# Codes Babel lists among territories that are not countries one lives in.
-NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+TILDE = "\u0303"  # the combining mark that makes n into ñ
+AFTER_EVERY_LETTER = "\U0010ffff"
+# Codes Babel lists among territories that are not countries one lives in:
+# groupings and unknown regions, and places ISO 3166 counts within a country
+# (Canarias, Ceuta y Melilla, Diego Garcia, Ascension, Clipperton, Sark,
+# Tristan da Cunha).
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB",
+                           "IC", "EA", "DG", "AC", "CP", "CQ", "TA"})
 
 
 class PortalDateField(DateField):
@@ -34,24 +40,6 @@ class PortalDateField(DateField):
             self.data = None
             raise ValueError(str(_l("Write the date as year-month-day, for example 1990-05-31."))) \
                 from None
-
-
-class DateBounds:
-    """Refuse a date before `first` or after `last` (ISO texts, either may be None)."""
-
-    def __init__(self, first: str | None, last: str | None) -> None:
-        self.first = dt.date.fromisoformat(first) if first else None
-        self.last = dt.date.fromisoformat(last) if last else None
-
-    def __call__(self, form: BaseForm, field: Field) -> None:
-        day = field.data
-        if not isinstance(day, dt.date):
-            return
-        if (self.first and day < self.first) or (self.last and day > self.last):
-            raise ValidationError(str(_l(
-                "Choose a date from %(first)s to %(last)s.",
-                first=self.first.isoformat() if self.first else "…",
-                last=self.last.isoformat() if self.last else "…")))
 
 
 class ChoiceCheck:
@@ -104,4 +92,19 @@ def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     names = Locale.parse(language).territories
     codes = [code for code in names if isinstance(code, str) and len(code) == 2
              and code.isalpha() and code not in NOT_COUNTRIES]
-    return tuple(sorted(((code, names[code]) for code in codes), key=lambda c: c[1].casefold()))
+    return tuple(sorted(((code, names[code]) for code in codes),
+                        key=lambda c: collation_key(c[1], language)))
+
+
+def collation_key(text: str, language: str) -> tuple[str, str, str]:
+    """A sort key that orders names as ICU does in the portal's languages:
+    letters first without case or accents (Å with A, á with a), accents only
+    to break ties, spaces and punctuation before any letter; Spanish keeps ñ
+    a letter of its own, after n."""
+    letters: list[str] = []
+    for char in unicodedata.normalize("NFD", text.casefold()):
+        if not unicodedata.combining(char):
+            letters.append(char if char.isalnum() else " ")
+        elif char == TILDE and language == "es" and letters and letters[-1] == "n":
+            letters[-1] = "n" + AFTER_EVERY_LETTER
+    return "".join(letters), text.casefold(), text

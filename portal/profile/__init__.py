@@ -1,1 +1,14 @@
-"""The pages a signed-in contact uses."""
+"""The pages a signed-in contact uses, and the pages every visitor may meet
+(errors, the favicon)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from portal.profile import leaving, site, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(leaving.bp)
+    app.register_blueprint(site.bp)

@@ -5,7 +5,7 @@ date and marketing's follow-up tags and automations."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from flask_babel import force_locale
@@ -34,9 +34,19 @@ class Diff:
     joined: list[ItemSpec] = field(default_factory=list)
     left: list[ItemSpec] = field(default_factory=list)
     languages: tuple[list[str], list[str]] | None = None
+    rejoined: list[ItemSpec] = field(default_factory=list)  # an undone "unsubscribe from all"
 
     def is_empty(self) -> bool:
-        return not (self.fields or self.joined or self.left or self.languages)
+        return not (self.fields or self.joined or self.left or self.languages or self.rejoined)
+
+
+@dataclass(frozen=True)
+class Leaving:
+    """What a contact who unsubscribes from all told us: a reason among
+    marketing's choices (a value), and their own words."""
+
+    reason: str = ""
+    comment: str = ""
 
 
 def diff(config: Config, profile: Profile, submission: Submission) -> Diff:
@@ -79,11 +89,67 @@ def build_change(config: Config, contact: Contact, profile: Profile,
                    unsubscribe_all=False if profile.opted_out_all and d.joined else None)
 
 
-def unsubscribe_all_change(config: Config, contact: Contact, profile: Profile) -> Change:
-    """Leave every exposed item and opt out of all email."""
-    d = Diff(left=[item for item in config.items() if item.item in profile.subscribed])
-    return _finish(config, contact, [], [], [item.item for item in d.left], d, {},
-                   unsubscribe_all=True)
+def reached_by_unsubscribe_all(config: Config) -> list[ItemSpec]:
+    """The items "unsubscribe from all" leaves: those of the groups it reaches."""
+    return [item for group in config.groups if group.in_unsubscribe_all for item in group.items]
+
+
+def kept_mailings(config: Config) -> list[ItemSpec]:
+    """The mailings "unsubscribe from all" keeps: items of the groups marketing
+    keeps out of it that are not just tags (interests)."""
+    return [item for group in config.groups
+            if not group.in_unsubscribe_all and not group.only_tags for item in group.items]
+
+
+def unsubscribe_all_change(config: Config, contact: Contact, profile: Profile,
+                           leaving: Leaving | None = None) -> Change:
+    """Leave every item "unsubscribe from all" reaches. The CRM's own opt-out
+    of all email is set too, unless marketing keeps some mailings: it would
+    stop those as well."""
+    d = Diff(left=[i for i in reached_by_unsubscribe_all(config) if i.item in profile.subscribed])
+    leaving = leaving or Leaving()
+    reason = config.portal.unsubscribe.reason
+    updates = [FieldUpdate(reason.ref, leaving.reason)] \
+        if reason and reason.crm_field and leaving.reason else []
+    change = _finish(config, contact, updates, [], [item.item for item in d.left], d, {},
+                     unsubscribe_all=True if not kept_mailings(config) else None)
+    if not (leaving.comment.strip() or (leaving.reason and reason and not reason.crm_field)):
+        return change
+    return replace(change, notes=(*change.notes, _leaving_note(config, change, leaving)))
+
+
+def undo_unsubscribe_all_change(config: Config, contact: Contact, profile: Profile,
+                                item_keys: Collection[str], lift_opt_out: bool) -> Change:
+    """Join again the items an "unsubscribe from all" left, without the
+    follow-ups of a new subscription, and lift the opt-out it set."""
+    d = Diff(rejoined=[item for item in config.items()
+                       if item.key in item_keys and item.item not in profile.subscribed])
+    return _finish(config, contact, [], [item.item for item in d.rejoined], [], d, {},
+                   unsubscribe_all=False if lift_opt_out else None)
+
+
+def field_change(config: Config, contact: Contact, profile: Profile, spec: FieldSpec,
+                 value: object) -> Change:
+    """Set one field (an offer of the unsubscribe page), if it changes."""
+    kind = kind_of(spec)
+    old, new = kind.normalise(profile.values.get(spec.crm_field)), kind.normalise(value)
+    if old == new:
+        return Change(contact_ref=contact.ref, email=contact.email, name=contact.name)
+    return _finish(config, contact, [FieldUpdate(spec.ref, new)], [], [],
+                   Diff(fields=[(spec, old, new)]), {}, unsubscribe_all=None)
+
+
+def _leaving_note(config: Config, change: Change, leaving: Leaving) -> Note:
+    lang = config.portal.default_language
+    reason = config.portal.unsubscribe.reason
+    labels = {choice.value: text_for(choice.label, lang) for choice in reason.choices} \
+        if reason else {}
+    with force_locale(lang):
+        lines = [_("Reason: %(reason)s", reason=labels.get(leaving.reason, leaving.reason))] \
+            if leaving.reason else []
+        lines += [leaving.comment.strip()] if leaving.comment.strip() else []
+        title = _("Why they unsubscribed from all")
+    return Note(title=title, body="\n\n".join([*lines, change.note_marker()]))
 
 
 def _language_change(config: Config, before: Sequence[str], after: Sequence[str]
@@ -137,6 +203,9 @@ def _audit_note(config: Config, d: Diff, unsubscribe_all: bool | None, marker: s
     if d.left:
         lines.append(_("Unsubscribed from: %(items)s",
                        items=", ".join(text_for(i.label, lang) for i in d.left)))
+    if d.rejoined:
+        lines.append(_("Subscribed again, undoing “unsubscribe from all”: %(items)s",
+                       items=", ".join(text_for(i.label, lang) for i in d.rejoined)))
     if d.languages is not None:
         lines.append(_("Languages: %(old)s → %(new)s", old=_shown(d.languages[0] or None),
                        new=_shown(d.languages[1] or None)))

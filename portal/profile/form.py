@@ -4,18 +4,23 @@ field types (portal.fields)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field
+from wtforms import BooleanField, Field, TextAreaField
+from wtforms.validators import Length, Optional
 
 from portal.config import Config, FieldSpec
 from portal.crm.base import Value
 from portal.fields import Choices, kind_of
+from portal.fields.widgets import VisibleText
 from portal.i18n import text_for
 
 # CRM field -> (value, label) options, for fields with `choices_from_crm`.
 CrmChoices = Mapping[str, Choices]
+COMMENT_MAX = 2000  # the contact's own words when leaving
 
 
 def field_for(spec: FieldSpec, language: str, crm_choices: CrmChoices) -> Field:
@@ -36,8 +41,19 @@ def choices_for(spec: FieldSpec, language: str, crm_choices: CrmChoices) -> Choi
     return tuple((c.value, text_for(c.label, language)) for c in spec.choices)
 
 
-def editable_fields(config: Config, personal_allowed: bool) -> list[FieldSpec]:
-    return [spec for spec in config.fields if spec.editable and personal_allowed]
+def editable_fields(config: Config, personal_allowed: bool,
+                    crm_choices: CrmChoices) -> list[FieldSpec]:
+    """The fields the contact may edit now: not one whose choices come from
+    the CRM and cannot be read just now (an empty list would clear its value)."""
+    blocked = choices_unavailable(config, crm_choices)
+    return [spec for spec in config.fields
+            if spec.editable and personal_allowed and spec.key not in blocked]
+
+
+def choices_unavailable(config: Config, crm_choices: CrmChoices) -> set[str]:
+    """Keys of the fields whose choices come from the CRM and are missing now."""
+    return {spec.key for spec in config.fields
+            if spec.choices_from_crm and spec.crm_field not in crm_choices}
 
 
 def build_form(config: Config, language: str, personal_allowed: bool,
@@ -51,7 +67,7 @@ def build_form(config: Config, language: str, personal_allowed: bool,
         pass
 
     data: dict[str, Any] = {}
-    for spec in editable_fields(config, personal_allowed):
+    for spec in editable_fields(config, personal_allowed, crm_choices):
         setattr(ProfileForm, spec.key, field_for(spec, language, crm_choices))
         if not spec.is_note:
             data[spec.key] = kind_of(spec).form_value(values.get(spec.crm_field))
@@ -63,3 +79,32 @@ def build_form(config: Config, language: str, personal_allowed: bool,
             setattr(ProfileForm, f"lang_{code}", BooleanField(code))
             data[f"lang_{code}"] = code in languages
     return ProfileForm(data=data, **form_kwargs)
+
+
+def offer_form(spec: FieldSpec, values: Mapping[str, Value], language: str,
+               **form_kwargs: Any) -> FlaskForm:
+    """A form of one field (an offer of the unsubscribe page), filled with its
+    value in `values`; `formdata=None` shows that value instead of the request's."""
+
+    class OfferForm(FlaskForm):
+        pass
+
+    setattr(OfferForm, spec.key, field_for(replace(spec, required=True), language, {}))
+    return OfferForm(data={spec.key: kind_of(spec).form_value(values.get(spec.crm_field))},
+                     **form_kwargs)
+
+
+def leave_form(config: Config, language: str) -> FlaskForm:
+    """"Unsubscribe from all": "why are you leaving?" with its choices and a
+    box for the contact's own words, when marketing asks it; else the button alone."""
+
+    class LeaveForm(FlaskForm):
+        pass
+
+    reason = config.portal.unsubscribe.reason
+    if reason is not None:
+        LeaveForm.reason = field_for(replace(reason, required=False), language, {})
+        LeaveForm.comment = TextAreaField(_l("Anything else you want to tell us?"), validators=[
+            Optional(), VisibleText(multiline=True),
+            Length(max=COMMENT_MAX, message=_l("Use at most %(max)d characters.", max=COMMENT_MAX))])
+    return LeaveForm()

@@ -18,11 +18,12 @@ from portal.config import Config, FieldSpec, GroupSpec, current
 from portal.crm.base import Change, CrmError, Profile, Value
 from portal.delivery import delivery
 from portal.delivery.reader import contact_languages, crm_choices, read_profile
-from portal.delivery.writer import Outcome
+from portal.delivery.writer import Outcome, WriteResult
 from portal.fields import kind_of
 from portal.i18n import current_language, text_for
-from portal.profile.changes import Submission, build_change, unsubscribe_all_change
-from portal.profile.form import CrmChoices, build_form, choices_for
+from portal.profile.changes import Submission, build_change
+from portal.profile.completeness import completeness
+from portal.profile.form import CrmChoices, build_form, choices_for, choices_unavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -71,7 +72,9 @@ def save() -> str | Response | tuple[str, int]:
         log.warning("Profile read before save failed: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
     form = _form(who, profile)
-    unknown = set(request.form) - set(form._fields) - FORM_CONTROL_KEYS
+    # A field whose CRM choices cannot be read now is left as it is, not refused.
+    unknown = set(request.form) - set(form._fields) - FORM_CONTROL_KEYS - \
+        choices_unavailable(config, crm_choices())
     if unknown:
         # A tampered or stale form: refuse it whole rather than guess.
         log.info("Refused a profile form with unknown fields: %s", sorted(unknown))
@@ -80,13 +83,20 @@ def save() -> str | Response | tuple[str, int]:
     action = request.form.get("action", "save")
     if action.startswith("all:"):
         return _select_all(who, profile, form, action.removeprefix("all:"))
+    if action == "language":  # the language buttons send the form: its edits stay on the page
+        return render_template("profile/show.html", language_kept=True,
+                               **_page(who, profile, form))
     if not form.validate_on_submit():
         return render_template("profile/show.html", **_page(who, profile, form)), 400
-    change = build_change(config, who.contact, profile, _submission(config, form))
+    submission = _submission(config, form)
+    change = build_change(config, who.contact, profile, submission)
     if change.is_empty():
         flash(_("There was nothing to save: you made no changes."), "info")
         return redirect(url_for("profile.show"))
-    return _write(who, profile, form, change)
+    written = _write(who, profile, form, change)
+    if any(text.strip() for text in submission.notes.values()) and isinstance(written, Response):
+        flash(_("Thank you for your message: a person on our team will read it."), "success")
+    return written
 
 
 @bp.post("/personal-details-link")
@@ -103,27 +113,6 @@ def personal_details_link() -> Response:
         flash(_("You have asked for many links in a short time. Please wait a while and try "
                 "again; if a link already reached your inbox, you can use it."), "info")
     return redirect(url_for("profile.show"))
-
-
-@bp.get("/unsubscribe-all")
-@login_required
-def confirm_unsubscribe_all() -> str:
-    return render_template("profile/unsubscribe_all.html", form=FlaskForm())
-
-
-@bp.post("/unsubscribe-all")
-@login_required
-def unsubscribe_all() -> str | Response | tuple[str, int]:
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    who = _who()
-    try:
-        profile = _read(who)
-    except CrmError:
-        return render_template("errors/crm_unavailable.html"), 503
-    change = unsubscribe_all_change(current(), who.contact, profile)
-    return _write(who, profile, None, change,
-                  done=_("You have been unsubscribed from all our emails."))
 
 
 # --- helpers -------------------------------------------------------------------
@@ -188,29 +177,37 @@ def _select_all(who: SignedIn, profile: Profile, form: FlaskForm, group_key: str
     return render_template("profile/show.html", **_page(who, profile, form))
 
 
-def _write(who: SignedIn, profile: Profile, form: FlaskForm | None, change: Change,
-           done: str | None = None) -> str | Response | tuple[str, int]:
-    """Submit `change` and say how it went; on failure show the page again
-    with `form` (None: the form as the CRM has it, built only then)."""
+def _write(who: SignedIn, profile: Profile, form: FlaskForm,
+           change: Change) -> str | Response | tuple[str, int]:
+    """Submit `change` and say how it went; on failure show the page again with `form`."""
     result = delivery().writer.submit(change)
     if result.outcome is Outcome.APPLIED:
-        flash(done or _("Your changes are saved."), "success")
+        flash(_("Your changes are saved."), "success")
         return redirect(url_for("profile.show"))
     if result.outcome is Outcome.QUEUED:
         flash(_("Your changes are saved. They will reach our system shortly."), "success")
         return redirect(url_for("profile.show"))
-    if result.outcome is Outcome.REFUSED:
-        message = _("Our system did not accept these changes: %(reason)s",
-                    reason=getattr(result.error, "reason", "") or str(result.error))
-        status = 422
-    else:
-        message = _("We could not save your changes right now. Nothing you typed is lost: "
-                    "press “Save changes” again in a moment.")
-        status = 503
-    if form is None:
-        form = _form(who, profile, stored=True)
+    message, status = not_saved(result)
     return render_template("profile/show.html", save_error=message,
                            **_page(who, profile, form)), status
+
+
+def not_saved(result: WriteResult) -> tuple[str, int]:
+    """What the contact reads when a change did not go through, and the status.
+    A refusal is told in the contact's language, naming the field when the CRM
+    did; the CRM's own words are for the operator's log."""
+    if result.outcome is not Outcome.REFUSED:
+        return _("We could not save your changes right now. Nothing you typed is lost: "
+                 "press “Save changes” again in a moment."), 503
+    error = result.error
+    log.warning("The CRM refused a change: %s", getattr(error, "reason", "") or error)
+    crm_field = getattr(error, "field", "")
+    spec = next((f for f in current().fields if crm_field and f.crm_field == crm_field), None)
+    if spec is not None:
+        return _("Our system did not accept what you wrote in “%(field)s”. Please check it; "
+                 "if it looks right, write to us.", field=text_for(spec.label)), 422
+    return _("Our system did not accept these changes. Please check them; if they look right, "
+             "write to us."), 422
 
 
 def _ensure_newsletter_token(who: SignedIn, profile: Profile) -> None:
@@ -230,7 +227,9 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
         if not editable and spec.is_note:
             continue  # a note field has no value to show
         fields.append(FieldView(
-            spec=spec, label=text_for(spec.label), help=text_for(spec.help),
+            # An input's hint says how to type; a value shown read-only gets its own, if any.
+            spec=spec, label=text_for(spec.label),
+            help=text_for(spec.help if editable else spec.read_only_help),
             input=form[spec.key] if editable else None,
             shown="" if editable else shown_value(spec, profile.values.get(spec.crm_field),
                                                   language, crm_choices()),
@@ -246,7 +245,9 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
     return {"form": form, "fields": fields, "groups": groups, "language_boxes": language_boxes,
             "who": who, "personal_allowed": _personal_allowed(who),
             "shown_email": who.contact.email if _personal_allowed(who) else masked(who.contact.email),
-            "opted_out_all": profile.opted_out_all}
+            "opted_out_all": profile.opted_out_all, "sections": config.portal.profile_order,
+            "language_form": "profile-form",
+            "completeness": completeness(config, profile) if _personal_allowed(who) else None}
 
 
 def masked(email: str) -> str:

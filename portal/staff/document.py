@@ -63,8 +63,9 @@ def _field(spec: FieldSpec) -> dict[str, Any]:
         "help": _texts(spec.help), "required": spec.required, "max_length": spec.max_length,
         "pattern": spec.pattern,
         "choices": [{"value": c.value, "label": _texts(c.label)} for c in spec.choices],
-        "choices_from_crm": spec.choices_from_crm, "min_date": spec.min_date,
-        "max_date": spec.max_date}
+        "choices_from_crm": spec.choices_from_crm, "earliest": spec.earliest,
+        "latest": spec.latest, "autocomplete": spec.autocomplete,
+        "read_only_help": _texts(spec.read_only_help), "wanted": spec.wanted}
     table.update({key: value for key, value in optional.items() if value})
     if not spec.editable:  # editable is the default: only its opposite is written
         table["editable"] = False
@@ -76,6 +77,8 @@ def _group(group: GroupSpec) -> dict[str, Any]:
     if _texts(group.description):
         table["description"] = _texts(group.description)
     table["items"] = [_item(i) for i in group.items]
+    if group.in_unsubscribe_all == group.only_tags:  # only the opposite of the default is written
+        table["in_unsubscribe_all"] = group.in_unsubscribe_all
     return table
 
 
@@ -97,7 +100,9 @@ def _item(item: ItemSpec) -> dict[str, Any]:
 
 def _page(page: PageTexts) -> dict[str, Any]:
     table: dict[str, Any] = {"intro": _texts(page.intro), "footer": _texts(page.footer),
-                             "privacy_url": page.privacy_url}
+                             "organisation": page.organisation,
+                             "privacy_url": _texts(page.privacy_url),
+                             "contact_url": _texts(page.contact_url)}
     return {key: value for key, value in table.items() if value}
 
 

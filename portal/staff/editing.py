@@ -175,7 +175,7 @@ def update_field(table: dict[str, Any], form: Mapping[str, str]) -> None:
         table["editable"] = False
     for key in ("max_length",):
         _set(table, key, _number(form.get(key, "")))
-    for key in ("pattern", "min_date", "max_date"):
+    for key in ("pattern", "earliest", "latest"):
         _set(table, key, form.get(key, "").strip())
     _set(table, "choices_from_crm", "choices_from_crm" in form)
     _set(table, "choices", read_choices(form.get("choices", "")))
@@ -204,5 +204,7 @@ def update_page(document: Document, form: Mapping[str, str]) -> None:
     page: dict[str, Any] = {}
     _set(page, "intro", texts(form, "intro"))
     _set(page, "footer", texts(form, "footer"))
-    _set(page, "privacy_url", form.get("privacy_url", "").strip())
+    _set(page, "organisation", form.get("organisation", "").strip())
+    _set(page, "privacy_url", texts(form, "privacy_url"))
+    _set(page, "contact_url", texts(form, "contact_url"))
     _set(document, "page", page)

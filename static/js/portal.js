@@ -12,7 +12,24 @@
     });
   });
 
-  // Bring the error summary into view and focus, so it is read out first.
-  var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
+  // An error summary's link focuses its field and shows the field's label (a
+  // group's question for its boxes) above it, not just the input at the top edge.
+  document.querySelectorAll('.error-summary a[href^="#"]').forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var field = document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) { return; }
+      event.preventDefault();
+      var group = field.closest("fieldset");
+      var label = document.querySelector('label[for="' + field.id + '"]');
+      var box = field.type === "checkbox" || field.type === "radio";
+      var shown = (box && group && group.querySelector("legend")) || label || field;
+      shown.scrollIntoView({ block: "start" });
+      field.focus({ preventScroll: true });
+    });
+  });
+
+  // Bring the error summary, else what just happened (a saved page), into
+  // focus, so it is read out first.
+  var first = document.getElementById("error-summary") || document.getElementById("messages");
+  if (first) { first.focus(); }
 })();

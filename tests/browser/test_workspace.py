@@ -158,8 +158,8 @@ def test_the_whole_flow_by_keyboard(browser, portal, smtp):
     page.keyboard.press("Enter")
     page.wait_for_url("**/staff/draft")
     focus_by_tab(page, "#fields-0 button[value=down]", limit=120)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.locator("#fields-0 strong").inner_text() == "Apellidos"
     focus_by_tab(page, "#fields-0 a.button", limit=120)
     page.keyboard.press("Enter")
@@ -168,8 +168,9 @@ def test_the_whole_flow_by_keyboard(browser, portal, smtp):
     page.keyboard.press("Control+A")
     page.keyboard.type("Abizenak (biak)")
     focus_by_tab(page, "main form .actions button")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    # The save must land before the next page is asked for, or the browser drops it.
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.goto(base + "/staff/draft")
     focus_by_tab(page, "#note", limit=200)
     page.keyboard.type("Surname first")

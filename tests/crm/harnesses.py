@@ -37,7 +37,7 @@ class Harness:
     find_budget: ClassVar[int] = 1
     fetch_budget: ClassVar[int] = 1
     # False where the CRM has no global "unsubscribe from all" state that can
-    # be read back (the suite then checks that items were left instead).
+    # be set without touching items (the suite then checks that nothing changed).
     global_opt_out: ClassVar[bool] = True
     # The Retry-After the fake sends with its 429, as the adapter should report it.
     retry_after: ClassVar[float | None] = 1.0

@@ -36,6 +36,7 @@ class HubSpotHarness(Harness):
     name = "hubspot"
     find_budget = 1  # GET contact by idProperty=email
     fetch_budget = 3  # the contact's properties + v4 statuses + list memberships
+    global_opt_out = False  # HubSpot's unsubscribe-all ends every type: the portal never calls it
 
     def start(self, tmp_path: Path) -> None:
         from tests.fakes import hubspot as fake

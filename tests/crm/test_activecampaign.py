@@ -63,12 +63,14 @@ def test_removing_a_tag_deletes_the_association_not_the_tag(ac, tmp_path):
     assert "old-tag" in {t["tag"] for t in ac.state.tags.values()}
 
 
-def test_unsubscribe_from_all_leaves_every_list(ac, tmp_path):
+def test_unsubscribe_from_all_leaves_the_named_lists_and_no_other(ac, tmp_path):
     adapter = ac.adapter(tmp_path)
     ref = ac.seed_contact("jane@example.org", modified=WHEN,
                           items=tuple(ItemRef("list", lid) for lid in ac.lists))
-    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True))
-    assert {cl["status"] for cl in ac.state.contact_lists if cl["contact"] == ref} == {"2"}
+    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True,
+                         leave=(ItemRef("list", ac.lists[0]),)))
+    status = {cl["list"]: cl["status"] for cl in ac.state.contact_lists if cl["contact"] == ref}
+    assert status == {ac.lists[0]: "2", ac.lists[1]: "1", ac.lists[2]: "1"}
 
 
 def test_the_account_limit_of_five_a_second_is_answered_with_a_wait(ac, tmp_path):

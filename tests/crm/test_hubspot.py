@@ -80,18 +80,19 @@ def test_an_unknown_legal_basis_is_a_configuration_error(tmp_path):
         build_adapter("hs", {"type": "hubspot", "legal_basis": "BECAUSE"}, tmp_path)
 
 
-def test_unsubscribe_from_all_uses_the_v4_call(hub, tmp_path, monkeypatch):
+def test_unsubscribe_from_all_leaves_the_named_types_and_no_other(hub, tmp_path, monkeypatch):
     server, state = hub
     ref = state.add_contact("jane@example.org")
-    state.statuses[("jane@example.org", 101)] = {"status": "SUBSCRIBED"}
+    for type_id in (101, 102):
+        state.statuses[("jane@example.org", type_id)] = {"status": "SUBSCRIBED"}
     adapter = private_app(server, tmp_path, monkeypatch)
-    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True))
-    calls = server.calls_to("POST", "/communication-preferences/v4/statuses/jane@example.org/"
-                                    "unsubscribe-all")
-    assert len(calls) == 1 and calls[0].query == {"channel": "EMAIL"}
-    contact = adapter.find_contact("jane@example.org")
-    profile = adapter.fetch_profile(contact, [], [ItemRef("subscription_type", "101")])
-    assert profile.opted_out_all and not profile.subscribed
+    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True,
+                         leave=(ItemRef("subscription_type", "101"),)))
+    # HubSpot's unsubscribe-all would end type 102 too, which the change does not name.
+    assert not server.calls_to("POST", "/communication-preferences/v4/statuses/jane@example.org/"
+                                       "unsubscribe-all")
+    assert state.statuses[("jane@example.org", 101)]["status"] == "UNSUBSCRIBED"
+    assert state.statuses[("jane@example.org", 102)]["status"] == "SUBSCRIBED"
 
 
 def test_lifting_an_opt_out_needs_a_type_to_subscribe(hub, tmp_path, monkeypatch):

@@ -195,22 +195,6 @@ def test_select_all_ticks_a_group_without_saving(signed):
     assert crm_of(signed).notes_of(demo_contact(signed).ref) == []
 
 
-def test_unsubscribe_from_all(signed):
-    page = signed.get("/profile/unsubscribe-all")
-    answer = signed.post("/profile/unsubscribe-all", data={"csrf_token": csrf_token(page.data)})
-    assert answer.status_code == 302
-    crm = crm_of(signed)
-    contact = demo_contact(signed)
-    profile = crm.fetch_profile(contact, [], [ItemRef("list", n) for n in ("1", "2", "3")]
-                                + [ItemRef("tag", "interest-volunteering")])
-    assert profile.subscribed == frozenset() and profile.opted_out_all
-    # Subscribing again lifts the global opt-out.
-    form = current_form(signed)
-    form["sub_weekly"] = ["y"]
-    signed.post("/profile/", data=form)
-    assert not crm.fetch_profile(contact, [], []).opted_out_all
-
-
 def test_languages_are_a_preference_written_to_the_crm(signed):
     form = current_form(signed)
     assert form["lang_eu"] == ["y"] and form["lang_es"] == ["y"]
