@@ -22,7 +22,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     PORTAL_CONFIG environment variable, else the demo configuration.
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
-    from portal import auth, commands, db, delivery, hosting, i18n, mail
+    from portal import auth, commands, db, delivery, hosting, i18n, mail, rights
     from portal.commands.demo import seed_on_start
     from portal.config import load_config
     from portal.hosting.security import secret_key
@@ -56,6 +56,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     delivery.init_app(app)
     auth.init_app(app)
     app.register_blueprint(profile_bp)
+    rights.init_app(app)
     commands.init_app(app)
     if config.portal.demo:
         seed_on_start(app)

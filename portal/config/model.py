@@ -13,6 +13,7 @@ from typing import Any
 from portal.config.embed import EmbedSettings
 from portal.config.proxy import ProxySettings
 from portal.config.resilience import Resilience
+from portal.config.rights import RightsSettings
 from portal.config.theme import ThemeSettings
 from portal.config.wordpress import WordPressSettings
 from portal.crm.base import FieldRef, ItemRef
@@ -71,6 +72,7 @@ class ItemSpec:
     value: str | None = None
     on_subscribe: Followup = Followup()
     on_unsubscribe: Followup = Followup()
+    legal_basis: str = "consent"  # what the contact's being in it rests on: crm.base.LEGAL_BASES
 
     @property
     def item(self) -> ItemRef:
@@ -141,6 +143,7 @@ class Config:
     theme: ThemeSettings = field(default_factory=ThemeSettings)
     resilience: Resilience = field(default_factory=Resilience)
     wordpress: WordPressSettings | None = None  # the WordPress login, when configured
+    rights: RightsSettings = field(default_factory=RightsSettings)
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)

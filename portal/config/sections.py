@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.config import embed, proxy, resilience, theme, wordpress
+from portal.config import embed, proxy, resilience, rights, theme, wordpress
 from portal.config.section import Section
 
 SECTIONS: tuple[Section[Any], ...] = (
-    embed.SECTION, proxy.SECTION, theme.SECTION, resilience.SECTION, wordpress.SECTION)
+    embed.SECTION, proxy.SECTION, theme.SECTION, resilience.SECTION, wordpress.SECTION,
+    rights.SECTION)
 BY_NAME = {section.name: section for section in SECTIONS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,13 +16,13 @@ from portal.auth.session import FULL, SignedIn, login_required, sign_out, signed
 from portal.auth.views import email_sign_in_link
 from portal.config import Config, FieldSpec, GroupSpec, current
 from portal.crm.base import Change, CrmError, Profile, Value
-from portal.delivery import delivery
 from portal.delivery.reader import contact_languages, crm_choices, read_profile
 from portal.delivery.writer import Outcome
 from portal.fields import kind_of
 from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change, unsubscribe_all_change
 from portal.profile.form import CrmChoices, build_form, choices_for
+from portal.rights.records import ask_email_change, split_address_change, submit_recorded
 
 log = logging.getLogger(__name__)
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -82,9 +82,15 @@ def save() -> str | Response | tuple[str, int]:
         return _select_all(who, profile, form, action.removeprefix("all:"))
     if not form.validate_on_submit():
         return render_template("profile/show.html", **_page(who, profile, form)), 400
-    change = build_change(config, who.contact, profile, _submission(config, form))
+    submission = _submission(config, form)
+    # A new address is written only once it confirms it, through the link it is sent.
+    fields, new_address = split_address_change(config, who.contact, profile, submission.fields)
+    change = build_change(config, who.contact, profile, replace(submission, fields=fields))
+    if new_address is not None:
+        ask_email_change(who.contact, new_address, door=who.via, language=current_language())
     if change.is_empty():
-        flash(_("There was nothing to save: you made no changes."), "info")
+        if new_address is None:
+            flash(_("There was nothing to save: you made no changes."), "info")
         return redirect(url_for("profile.show"))
     return _write(who, profile, form, change)
 
@@ -192,7 +198,10 @@ def _write(who: SignedIn, profile: Profile, form: FlaskForm | None, change: Chan
            done: str | None = None) -> str | Response | tuple[str, int]:
     """Submit `change` and say how it went; on failure show the page again
     with `form` (None: the form as the CRM has it, built only then)."""
-    result = delivery().writer.submit(change)
+    language = current_language()
+    result = submit_recorded(who.contact, profile, change, door=who.via, language=language,
+                             show=lambda spec, value: shown_value(spec, value, language,
+                                                                  crm_choices()))
     if result.outcome is Outcome.APPLIED:
         flash(done or _("Your changes are saved."), "success")
         return redirect(url_for("profile.show"))

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
+import portal.rights.models  # noqa: F401 (its tables join Base.metadata)
 from portal.db.models import Base, UtcDateTime
 
 
