@@ -16,7 +16,6 @@ from portal.crm.base import Contact, FieldRef, ItemRef
 from portal.db import database
 from portal.delivery import delivery
 from tests.conftest import csrf_token, sign_in
-from tests.support.smtp import Inbox
 from tests.web.test_profile import current_form
 from tests.wordpress.assertions import SECRET, SITE, claims_for, door_section, sign
 
@@ -61,12 +60,12 @@ def save(client: FlaskClient, lang: str = "en", **changes) -> object:
     return client.post("/profile/", data=form)
 
 
-def press(client: FlaskClient, url: str, **data) -> object:
+def press(client: FlaskClient, url: str, lang: str = "") -> object:
     """Open a link from an email (its page shows a button) and press the button."""
     path = "/" + url.split("://", 1)[1].split("/", 1)[1]
-    page = client.get(path)
+    page = client.get(path + (f"?lang={lang}" if lang else ""))
     assert page.status_code == 200, page.data[:300]
-    return client.post(path, data={"csrf_token": csrf_token(page.data), **data})
+    return client.post(path, data={"csrf_token": csrf_token(page.data)})
 
 
 def text_of(message: EmailMessage) -> str:

@@ -45,6 +45,7 @@ class Wording:
 
 @dataclass(frozen=True)
 class RecordedConsent:
+    contact_ref: str
     at: datetime
     item_key: str
     item: str
@@ -126,6 +127,6 @@ def consents_of(db: Connection, contact_refs: Sequence[str]) -> list[RecordedCon
         .join(ConsentText, ConsentText.hash == ConsentRecord.text_hash)
         .where(ConsentRecord.contact_ref.in_(contact_refs))
         .order_by(ConsentRecord.at, ConsentRecord.id))
-    return [RecordedConsent(r.at, r.item_key, r.item, r.action, r.door, r.language, r.legal_basis,
-                            Wording(r.label, r.description), r.text_hash, r.change_id)
-            for r in rows]
+    return [RecordedConsent(r.contact_ref, r.at, r.item_key, r.item, r.action, r.door, r.language,
+                            r.legal_basis, Wording(r.label, r.description), r.text_hash,
+                            r.change_id) for r in rows]

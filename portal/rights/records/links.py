@@ -77,9 +77,12 @@ class RightsLinks:
                 update(RightsLink)
                 .where(RightsLink.token_hash == token_hash(token), RightsLink.purpose == purpose,
                        RightsLink.used_at.is_(None), RightsLink.expires_at > now)
-                .values(used_at=now, sealed_email=None)
+                .values(used_at=now)
                 .returning(RightsLink.contact_ref, RightsLink.email_change_id,
                            RightsLink.change_id, RightsLink.sealed_email)).one_or_none()
+            if row is not None:  # its address will not be read again
+                db.execute(update(RightsLink).where(RightsLink.token_hash == token_hash(token))
+                           .values(sealed_email=None))
         if row is None:
             return self.check(purpose, token)
         contact_ref, email_change_id, change_id, sealed = row
