@@ -16,6 +16,7 @@ from portal.crm.base import Contact, FieldRef, ItemRef
 from portal.db import database
 from portal.delivery import delivery
 from tests.conftest import csrf_token, sign_in
+from tests.resilience.conftest import ac, portal_for  # noqa: F401 (fixtures: a CRM that goes down)
 from tests.web.test_profile import current_form
 from tests.wordpress.assertions import SECRET, SITE, claims_for, door_section, sign
 
