@@ -114,8 +114,8 @@ def ask_email_change(contact: Contact, new_address: str, *, door: str, language:
 
 
 def say_wordpress_keeps_its_address() -> None:
-    flash(_("Your account on our website keeps its own email address: change it there too if "
-            "you wish."), "info")
+    flash(_("Your account on our website keeps its own email address: changing it here does "
+            "not change it there."), "info")
 
 
 def send_confirmation(crm: CrmAdapter, outbox: Outbox, contact_ref: str, new_address: str,

@@ -28,7 +28,7 @@ NOT_ME = "not_me"
 
 EVENTS = {
     SAVED: _l("Changes saved"),
-    UNSUBSCRIBED_ALL: _l("Unsubscribed from all emails"),
+    UNSUBSCRIBED_ALL: _l("Unsubscribed from all our emails"),
     EMAIL_CHANGE_ASKED: _l("Asked to change the email address"),
     EMAIL_CHANGED: _l("Email address changed"),
     EMAIL_CHANGE_CANCELLED: _l("Email address change cancelled"),
@@ -36,9 +36,9 @@ EVENTS = {
     NOT_ME: _l("Reported as not made by you"),
 }
 DOORS = {
-    "link": _l("a link sent to your email"),
+    "link": _l("an emailed link"),
     "newsletter": _l("the link in a newsletter"),
-    "wordpress": _l("your account on our website"),
+    "wordpress": _l("the account on our website"),
     "one-click": _l("a one-click unsubscribe link"),
     "register": _l("the sign-up form"),
 }
