@@ -8,6 +8,7 @@ import re
 from email.message import EmailMessage
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select
@@ -17,6 +18,7 @@ from portal.db import database
 from portal.delivery import delivery
 from tests.conftest import csrf_token, sign_in
 from tests.resilience.conftest import ac, portal_for  # noqa: F401 (fixtures: a CRM that goes down)
+from tests.support.smtp import Inbox, free_port
 from tests.web.test_profile import current_form
 from tests.wordpress.assertions import SECRET, SITE, claims_for, door_section, sign
 
@@ -120,3 +122,24 @@ def rows(app: Flask, table: str) -> list[dict]:
     tables.reflect(database(app).engine, only=[table])
     with database(app).transaction() as db:
         return [dict(row._mapping) for row in db.execute(select(tables.tables[table]))]
+
+
+class MailServer:
+    """A real SMTP server on loopback that the test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.inbox.port = free_port()
+        self.start()
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.inbox.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def config(self) -> dict[str, str]:
+        """`replace` for make_app: the portal's mail goes to this server only."""
+        return {'backends = ["console", "file"]': 'backends = ["smtp"]\nsmtp_host = "127.0.0.1"\n'
+                f"smtp_port = {self.inbox.port}"}

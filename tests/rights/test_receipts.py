@@ -4,15 +4,13 @@ a "this was not me" link; queued while the mail server is down."""
 
 from __future__ import annotations
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from portal.db import database
 from portal.rights.models import OutboxMessage
 from portal.rights.records import rights_records
 from tests.conftest import sign_in
-from tests.rights.conftest import DEMO, contact, link_to, press, rows, save, text_of
-from tests.support.smtp import Inbox, free_port
+from tests.rights.conftest import DEMO, MailServer, contact, link_to, press, rows, save, text_of
 
 
 def test_a_save_that_changed_something_sends_a_receipt(signed, smtp):
@@ -63,27 +61,9 @@ def test_receipts_can_be_turned_off(make_app, smtp):
     assert rows(app, "mail_outbox") == []
 
 
-class MailServer:
-    """A real SMTP server on loopback that the test can stop and start again."""
-
-    def __init__(self) -> None:
-        self.inbox = Inbox()
-        self.inbox.port = free_port()
-        self.start()
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.inbox.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
 def test_with_the_mail_server_down_the_save_stands_and_the_receipt_waits(make_app):
     server = MailServer()
-    app = make_app(replace={'backends = ["console", "file"]':
-                            f'backends = ["smtp"]\nsmtp_host = "127.0.0.1"\n'
-                            f"smtp_port = {server.inbox.port}"})
+    app = make_app(replace=server.config())
     client = app.test_client()
     sign_in(client, server.inbox)
     server.stop()
