@@ -80,18 +80,16 @@ def confirm_address(token: str) -> Used:
     if request is None or request.cancelled_at is not None or request.confirmed_at is not None:
         return Used(Result.LINK, LinkState.USED)  # replaced by a newer request, or cancelled
     new = checked.email
-    try:
-        before, taken = _read(checked.contact_ref, new)
-    except CrmError:
-        links.give_back(CONFIRM_EMAIL, token, new)
+    read = _read(CONFIRM_EMAIL, token, checked.contact_ref, new)
+    if read is None:
         return Used(Result.UNAVAILABLE)
+    before, taken = read
     if taken:
         _close(request.id, confirmed=False)
         return Used(Result.TAKEN, address=new)
-    used = _write_address(before, new, request.door, request.language, EMAIL_CHANGED)
-    if used.result is Result.UNAVAILABLE:
-        links.give_back(CONFIRM_EMAIL, token, new)
-    elif used.result is Result.CHANGED:
+    used = _write_address(CONFIRM_EMAIL, token, before, new, request.door, request.language,
+                          EMAIL_CHANGED)
+    if used.result is Result.CHANGED:
         _close(request.id, confirmed=True)
         end_sessions_of(before.contact.ref)
         sign_in(replace(before.contact, email=new), FULL, via="link")  # the link proved it
@@ -114,17 +112,15 @@ def undo_address_change(token: str) -> Used:
                         "link", current_language(), utcnow())
         return Used(Result.CANCELLED)
     old = checked.email
-    try:
-        before, taken = _read(checked.contact_ref, old)
-    except CrmError:
-        links.give_back(NOT_ME_EMAIL, token, old)
+    read = _read(NOT_ME_EMAIL, token, checked.contact_ref, old)
+    if read is None:
         return Used(Result.UNAVAILABLE)
+    before, taken = read
     if taken:
         return Used(Result.NOT_RESTORED, address=old)
-    used = _write_address(before, old, "link", current_language(), EMAIL_RESTORED)
-    if used.result is Result.UNAVAILABLE:
-        links.give_back(NOT_ME_EMAIL, token, old)
-    elif used.result is Result.CHANGED:
+    used = _write_address(NOT_ME_EMAIL, token, before, old, "link", current_language(),
+                          EMAIL_RESTORED)
+    if used.result is Result.CHANGED:
         _close(request.id, confirmed=False)
         _end_every_session(checked.contact_ref)  # any that came in meanwhile
         return Used(Result.RESTORED, address=old)
@@ -164,16 +160,22 @@ def _request_of(checked: RightsLinkCheck) -> Row[Any] | None:
             EmailChange.id == checked.email_change_id)).one_or_none()
 
 
-def _read(contact_ref: str, address: str) -> tuple[Profile, bool]:
+def _read(purpose: str, token: str, contact_ref: str, address: str
+          ) -> tuple[Profile, bool] | None:
     """The contact's profile (its contact as the CRM has it now), and whether
-    another contact has `address`."""
-    crm = delivery().crm
-    before = read_profile(Contact(ref=contact_ref, email=""))
-    taken = any(c.ref != contact_ref for c in crm.find_contacts(address))
+    another contact has `address`; None when the CRM did not answer, and then
+    the link works again."""
+    try:
+        before = read_profile(Contact(ref=contact_ref, email=""))
+        taken = any(c.ref != contact_ref for c in delivery().crm.find_contacts(address))
+    except CrmError:
+        rights_records().links.give_back(purpose, token, address)
+        return None
     return before, taken
 
 
-def _write_address(before: Profile, address: str, door: str, language: str, event: str) -> Used:
+def _write_address(purpose: str, token: str, before: Profile, address: str, door: str,
+                   language: str, event: str) -> Used:
     config = current()
     contact = before.contact
     spec = address_field(config, contact, before)
@@ -186,7 +188,8 @@ def _write_address(before: Profile, address: str, door: str, language: str, even
                              language=language, event=event)
     if result.outcome is Outcome.REFUSED:
         return Used(Result.REFUSED, reason=getattr(result.error, "reason", "") or str(result.error))
-    if result.outcome is Outcome.FAILED:
+    if result.outcome is Outcome.FAILED:  # neither applied nor kept: the link works again
+        rights_records().links.give_back(purpose, token, address)
         return Used(Result.UNAVAILABLE)
     parts = delivery()
     parts.profiles.forget(parts.crm.name, contact.ref)  # the cached contact has the old address

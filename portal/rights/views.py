@@ -132,14 +132,17 @@ def forgotten() -> str | Response:
 
 # --- the emailed links ------------------------------------------------------------
 
+# The path's word -> the link's purpose and what pressing its button does.
 LINKS: dict[str, tuple[str, Callable[[str], Used]]] = {
-    "confirm_email": (CONFIRM_EMAIL, confirm_address),
-    "not_me_email": (NOT_ME_EMAIL, undo_address_change),
-    "not_me": (NOT_ME, report_not_me),
+    "confirm": (CONFIRM_EMAIL, confirm_address),  # from the new address
+    "undo": (NOT_ME_EMAIL, undo_address_change),  # "this was not me", from the old address
+    "not-me": (NOT_ME, report_not_me),  # "this was not me", from a receipt
 }
+KIND = '<any(confirm, undo, "not-me"):kind>'
 
 
-def _link_page(kind: str, token: str) -> str | tuple[str, int]:
+@bp.get(f"/{KIND}/<token>")
+def link_page(kind: str, token: str) -> str | tuple[str, int]:
     """Mail scanners open every link: a GET only shows the button."""
     purpose, _use = LINKS[kind]
     checked = rights_records().links.check(purpose, token)
@@ -148,7 +151,8 @@ def _link_page(kind: str, token: str) -> str | tuple[str, int]:
     return render_template("rights/link.html", kind=kind, form=ConfirmForm())
 
 
-def _use_link(kind: str, token: str) -> str | Response | tuple[str, int]:
+@bp.post(f"/{KIND}/<token>")
+def use_link(kind: str, token: str) -> str | Response | tuple[str, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     _purpose, use = LINKS[kind]
@@ -165,33 +169,3 @@ def _use_link(kind: str, token: str) -> str | Response | tuple[str, int]:
     status = 409 if used.result in (Result.TAKEN, Result.NOT_RESTORED, Result.REFUSED) else 200
     return render_template("rights/link_result.html", result=used.result.value, used=used,
                            organisation=organisation_address(current())), status
-
-
-@bp.get("/confirm/<token>")
-def confirm_email(token: str) -> str | tuple[str, int]:
-    return _link_page("confirm_email", token)
-
-
-@bp.post("/confirm/<token>")
-def confirm_email_now(token: str) -> str | Response | tuple[str, int]:
-    return _use_link("confirm_email", token)
-
-
-@bp.get("/undo/<token>")
-def not_me_email(token: str) -> str | tuple[str, int]:
-    return _link_page("not_me_email", token)
-
-
-@bp.post("/undo/<token>")
-def not_me_email_now(token: str) -> str | Response | tuple[str, int]:
-    return _use_link("not_me_email", token)
-
-
-@bp.get("/not-me/<token>")
-def not_me(token: str) -> str | tuple[str, int]:
-    return _link_page("not_me", token)
-
-
-@bp.post("/not-me/<token>")
-def not_me_now(token: str) -> str | Response | tuple[str, int]:
-    return _use_link("not_me", token)

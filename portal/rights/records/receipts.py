@@ -58,7 +58,7 @@ def send_receipt(config: Config, contact: Contact, change_id: str, summary: Summ
         values = {"site": site, "lines": lines_of(summary, show, language),
                   "when": format_datetime(at, "long"), "door": door_label(door),
                   "portal_link": external_url("auth.start"),
-                  "not_me_link": external_url("rights.not_me", token=token),
+                  "not_me_link": external_url("rights.link_page", kind="not-me", token=token),
                   "days": config.rights.not_me_days, "language": language}
         message = mailer().message(
             to=contact.email, subject=_("Your changes at %(site)s", site=site),
