@@ -5,8 +5,10 @@ telling anyone but that address's owner."""
 
 from __future__ import annotations
 
+import logging
 import re
 
+import requests
 from sqlalchemy import update
 
 from portal.commands.demo import seed
@@ -27,6 +29,7 @@ from tests.rights.conftest import (
     wordpress_client,
 )
 from tests.support.config import FIVE_LINKS_AN_HOUR
+from tests.support.live import serve
 
 NEW = "ane.new@example.org"
 
@@ -190,3 +193,13 @@ def test_from_wordpress_the_page_says_the_account_keeps_its_own_address(wordpres
     assert "Your account on our website keeps its own email address" in page
     after = ask(browser)
     assert after.count("Your account on our website keeps its own email address") == 2  # and the note
+
+
+def test_the_links_token_reaches_no_log_line(signed, smtp, app, caplog):
+    ask(signed)
+    link = link_to(smtp.wait_for(NEW)[-1], "/rights/confirm/")
+    token = link.rsplit("/", 1)[1]
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    with serve(app) as base:
+        assert requests.get(base + "/rights/confirm/" + token, timeout=10).status_code == 200
+    assert "/rights/confirm/" in caplog.text and token not in caplog.text

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 # What pages, doors and the writer may know of the CRM side: the contract and the registry.
 CRM_CONTRACT = {"portal.crm", "portal.crm.base"}
-CONTRACT_ONLY = ("portal.profile", "portal.auth", "portal.delivery.writer")
+CONTRACT_ONLY = ("portal.profile", "portal.auth", "portal.delivery.writer", "portal.rights")
 
 
 def module_name(path: Path) -> str:
