@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert
 from portal.auth.links import email_fingerprint
 from portal.auth.session import SignedIn, end_sessions_of
 from portal.config import Config, current
-from portal.crm.base import Change, Contact, Note
+from portal.crm.base import Change, Contact, FieldRef, FieldUpdate, Note
 from portal.db import database
 from portal.db.keys import Keys
 from portal.db.models import utcnow
@@ -34,7 +34,6 @@ from portal.mail import mailer
 from portal.rights.models import ChangeEvent, ConsentRecord, EmailChange, Erasure
 from portal.rights.notify import organisation_address
 from portal.rights.records import rights_records
-from portal.rights.records.consent import with_consent
 from portal.rights.records.history import door_label
 
 
@@ -54,7 +53,7 @@ class ErasureDone:
 def forget(who: SignedIn, language: str) -> ErasureDone:
     config = current()
     contact, at = who.contact, utcnow()
-    change = erasure_change(config, contact, who.via, language, at)
+    change = erasure_change(config, contact, who.via, at)
     result = delivery().writer.submit(change)
     done = ErasureDone(result.outcome.value, _reason(result))
     _forget_what_the_portal_keeps(contact.ref)
@@ -73,8 +72,7 @@ def forget(who: SignedIn, language: str) -> ErasureDone:
     return done
 
 
-def erasure_change(config: Config, contact: Contact, door: str, language: str,
-                   at: datetime) -> Change:
+def erasure_change(config: Config, contact: Contact, door: str, at: datetime) -> Change:
     """Leave every item, opt out of all email, tell the CRM as marketing chose."""
     settings = config.rights
     with force_locale(config.portal.default_language):
@@ -85,14 +83,13 @@ def erasure_change(config: Config, contact: Contact, door: str, language: str,
             "erase or anonymise this contact here and in every other system that holds them, "
             "within one month.", when=at.strftime("%Y-%m-%d %H:%M UTC"), door=door_label(door),
             address=organisation_address(config)))
-    items = config.items()
+    token = config.portal.newsletter_token_field  # their newsletter links stop working
     change = Change(contact_ref=contact.ref, email=contact.email, name=contact.name,
-                    leave=tuple(item.item for item in items), unsubscribe_all=True,
+                    fields=(FieldUpdate(FieldRef(token, "text"), None),) if token else (),
+                    leave=tuple(item.item for item in config.items()), unsubscribe_all=True,
                     add_tags=settings.erasure_tags, automations=settings.erasure_automations,
                     erase=True)
-    change = with_consent(config, change, (), items, door, language, at)
-    return replace(change, notes=(*change.notes,
-                                  Note(note.title, f"{note.body}\n\n{change.note_marker()}")))
+    return replace(change, notes=(Note(note.title, f"{note.body}\n\n{change.note_marker()}"),))
 
 
 def _forget_what_the_portal_keeps(contact_ref: str) -> None:

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import requests
 from sqlalchemy import update
 
 from portal.commands.demo import seed
+from portal.config import FieldSpec
+from portal.crm.base import Contact, Profile
 from portal.db import database
 from portal.delivery import delivery
 from portal.rights.models import RightsLink
+from portal.rights.records.email_requests import address_field
 from tests.conftest import sign_in
 from tests.resilience.conftest import wait_until
 from tests.rights.conftest import (
@@ -203,3 +207,19 @@ def test_the_links_token_reaches_no_log_line(signed, smtp, app, caplog):
     with serve(app) as base:
         assert requests.get(base + "/rights/confirm/" + token, timeout=10).status_code == 200
     assert "/rights/confirm/" in caplog.text and token not in caplog.text
+
+
+def test_the_contacts_address_is_the_field_that_holds_it_or_the_crms_email_field(app):
+    main = FieldSpec("email", "email", "email", {"en": "Email"})
+    work = FieldSpec("work", "work_email", "email", {"en": "Work email"})
+    ane = Contact("c1", "ane@example.org")
+    config = app.config["PORTAL"]
+    both = replace(config, fields=(work, main))
+    # Signed in with the work address: that field is theirs.
+    assert address_field(both, ane, Profile(ane, {"work_email": "ane@example.org",
+                                                  "email": "other@example.org"})) == work
+    # Signed in with a second address the CRM holds (Clientify): the CRM's own email field.
+    assert address_field(both, ane, Profile(ane, {"work_email": "w@example.org",
+                                                  "email": "first@example.org"})) == main
+    assert address_field(replace(config, fields=(work,)), ane,
+                         Profile(ane, {"work_email": "w@example.org"})) is None

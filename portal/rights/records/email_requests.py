@@ -46,9 +46,13 @@ def same_address(a: object, b: object) -> bool:
 
 
 def address_field(config: Config, contact: Contact, profile: Profile) -> FieldSpec | None:
-    """The editable field that holds the contact's own address, if marketing exposes one."""
-    return next((spec for spec in config.fields if spec.type == "email" and spec.editable
-                 and same_address(profile.values.get(spec.crm_field), contact.email)), None)
+    """The editable field that holds the contact's own address, if marketing
+    exposes one: of type email, holding the address they came in with, else
+    the CRM's own email field (a contact may hold several addresses)."""
+    shown = [spec for spec in config.fields if spec.type == "email" and spec.editable]
+    return next((spec for spec in shown
+                 if same_address(profile.values.get(spec.crm_field), contact.email)), None) or \
+        next((spec for spec in shown if spec.crm_field.lower() == "email"), None)
 
 
 def split_address_change(config: Config, contact: Contact, profile: Profile,
@@ -60,7 +64,8 @@ def split_address_change(config: Config, contact: Contact, profile: Profile,
     if spec is None or spec.key not in rest:
         return rest, None
     typed = str(rest.pop(spec.key) or "").strip()
-    return rest, (typed if typed and not same_address(typed, contact.email) else None)
+    stored = profile.values.get(spec.crm_field)
+    return rest, (typed if typed and not same_address(typed, stored) else None)
 
 
 @dataclass(frozen=True)
