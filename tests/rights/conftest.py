@@ -5,6 +5,7 @@ loopback receiving every message and the embedded CRM holding the data."""
 from __future__ import annotations
 
 import re
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -69,6 +70,18 @@ def press(client: FlaskClient, url: str, lang: str = "") -> object:
     page = client.get(path + (f"?lang={lang}" if lang else ""))
     assert page.status_code == 200, page.data[:300]
     return client.post(path, data={"csrf_token": csrf_token(page.data)})
+
+
+def titled(inbox: Inbox, to: str, subject: str, timeout: float = 10.0) -> EmailMessage:
+    """The newest message to `to` with `subject`, once it has arrived (other
+    messages, such as receipts, may arrive before or after it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m for m in inbox.sent_to(to) if m["Subject"] == subject]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no email to {to} titled {subject!r} within {timeout}s")
 
 
 def text_of(message: EmailMessage) -> str:
