@@ -83,7 +83,6 @@ class EmailChange(Base):
     language: Mapped[str] = mapped_column(Language)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    change_id: Mapped[str | None] = mapped_column(ChangeId)  # the change that wrote it
 
 
 class RightsLink(Base):

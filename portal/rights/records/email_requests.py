@@ -104,10 +104,11 @@ def ask_email_change(contact: Contact, new_address: str, *, door: str, language:
     not_me = records.links.issue(
         NOT_ME_EMAIL, contact.ref, timedelta(days=config.rights.not_me_days),
         email=contact.email, email_change_id=request_id)
-    letters = _letters(config, new_address, external_url("rights.link_page", kind="confirm", token=confirm),
-                       language)
-    records.outbox.post(_notice(config, contact.email, new_address,
-                                external_url("rights.link_page", kind="undo", token=not_me), language),
+    confirm_link = external_url("rights.link_page", kind="confirm", token=confirm)
+    undo_link = external_url("rights.link_page", kind="undo", token=not_me)
+    letters = _letters(config, new_address, confirm_link, language)
+    # The address the contact came in with, which they proved, hears of it and can undo it.
+    records.outbox.post(_notice(config, contact.email, new_address, undo_link, language),
                         "email-notice", contact.ref)
     records.background.submit(send_confirmation, delivery().crm, records.outbox, contact.ref,
                               new_address, letters)

@@ -77,7 +77,6 @@ def upgrade() -> None:
         sa.Column("language", Language, nullable=False),
         sa.Column("confirmed_at", Moment, nullable=True),
         sa.Column("cancelled_at", Moment, nullable=True),
-        sa.Column("change_id", ChangeId, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_changes")),
     )
     op.create_index(op.f("ix_email_changes_contact_ref"), "email_changes", ["contact_ref"])
