@@ -22,7 +22,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     PORTAL_CONFIG environment variable, else the demo configuration.
 
     Refuses to start (raises ConfigError) on an invalid configuration."""
-    from portal import auth, commands, db, delivery, hosting, i18n, mail, profile, staff
+    from portal import auth, commands, db, delivery, hosting, i18n, mail, profile, rights, staff
     from portal.commands.demo import seed_on_start
     from portal.config import load_config
     from portal.hosting.security import secret_key
@@ -56,6 +56,7 @@ def create_app(config_path: str | os.PathLike[str] | None = None,
     auth.init_app(app)
     staff.init_app(app)
     profile.init_app(app)
+    rights.init_app(app)
     commands.init_app(app)
     if config.portal.demo:
         seed_on_start(app)

@@ -1,6 +1,6 @@
 """Every command of the portal's command line, one module per group,
 registered here explicitly: `portal` (or `flask --app wsgi`) followed by
-demo, fields, doctor, crm, queue, tokens, db or layout; check-config is added by
+demo, fields, doctor, crm, queue, tokens, consent, db or layout; check-config is added by
 portal.__main__ and as a Flask plugin command, as it must run when the app
 cannot load."""
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from portal.commands import authorize, demo, doctor, fields, layout, queue, tokens
+from portal.commands import authorize, consent, demo, doctor, fields, layout, queue, tokens
 from portal.db.cli import db_commands
 
 GROUPS: tuple[click.Command, ...] = (
     demo.demo, fields.fields_command, doctor.doctor_command, authorize.crm_group, queue.queue,
-    tokens.tokens, db_commands, layout.layout,
+    tokens.tokens, db_commands, layout.layout, consent.consent,
 )
 
 

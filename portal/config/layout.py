@@ -15,6 +15,7 @@ from portal.config.checker import Checker
 from portal.config.model import Choice, FieldSpec, Followup, GroupSpec, ItemSpec, PageTexts
 from portal.config.text import N_, Text
 from portal.config.urls import url_problem
+from portal.crm.base import LEGAL_BASES
 from portal.fields import AUTOFILL_NAMES, FIELD_TYPES, FIELDS
 from portal.fields.dates import bound_date, bound_problem
 
@@ -214,7 +215,16 @@ def read_item(c: Checker, entry: Mapping[str, Any], w: str, languages: Sequence[
         image=c.get(entry, "image", str, w, None),
         on_subscribe=read_followup(c, entry.get("on_subscribe", {}), f"{w}.on_subscribe"),
         on_unsubscribe=read_followup(c, entry.get("on_unsubscribe", {}), f"{w}.on_unsubscribe"),
+        legal_basis=read_legal_basis(c, entry, w),
     )
+
+
+def read_legal_basis(c: Checker, entry: Mapping[str, Any], w: str) -> str:
+    basis: str = c.get(entry, "legal_basis", str, w, "consent")
+    if basis not in LEGAL_BASES:
+        c.report(f"{w}.legal_basis", f'"{basis}" is not one of {", ".join(LEGAL_BASES)}')
+        return "consent"
+    return basis
 
 
 def read_followup(c: Checker, table: Any, where: str) -> Followup:

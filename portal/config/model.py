@@ -13,6 +13,7 @@ from typing import Any
 from portal.config.embed import EmbedSettings
 from portal.config.proxy import ProxySettings
 from portal.config.resilience import Resilience
+from portal.config.rights import RightsSettings
 from portal.config.staff import StaffSettings
 from portal.config.theme import ThemeSettings
 from portal.config.wordpress import WordPressSettings
@@ -77,6 +78,7 @@ class ItemSpec:
     value: str | None = None
     on_subscribe: Followup = Followup()
     on_unsubscribe: Followup = Followup()
+    legal_basis: str = "consent"  # what the contact's being in it rests on: crm.base.LEGAL_BASES
 
     @property
     def item(self) -> ItemRef:
@@ -185,6 +187,7 @@ class Config:
     wordpress: WordPressSettings | None = None  # the WordPress login, when configured
     page: PageTexts = field(default_factory=PageTexts)
     staff: StaffSettings = field(default_factory=StaffSettings)  # who may use the workspace
+    rights: RightsSettings = field(default_factory=RightsSettings)
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.config import embed, proxy, resilience, staff, theme, wordpress
+from portal.config import embed, proxy, resilience, rights, staff, theme, wordpress
 from portal.config.section import Section
 
 SECTIONS: tuple[Section[Any], ...] = (
     embed.SECTION, proxy.SECTION, theme.SECTION, resilience.SECTION, wordpress.SECTION,
-    staff.SECTION)
+    staff.SECTION,
+    rights.SECTION)
 BY_NAME = {section.name: section for section in SECTIONS}

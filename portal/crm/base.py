@@ -147,6 +147,23 @@ class Profile:
     opted_out_all: bool = False
 
 
+# The lawful bases of the GDPR (article 6.1) a subscription item can rest on,
+# as marketing sets them per item; an adapter names them the CRM's way.
+LEGAL_BASES = ("consent", "contract", "legal_obligation", "vital_interests", "public_task",
+               "legitimate_interest")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Why a contact is in (or left) an item, for CRMs that keep it with the
+    subscription itself (HubSpot's legal basis and explanation). Every CRM
+    also gets the same record in a note."""
+
+    item: ItemRef
+    legal_basis: str  # one of LEGAL_BASES
+    explanation: str
+
+
 @dataclass(frozen=True)
 class FieldUpdate:
     field: FieldRef
@@ -176,18 +193,29 @@ class Change:
     unsubscribe_all: bool | None = None
     # The contact's name in the main CRM, for a mirror that must create them.
     name: str = ""
+    # The consent records of the items joined and left, for CRMs that keep them.
+    consents: tuple[Consent, ...] = ()
+    # The contact asked to be forgotten: an adapter that can delete contacts
+    # itself (the embedded CRM) deletes them once the rest is written; the
+    # others leave it to the organisation, which the tags, automations and
+    # note of the change tell.
+    erase: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     made_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def is_empty(self) -> bool:
         return not (
             self.fields or self.join or self.leave or self.add_tags or self.remove_tags
-            or self.notes or self.automations or self.unsubscribe_all is not None
+            or self.notes or self.automations or self.unsubscribe_all is not None or self.erase
         )
 
     def note_marker(self) -> str:
         """Text that identifies this change's notes, for idempotent note writes."""
         return f"[portal change {self.id}]"
+
+    def consent_for(self, item: ItemRef) -> Consent | None:
+        """The consent record that travels with this change for `item`, if any."""
+        return next((c for c in self.consents if c.item == item), None)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -209,6 +237,9 @@ class Change:
             automations=tuple(raw.get("automations", ())),
             unsubscribe_all=raw.get("unsubscribe_all"),
             name=raw.get("name", ""),
+            consents=tuple(Consent(ItemRef(**c["item"]), c["legal_basis"], c["explanation"])
+                           for c in raw.get("consents", ())),
+            erase=raw.get("erase", False),
             id=raw["id"],
             made_at=raw["made_at"],
         )

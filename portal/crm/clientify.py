@@ -130,7 +130,7 @@ class ClientifyCrm(CrmAdapter):
         for update in change.fields:
             name = update.field.crm_field
             if name == "email":
-                self._write_email(ref, raw, update.value)
+                self._write_email(ref, raw, change.email, update.value)
             elif name in STANDARD:
                 body[name] = "" if update.value is None else update.value
             else:
@@ -156,11 +156,17 @@ class ClientifyCrm(CrmAdapter):
 
         write_notes(change, texts, post, start)
 
-    def _write_email(self, ref: str, raw: Mapping[str, Any], value: Value) -> None:
+    def _write_email(self, ref: str, raw: Mapping[str, Any], old: str, value: Value) -> None:
+        """A contact holds several addresses: the one the contact came in with is
+        the one that changes (else the first); the others stay."""
         emails = raw.get("emails") or []
-        if emails:
-            self.http.json("PUT", f"contacts/{ref}/emails/{emails[0]['id']}/",
-                           json={"email": value or "", "type": emails[0].get("type", 1)})
+        entry = next((e for e in emails if same_email(e.get("email"), old)), None)
+        if entry is None and any(same_email(e.get("email"), str(value or "")) for e in emails):
+            return  # written already: a replay
+        entry = entry or (emails[0] if emails else None)
+        if entry is not None:
+            self.http.json("PUT", f"contacts/{ref}/emails/{entry['id']}/",
+                           json={"email": value or "", "type": entry.get("type", 1)})
         else:
             self.http.json("POST", f"contacts/{ref}/emails/", json={"email": value or "", "type": 1})
 

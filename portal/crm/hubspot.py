@@ -15,6 +15,13 @@ portal does not show. HubSpot lifts an "unsubscribed from all email" (set in
 HubSpot) only when the contact subscribes to a type again: `resubscribe_type`
 names the type used when the contact lifts it without choosing one.
 
+A subscription status carries a legal basis and its explanation: the item's
+own (the portal's consent record, `Change.consents`) where the change has
+one, else the configured `legal_basis`. HubSpot ties subscription statuses
+to the email address, not to the contact: when a contact's address changes,
+the adapter sets the old address's statuses (and an unsubscribe from all) on
+the new one, so the contact's choices move with them.
+
 New contacts are made with `POST /crm/v3/objects/contacts`. Email is unique:
 a taken one is answered 409 "Contact already exists. Existing ID: N", and
 the adapter returns that contact.
@@ -34,6 +41,7 @@ import requests
 from portal.crm.base import (
     Catalog,
     Change,
+    Consent,
     Contact,
     CrmAdapter,
     CrmAuthError,
@@ -69,6 +77,11 @@ from portal.crm.planning import (
 
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
                "LEGITIMATE_INTEREST_PQL", "NON_GDPR", "PERFORMANCE_OF_CONTRACT", "PROCESS_AND_STORE")
+# The GDPR's bases as HubSpot names them; the first is used unless the configured
+# legal_basis is one of the same family (a kind of legitimate interest).
+BASES = {"consent": ("CONSENT_WITH_NOTICE",), "contract": ("PERFORMANCE_OF_CONTRACT",),
+         "legitimate_interest": ("LEGITIMATE_INTEREST_OTHER", "LEGITIMATE_INTEREST_CLIENT",
+                                 "LEGITIMATE_INTEREST_PQL")}
 SCOPES = ("crm.objects.contacts.read crm.objects.contacts.write crm.schemas.contacts.read "
           "communication_preferences.read_write crm.lists.read crm.lists.write oauth")
 OPT_OUT = "hs_email_optout"  # HubSpot's own "unsubscribed from all email" property
@@ -214,12 +227,15 @@ class HubSpotCrm(CrmAdapter):
         current = self._read_for_write(ref, set(edits), change)
         props.update({name: str(VALUES.encode(chosen))
                       for name, chosen in merged_options(edits, current).items()})
+        moved_from = self._statuses_to_move(props, change)
         if props:
             self.http.json("PATCH", f"/crm/v3/objects/contacts/{_path(ref)}",
                            json={"properties": props})
+        email = props.get("email") or current.get("email") or change.email
+        if moved_from is not None:
+            self._move_statuses(moved_from, email)
         self._write_lists(ref, change)
-        self._write_subscriptions(props.get("email") or current.get("email") or change.email,
-                                  change, current)
+        self._write_subscriptions(email, change, current)
         self._write_notes(ref, change, current)
 
     def _write_lists(self, ref: str, change: Change) -> None:
@@ -239,11 +255,41 @@ class HubSpotCrm(CrmAdapter):
                     crm=self.name)
             joins = [ItemRef("subscription_type", self.resubscribe_type)]
         for item in joins:
-            self._set_status(email, item, "SUBSCRIBED")
+            self._set_status(email, item, "SUBSCRIBED", change.consent_for(item))
         # HubSpot's own unsubscribe-all would also end every type the change does not
         # name: "unsubscribe from all" leaves the named types one by one instead.
         for item in leaves:
-            self._set_status(email, item, "UNSUBSCRIBED")
+            self._set_status(email, item, "UNSUBSCRIBED", change.consent_for(item))
+
+    def _statuses_to_move(self, props: Mapping[str, str], change: Change
+                          ) -> tuple[list[dict[str, Any]], bool] | None:
+        """When the change gives the contact a new address: the statuses of the
+        address it had (read before it goes) and whether it was unsubscribed
+        from all email."""
+        new = props.get("email", "").strip().lower()
+        old = change.email.strip().lower()
+        if not new or new == old:
+            return None
+        body = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(old)}",
+                              params=self._channel())
+        statuses = [s for s in body.get("results", [])
+                    if s.get("status") in ("SUBSCRIBED", "UNSUBSCRIBED")]
+        wide = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(old)}"
+                              "/unsubscribe-all", params=self._channel())
+        return statuses, any(s.get("status") == "UNSUBSCRIBED" for s in wide.get("results", []))
+
+    def _move_statuses(self, moved: tuple[list[dict[str, Any]], bool], email: str) -> None:
+        statuses, opted_out = moved
+        for status in statuses:
+            self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}", json={
+                "channel": "EMAIL", "subscriptionId": int(status["subscriptionId"]),
+                "statusState": status["status"],
+                "legalBasis": status.get("legalBasis") or self.legal_basis,
+                "legalBasisExplanation": status.get("legalBasisExplanation")
+                or self.legal_basis_explanation})
+        if opted_out:
+            self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}"
+                           "/unsubscribe-all", params=self._channel())
 
     def _read_for_write(self, ref: str, option_props: set[str], change: Change) -> dict[str, Any]:
         """One read when the change needs current values: merged options, the
@@ -259,7 +305,7 @@ class HubSpotCrm(CrmAdapter):
         current["__notes"] = [str(n["id"]) for n in notes]
         return current
 
-    def _set_status(self, email: str, item: ItemRef, state: str) -> None:
+    def _set_status(self, email: str, item: ItemRef, state: str, consent: Consent | None) -> None:
         try:
             subscription_id = int(item.ref)
         except ValueError:
@@ -267,8 +313,17 @@ class HubSpotCrm(CrmAdapter):
                                      crm=self.name) from None
         self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}", json={
             "channel": "EMAIL", "subscriptionId": subscription_id, "statusState": state,
-            "legalBasis": self.legal_basis, "legalBasisExplanation": self.legal_basis_explanation,
+            "legalBasis": self._basis(consent),
+            "legalBasisExplanation": consent.explanation if consent else self.legal_basis_explanation,
         })
+
+    def _basis(self, consent: Consent | None) -> str:
+        """HubSpot's name for the item's legal basis; the configured one where
+        HubSpot has no name for it (a public task, a legal obligation)."""
+        names = BASES.get(consent.legal_basis, ()) if consent else ()
+        if not names or self.legal_basis in names:
+            return self.legal_basis
+        return names[0]
 
     def _write_notes(self, ref: str, change: Change, current: Mapping[str, Any]) -> None:
         def texts() -> list[str]:

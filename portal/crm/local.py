@@ -2,7 +2,8 @@
 
 It keeps what a real CRM keeps for the portal's purposes: contacts, a field
 catalogue with values, lists with memberships, tags, notes and a log of the
-automations the portal started. Options:
+automations the portal started. A change that asks to forget the contact
+(`Change.erase`) deletes them and everything kept about them. Options:
 
     [crm.main]
     type = "local"
@@ -199,6 +200,8 @@ class LocalCrm(CrmAdapter):
 
     def _apply(self, db: sqlite3.Connection, change: Change) -> None:
         ref = change.contact_ref
+        if change.erase and not self._exists(db, ref):
+            return  # erased already: a replay of the same request
         self._row(db, ref)
         self._write_fields(db, ref, change.fields)
         self.refuse_unknown_items(change)
@@ -217,6 +220,19 @@ class LocalCrm(CrmAdapter):
                        "started) VALUES (?, ?, ?, ?)",
                        [(ref, automation, change.id, now_iso()) for automation in change.automations])
         db.execute("UPDATE contacts SET modified = ? WHERE id = ?", (now_iso(), ref))
+        if change.erase:
+            self._erase(db, ref)
+
+    @staticmethod
+    def _exists(db: sqlite3.Connection, ref: str) -> bool:
+        return db.execute("SELECT 1 FROM contacts WHERE id = ?", (ref,)).fetchone() is not None
+
+    @staticmethod
+    def _erase(db: sqlite3.Connection, ref: str) -> None:
+        """Delete the contact and everything kept about them, for real."""
+        for table in ("field_values", "memberships", "tags", "notes", "automation_runs"):
+            db.execute(f"DELETE FROM {table} WHERE contact_id = ?", (ref,))  # noqa: S608 (names above)
+        db.execute("DELETE FROM contacts WHERE id = ?", (ref,))
 
     def _write_fields(self, db: sqlite3.Connection, ref: str, updates: Sequence[FieldUpdate]) -> None:
         known = {row[0] for row in db.execute("SELECT key FROM fields")}

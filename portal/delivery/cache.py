@@ -178,6 +178,12 @@ class ProfileCache:
             self.cache.set(key, _dump(applied(profile, change), digest, fetched),
                            timeout=self.keep_for)
 
+    def forget(self, crm: str, contact_ref: str) -> None:
+        """Drop a contact's cached profile (their address changed, or they
+        asked to be forgotten)."""
+        if self.enabled:
+            self.cache.delete(self._key(crm, contact_ref))
+
     def catalog(self, crm: CrmAdapter) -> Catalog:
         """The CRM's fields, lists and tags, kept for `catalog_cache_seconds`;
         the older copy while the CRM cannot answer (as long as a stale profile)."""

@@ -156,7 +156,9 @@ class Writer:
             self._fail(entry, f"No CRM named {entry.crm} is configured any more.")
             return
         try:
-            adapter.apply(self._for(adapter, entry.change))
+            addressed = self._for(adapter, entry.change)
+            if addressed is not None:
+                adapter.apply(addressed)
         except CrmError as exc:
             attempts = entry.attempts + 1
             if not exc.transient:
@@ -186,10 +188,11 @@ class Writer:
             self.ledger.save(after)
         self.wake(after.id, after.next_try)
 
-    def _for(self, adapter: CrmAdapter, change: Change) -> Change:
+    def _for(self, adapter: CrmAdapter, change: Change) -> Change | None:
         """The change addressed to this CRM's own contact (mirrors match by email),
         with the main CRM's field and list ids translated by the mirror's
-        `field_map` and `list_map` (ids without an entry pass unchanged)."""
+        `field_map` and `list_map` (ids without an entry pass unchanged);
+        None for a request to be forgotten by a mirror that never had them."""
         if adapter is self.crm:
             return change
         fields = dict(adapter.options.get("field_map", {}))
@@ -202,8 +205,11 @@ class Writer:
             change,
             fields=tuple(replace(u, field=replace(u.field, crm_field=fields.get(
                 u.field.crm_field, u.field.crm_field))) for u in change.fields),
-            join=tuple(map(item, change.join)), leave=tuple(map(item, change.leave)))
+            join=tuple(map(item, change.join)), leave=tuple(map(item, change.leave)),
+            consents=tuple(replace(c, item=item(c.item)) for c in change.consents))
         contact = adapter.find_contact(change.email)
+        if contact is None and change.erase:
+            return None  # never create a contact only to forget them
         if contact is None:
             try:
                 contact = adapter.create_contact(change.email, change.name)

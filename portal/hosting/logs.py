@@ -1,8 +1,9 @@
 """Tokens never reach a log: the paths of sign-in and newsletter links
-(`/link/<token>`, `/n/<token>`) are cut down to their first characters in
-every log line of the web servers the README runs (Werkzeug's, and
-gunicorn's access and error logs). The portal's own log lines carry no
-request paths."""
+(`/link/<token>`, `/n/<token>`) and of the links the contact's rights send
+(`/rights/confirm/<token>`, `/rights/undo/<token>`, `/rights/not-me/<token>`)
+are cut down to their first characters in every log line of the web servers
+the README runs (Werkzeug's, and gunicorn's access and error logs). The
+portal's own log lines carry no request paths."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import re
 from typing import Any
 
-TOKEN_PATH = re.compile(r"(/(?:link|n|u)/)([A-Za-z0-9._~%-]{4})[A-Za-z0-9._~%-]*")
+TOKEN_PATH = re.compile(r"(/(?:link|n|u|confirm|undo|not-me)/)([A-Za-z0-9._~%-]{4})[A-Za-z0-9._~%-]*")
 LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
 
 

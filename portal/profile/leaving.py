@@ -16,7 +16,6 @@ from werkzeug.wrappers import Response
 from portal.auth.session import login_required
 from portal.config import Config, FieldSpec, ItemSpec, current
 from portal.crm.base import Change, CrmError, Profile
-from portal.delivery import delivery
 from portal.delivery.writer import Outcome
 from portal.fields.dates import long_date
 from portal.i18n import current_language, text_for
@@ -29,7 +28,8 @@ from portal.profile.changes import (
     unsubscribe_all_change,
 )
 from portal.profile.form import leave_form, offer_form
-from portal.profile.views import _read, _who, not_saved
+from portal.profile.views import _read, _who, not_saved, submit_from
+from portal.rights.records.history import UNSUBSCRIBED_ALL
 
 log = logging.getLogger(__name__)
 bp = Blueprint("leaving", __name__, url_prefix="/profile")
@@ -57,7 +57,7 @@ def unsubscribe_all() -> str | Response | tuple[str, int]:
     config = current()
     leaving = Leaving(reason=form.data.get("reason") or "", comment=form.data.get("comment") or "")
     change = unsubscribe_all_change(config, _who().contact, profile, leaving)
-    outcome = _submit(change, profile)
+    outcome = _submit(change, profile, UNSUBSCRIBED_ALL)
     if isinstance(outcome, tuple):
         return outcome
     session[UNDO] = {
@@ -143,9 +143,9 @@ def _profile_or_none() -> Profile | None:
         return None
 
 
-def _submit(change: Change, profile: Profile) -> Outcome | tuple[str, int]:
+def _submit(change: Change, profile: Profile, event: str = "") -> Outcome | tuple[str, int]:
     """The outcome of writing `change`, or the page saying why it was not written."""
-    result = delivery().writer.submit(change)
+    result = submit_from(_who(), profile, change, event)
     if result.outcome in (Outcome.APPLIED, Outcome.QUEUED):
         return result.outcome
     message, status = not_saved(result)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,7 +16,6 @@ from portal.auth.session import FULL, SignedIn, login_required, sign_out, signed
 from portal.auth.views import email_sign_in_link
 from portal.config import Config, FieldSpec, GroupSpec, current
 from portal.crm.base import Change, CrmError, Profile, Value
-from portal.delivery import delivery
 from portal.delivery.reader import contact_languages, crm_choices, read_profile
 from portal.delivery.writer import Outcome, WriteResult
 from portal.fields import kind_of
@@ -24,6 +23,7 @@ from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change
 from portal.profile.completeness import completeness
 from portal.profile.form import CrmChoices, build_form, choices_for, choices_unavailable
+from portal.rights.records import ask_email_change, split_address_change, submit_recorded
 
 log = logging.getLogger(__name__)
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -89,9 +89,14 @@ def save() -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("profile/show.html", **_page(who, profile, form)), 400
     submission = _submission(config, form)
-    change = build_change(config, who.contact, profile, submission)
+    # A new address is written only once it confirms it, through the link it is sent.
+    fields, new_address = split_address_change(config, who.contact, profile, submission.fields)
+    change = build_change(config, who.contact, profile, replace(submission, fields=fields))
+    if new_address is not None:
+        ask_email_change(who.contact, new_address, door=who.via, language=current_language())
     if change.is_empty():
-        flash(_("There was nothing to save: you made no changes."), "info")
+        if new_address is None:
+            flash(_("There was nothing to save: you made no changes."), "info")
         return redirect(url_for("profile.show"))
     written = _write(who, profile, form, change)
     if any(text.strip() for text in submission.notes.values()) and isinstance(written, Response):
@@ -180,7 +185,7 @@ def _select_all(who: SignedIn, profile: Profile, form: FlaskForm, group_key: str
 def _write(who: SignedIn, profile: Profile, form: FlaskForm,
            change: Change) -> str | Response | tuple[str, int]:
     """Submit `change` and say how it went; on failure show the page again with `form`."""
-    result = delivery().writer.submit(change)
+    result = submit_from(who, profile, change)
     if result.outcome is Outcome.APPLIED:
         flash(_("Your changes are saved."), "success")
         return redirect(url_for("profile.show"))
@@ -190,6 +195,16 @@ def _write(who: SignedIn, profile: Profile, form: FlaskForm,
     message, status = not_saved(result)
     return render_template("profile/show.html", save_error=message,
                            **_page(who, profile, form)), status
+
+
+def submit_from(who: SignedIn, profile: Profile, change: Change,
+                event: str = "") -> WriteResult:
+    """Submit `change`, made by `who` from `profile`, with its consent records,
+    history (as `event`, else as the change says) and receipt (portal.rights.records)."""
+    language = current_language()
+    return submit_recorded(who.contact, profile, change, door=who.via, language=language,
+                           show=lambda spec, value: shown_value(spec, value, language,
+                                                                crm_choices()), event=event)
 
 
 def not_saved(result: WriteResult) -> tuple[str, int]:

@@ -194,6 +194,11 @@ def update_item(table: dict[str, Any], form: Mapping[str, str]) -> None:
     table["label"] = texts(form, "label")
     _set(table, "description", texts(form, "description"))
     _set(table, "image", form.get("image", "").strip())
+    basis = form.get("legal_basis", "consent").strip()
+    if basis == "consent":
+        table.pop("legal_basis", None)
+    else:
+        table["legal_basis"] = basis
     for event in ("on_subscribe", "on_unsubscribe"):
         followup = {"tags": _words(form.get(f"{event}_tags", "")),
                     "automations": _words(form.get(f"{event}_automations", ""))}

@@ -48,6 +48,8 @@ class Harness:
     # True where the CRM requires a last name (the whole name, or the email's
     # local part, goes there).
     last_name_required: ClassVar[bool] = False
+    # The field that holds the contact's own address, as the adapter names it.
+    email_field: ClassVar[str] = "email"
 
     server: FakeServer | None = None
 

@@ -114,6 +114,7 @@ SALESFORCE_ROLES = {"text": "FirstName", "tel": "Phone", "other": "LastName",
 
 class SalesforceHarness(Harness):
     name = "salesforce"
+    email_field = "Email"
     duplicate_create = "second"  # duplicates are normal unless a duplicate rule blocks them
     last_name_required = True
     find_budget = 1  # one SOQL query on Contact
@@ -194,6 +195,7 @@ ZOHO_ROLES = {"text": "First_Name", "tel": "Phone", "other": "Last_Name",
 
 class ZohoHarness(Harness):
     name = "zoho"
+    email_field = "Email"
     duplicate_create = "second"  # Email is not unique unless an administrator says so
     last_name_required = True
     find_budget = 1  # one search (204 when nobody matches)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal.crm.base import Change, FieldUpdate
+from portal.crm.base import Change, FieldRef, FieldUpdate
 from tests.crm.harnesses import ClientifyHarness
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -73,3 +73,14 @@ def test_the_note_title_is_the_name_and_the_marker_ends_the_comment(cl, tmp_path
     assert note["name"] == "From the portal"
     assert note["comment"].endswith(change.note_marker())
     assert "From the portal" not in note["comment"]
+
+
+def test_an_email_change_replaces_the_address_the_contact_came_in_with(cl, tmp_path):
+    ref = cl.seed_contact("work@example.org", modified=WHEN)
+    emails = cl.state.contacts[int(ref)]["emails"]
+    emails.append({"id": 9001, "type": 2, "email": "home@example.org"})
+    adapter = cl.adapter(tmp_path)
+    adapter.apply(Change(ref, "home@example.org",
+                         fields=(FieldUpdate(FieldRef("email", "email"), "new.home@example.org"),)))
+    assert [e["email"] for e in emails] == ["work@example.org", "new.home@example.org"]
+    assert emails[1]["type"] == 2

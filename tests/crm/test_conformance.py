@@ -23,6 +23,7 @@ from portal.crm.base import (
     CrmRateLimited,
     CrmUnavailable,
     CrmValidationError,
+    FieldRef,
     FieldUpdate,
     ItemRef,
     Note,
@@ -306,6 +307,42 @@ def test_a_refused_value_is_a_validation_error_with_the_crms_reason(harness, ada
         adapter.apply(Change(ref, "jane@example.org", fields=(harness.refused_update(),)))
     assert caught.value.reason
     assert not caught.value.transient
+
+
+# --- email changes -------------------------------------------------------------------
+
+
+def moved(harness: Harness, ref: str, new: str = "jane.new@example.org") -> Change:
+    return Change(ref, "jane@example.org",
+                  fields=(FieldUpdate(FieldRef(harness.email_field, "email"), new),))
+
+
+def test_email_changes(harness, adapter):
+    """Each CRM's own way of changing a contact's address: the contact is found by
+    the new address only and keeps every value and subscription (where the CRM ties
+    subscriptions to the address, they move with it); a replay changes nothing more."""
+    ref = seeded(harness)
+    before = read(adapter, harness, ref)
+    change = moved(harness, ref)
+    adapter.apply(change)
+    adapter.apply(Change.from_json(change.to_json()))
+    assert [c.ref for c in adapter.find_contacts("jane.new@example.org")] == [ref]
+    assert adapter.find_contacts("jane@example.org") == []
+    after = read(adapter, harness, ref, "jane.new@example.org")
+    assert after.contact.email.lower() == "jane.new@example.org"
+    assert after.values == before.values
+    assert after.subscribed == before.subscribed
+    assert after.opted_out_all is before.opted_out_all is False
+
+
+def test_an_email_change_keeps_an_unsubscribe_from_all(harness, adapter):
+    ref = seeded(harness)
+    adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True))
+    before = read(adapter, harness, ref)
+    adapter.apply(moved(harness, ref))
+    after = read(adapter, harness, ref, "jane.new@example.org")
+    assert after.opted_out_all == before.opted_out_all
+    assert after.subscribed == before.subscribed
 
 
 # --- faults (HTTP CRMs) ---------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from portal.crm import build_adapter
 from portal.crm.base import (
     Change,
+    Consent,
     CrmAuthError,
     CrmConfigError,
     CrmUnsupported,
@@ -195,3 +196,24 @@ def test_doctor_says_hubspot_has_no_tags_when_the_configuration_asks_for_them(
     findings = check_catalog(private_app(server, tmp_path, monkeypatch,
                                          tags_property="topics"), config)
     assert not [f for f in findings if "language_preference" in f.what]
+
+
+@pytest.mark.parametrize(("configured", "basis", "sent"), [
+    ("CONSENT_WITH_NOTICE", "legitimate_interest", "LEGITIMATE_INTEREST_OTHER"),
+    ("LEGITIMATE_INTEREST_CLIENT", "legitimate_interest", "LEGITIMATE_INTEREST_CLIENT"),
+    ("LEGITIMATE_INTEREST_CLIENT", "consent", "CONSENT_WITH_NOTICE"),
+    ("LEGITIMATE_INTEREST_CLIENT", "contract", "PERFORMANCE_OF_CONTRACT"),
+    ("NON_GDPR", "public_task", "NON_GDPR"),  # HubSpot has no name for it: the configured one
+])
+def test_an_items_consent_record_is_kept_on_its_subscription_status(hub, tmp_path, monkeypatch,
+                                                                    configured, basis, sent):
+    server, state = hub
+    ref = state.add_contact("jane@example.org")
+    adapter = private_app(server, tmp_path, monkeypatch, legal_basis=configured)
+    item = ItemRef("subscription_type", "101")
+    record = "Joined in the preference portal through an emailed link; wording sha256:5e1f"
+    change = Change(ref, "jane@example.org", join=(item,), consents=(Consent(item, basis, record),))
+    adapter.apply(Change.from_json(change.to_json()))  # as the queue carries it
+    kept = state.statuses[("jane@example.org", 101)]
+    assert (kept["status"], kept["legalBasis"], kept["legalBasisExplanation"]) == \
+        ("SUBSCRIBED", sent, record)

@@ -15,8 +15,10 @@ Follows HubSpot/HubSpot-public-api-spec-collection (commit 99893791):
 - PublicApiSpecs/Communication Preferences/Subscriptions/Rollouts/176901/v4/
   subscriptions.json: definitions, GET/POST statuses/{subscriberIdString}
   (`subscriptionId` integer, `statusState`, `legalBasis`,
-  `legalBasisExplanation`, channel=EMAIL), POST
-  statuses/{subscriberIdString}/unsubscribe-all?channel=EMAIL.
+  `legalBasisExplanation`, channel=EMAIL), GET and POST
+  statuses/{subscriberIdString}/unsubscribe-all?channel=EMAIL (the GET answers
+  PublicWideStatus results: `wideStatusType`, `status`). Statuses belong to
+  the address, not to the contact: changing a contact's email leaves them behind.
 - PublicApiSpecs/CRM/Lists/Rollouts/144891/v3/lists.json: GET
   /crm/v3/lists/records/0-1/{recordId}/memberships, PUT
   /crm/v3/lists/{listId}/memberships/add|remove (a JSON array of record ids,
@@ -276,6 +278,16 @@ def create_app(state: HubSpotState) -> Flask:
                 "status": body["statusState"], "legalBasis": body.get("legalBasis"),
                 "legalBasisExplanation": body.get("legalBasisExplanation"), "timestamp": _now()}
         return jsonify({**status_json(email, sub_id), "setStatusSuccessReason": reason})
+
+    @app.get("/communication-preferences/v4/statuses/<email>/unsubscribe-all")
+    def wide_status(email: str) -> Response:
+        if (bad := channel_ok()) is not None:
+            return bad
+        opted_out = email.lower() in state.opted_out
+        return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                        "results": [{"subscriberIdString": email, "wideStatusType": "PORTAL_WIDE",
+                                     "channel": "EMAIL", "timestamp": _now(), "businessUnitId": 0,
+                                     "status": "UNSUBSCRIBED" if opted_out else "SUBSCRIBED"}]})
 
     @app.post("/communication-preferences/v4/statuses/<email>/unsubscribe-all")
     def unsubscribe_all(email: str) -> Response:

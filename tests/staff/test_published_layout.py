@@ -26,6 +26,18 @@ def test_the_file_seeds_version_one(app):
         assert [f.key for f in current().fields] == [f.key for f in app.config["PORTAL"].fields]
 
 
+def test_version_one_serves_every_setting_the_file_wrote(app):
+    """Each field, group, item and page setting survives the trip into the
+    database: a setting the workspace's document forgets would change what
+    contacts see the moment the portal first starts."""
+    file = app.config["PORTAL"]
+    with app.app_context():
+        served = current()
+        assert served.fields == file.fields
+        assert served.groups == file.groups
+        assert served.page == file.page
+
+
 def test_another_worker_serves_a_new_version_within_seconds(staff, staff_app, smtp):
     other = create_app(staff_app.config["PORTAL"].path, {"TESTING": True})  # another process
     contact = other.test_client()

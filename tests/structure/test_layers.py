@@ -3,7 +3,10 @@
 Layers, lowest first. The CRM adapters know nothing of the app; the
 configuration, the field types and the portal's own database know the CRM
 contract at most; delivery, mail and languages know the configuration; hosting, the doors, the pages, the
-marketing workspace, the commands and the app factory come on top, in that order."""
+marketing workspace, the commands and the app factory come on top, in that order.
+The contact's rights have their tables beside the database, what every door
+calls (consent records, receipts) beside hosting, and their pages above the
+profile's."""
 
 from __future__ import annotations
 
@@ -14,18 +17,19 @@ PACKAGE = Path(__file__).resolve().parents[2] / "portal"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("portal.crm",),
-    ("portal.shipped", "portal.fields", "portal.config", "portal.db"),
+    ("portal.shipped", "portal.fields", "portal.config", "portal.db", "portal.rights.models"),
     ("portal.i18n", "portal.mail", "portal.delivery"),
-    ("portal.hosting",),
+    # What every door may call of the contact's rights: consent records, receipts.
+    ("portal.hosting", "portal.rights.records"),
     ("portal.auth",),
     ("portal.profile",),
-    ("portal.staff",),
+    ("portal.rights", "portal.staff"),
     ("portal.commands",),
     ("portal",),
 )
 # What pages, doors and the writer may know of the CRM side: the contract and the registry.
 CRM_CONTRACT = {"portal.crm", "portal.crm.base"}
-CONTRACT_ONLY = ("portal.profile", "portal.auth", "portal.delivery.writer")
+CONTRACT_ONLY = ("portal.profile", "portal.auth", "portal.delivery.writer", "portal.rights")
 
 
 def module_name(path: Path) -> str:

@@ -300,7 +300,7 @@ def test_read_only_fields_show_their_own_help_not_an_inputs_hint(make_app, smtp)
     page = text_of(client.get("/profile/?lang=en").data)
     assert "+34 600 000 000" in page  # the phone, shown read-only
     assert "Digits and spaces only" not in page
-    assert "To change it, write to us." in page  # the email's read-only help
+    assert "To change it, write to us." in page  # the phone's read-only help
 
 
 def test_names_birth_date_and_country_tell_the_browser_what_they_hold(signed):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
+import portal.rights.models  # noqa: F401 (its tables join Base.metadata)
 from portal.db import shared_models  # noqa: F401 (its tables are part of the schema)
 from portal.db.models import Base, UtcDateTime
 
