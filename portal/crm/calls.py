@@ -95,7 +95,7 @@ def calls_together(crm: str, calls: int) -> Iterator[None]:
     the budget on pages that can be shown. Nothing is taken if no call is
     made (a cached profile); slots left unused expire with their window."""
     current = unit()
-    if calls <= 1:
+    if calls < 1:
         yield
         return
     outer, current.batch = current.batch, Batch(crm, calls)
