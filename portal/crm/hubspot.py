@@ -20,6 +20,7 @@ the adapter returns that contact.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -34,7 +35,7 @@ from portal.crm.base import (
     Change,
     Contact,
     CrmAdapter,
-    CrmAuthError,
+    CrmError,
     CrmFieldInfo,
     CrmItemInfo,
     CrmNotFound,
@@ -65,11 +66,13 @@ from portal.crm.planning import (
     unwritten_notes,
 )
 
+log = logging.getLogger(__name__)
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
                "LEGITIMATE_INTEREST_PQL", "NON_GDPR", "PERFORMANCE_OF_CONTRACT", "PROCESS_AND_STORE")
 SCOPES = ("crm.objects.contacts.read crm.objects.contacts.write crm.schemas.contacts.read "
           "communication_preferences.read_write crm.lists.read crm.lists.write oauth")
 OPT_OUT = "hs_email_optout"  # HubSpot's own "unsubscribed from all email" property
+CONTACTS = "0-1"  # HubSpot's object type id of contacts
 NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association type note → contact
 EXISTING_ID = re.compile(r"Existing ID: (\d+)")  # in the 409 that answers a taken email
 OAUTH = OAuthApp(token_url="{api}/oauth/v1/token",  # noqa: S106 (an address, not a secret)
@@ -102,17 +105,18 @@ class HubSpotCrm(CrmAdapter):
         self.supports_tags = bool(self.tags_property)  # type: ignore[misc]
         self.resubscribe_type = str(self.options.get("resubscribe_type", ""))
         self.tokens: TokenManager | None = None
-        auth: requests.auth.AuthBase
+        auth: requests.auth.AuthBase | None = None
+        headers = {}
         if choice_option(name, self.options, "auth", ("private_app", "oauth")) == "oauth":
             self.tokens, auth = signed(self, OAUTH.client(
                 self, {"api": self.base_url, "app": self.app_url},
                 leeway=float(self.options.get("refresh_leeway", 300))))
             hint = f"the OAuth app of '{name}' (`portal crm authorize {name}`)"
         else:
-            auth = _StaticBearer(lambda: self.secret("private_app_token"))
+            headers["Authorization"] = f"Bearer {self.secret('private_app_token')}"
             hint = self.secret_env_name("private_app_token")
-        self.http = CrmHttp(name, self.base_url, auth=auth, errors=ERRORS, credentials_hint=hint,
-                            **client_options(self.options))
+        self.http = CrmHttp(name, self.base_url, auth=auth, headers=headers, errors=ERRORS,
+                            credentials_hint=hint, **client_options(self.options))
 
     # reading ------------------------------------------------------------------
 
@@ -126,35 +130,62 @@ class HubSpotCrm(CrmAdapter):
             return []
         return [self._contact(body)]
 
+    batch_size = 100  # the batch read endpoints' documented maximum of inputs
+
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
+        found = self.fetch_profiles([contact], fields, items)[contact.ref]
+        if isinstance(found, CrmError):
+            raise found
+        return found
+
+    def fetch_profiles(self, contacts: Sequence[Contact], fields: Sequence[FieldRef],
+                       items: Sequence[ItemRef]) -> dict[str, Profile | CrmError]:
+        """The contacts' properties, v4 statuses and list memberships: one batch call each."""
         wanted = record_columns((f.crm_field for f in fields), items, "email", "firstname",
                                 "lastname", OPT_OUT)
-        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(contact.ref)}",
-                              params={"properties": ",".join(sorted(wanted))})
-        props = body.get("properties") or {}
-        kinds = {i.kind for i in items}  # v4 statuses and list memberships: a call each, if asked
-        found = {"subscription_type": self._subscribed_types(props.get("email") or contact.email)
-                 if "subscription_type" in kinds else set(),
-                 "list": self._lists_of(contact.ref) if "list" in kinds else set()}
-        return record_profile(self._contact(body), props, fields, items, _from_hubspot, OPT_OUT,
-                              items_in(items, found))
+        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/read", json={
+            "inputs": [{"id": c.ref} for c in contacts], "properties": sorted(wanted),
+            "propertiesWithHistory": []})
+        records = {str(r["id"]): r for r in body.get("results", [])}
+        kinds = {i.kind for i in items}
+        emails = [(r.get("properties") or {}).get("email") or "" for r in records.values()]
+        types = self._subscribed_types([e for e in emails if e]) \
+            if "subscription_type" in kinds else {}
+        lists = self._lists_of(list(records)) if "list" in kinds else {}
+        found: dict[str, Profile | CrmError] = {}
+        for contact in contacts:
+            record = records.get(contact.ref)
+            if record is None:
+                found[contact.ref] = CrmNotFound(f"{self.name}: no contact {contact.ref}.",
+                                                 crm=self.name)
+                continue
+            props = record.get("properties") or {}
+            member = {"subscription_type": types.get((props.get("email") or "").lower(), set()),
+                      "list": lists.get(contact.ref, set())}
+            found[contact.ref] = record_profile(self._contact(record), props, fields, items,
+                                                _from_hubspot, OPT_OUT, items_in(items, member))
+        return found
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
-        # The contact, plus its v4 statuses and its list memberships when those items are asked.
+        # The contacts, plus their v4 statuses and list memberships when those items are asked.
         kinds = {i.kind for i in items}
         return 1 + ("subscription_type" in kinds) + ("list" in kinds)
 
-    def _subscribed_types(self, email: str) -> set[str]:
-        body = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(email)}",
-                              params=self._channel())
-        return {str(s.get("subscriptionId")) for s in body.get("results", [])
-                if s.get("status") == "SUBSCRIBED"}
+    def _subscribed_types(self, emails: list[str]) -> dict[str, set[str]]:
+        body = self.http.json("POST", "/communication-preferences/v4/statuses/batch/read",
+                              params=self._channel(), json={"inputs": emails})
+        return {str(r.get("subscriberIdString", "")).lower(): {
+            str(s.get("subscriptionId")) for s in r.get("statuses", [])
+            if s.get("status") == "SUBSCRIBED"} for r in body.get("results", [])}
 
-    def _lists_of(self, contact_id: str) -> set[str]:
-        body = self.http.json("GET", f"/crm/v3/lists/records/0-1/{_path(contact_id)}/memberships")
-        return {str(m.get("listId")) for m in body.get("results", [])}
+    def _lists_of(self, contact_ids: list[str]) -> dict[str, set[str]]:
+        body = self.http.json("POST", "/crm/v3/lists/records/memberships/batch/read", json={
+            "inputs": [{"objectTypeId": CONTACTS, "recordId": i} for i in contact_ids]})
+        return {str(r.get("recordId")): {str(m.get("listId")) for m in
+                                         r.get("recordListMemberships", [])}
+                for r in body.get("results", [])}
 
     def describe(self) -> Catalog:
         props = self.http.json("GET", "/crm/v3/properties/contacts",
@@ -167,13 +198,26 @@ class HubSpotCrm(CrmAdapter):
         return Catalog(fields=tuple(fields), items=tuple(items))
 
     def _list_items(self) -> list[CrmItemInfo]:
-        try:
-            found = self.http.json("POST", "/crm/v3/lists/search",
-                                   json={"processingTypes": ["MANUAL", "SNAPSHOT"], "count": 500})
-        except CrmAuthError:
-            return []  # the lists scopes are optional: without them there are no list items
+        """Manual and snapshot lists of contacts, every page. The lists scopes are
+        optional, and a list search HubSpot refuses costs the list items alone."""
+        found: list[dict[str, Any]] = []
+        offset, more = 0, True
+        while more:
+            try:
+                page = self.http.json("POST", "/crm/v3/lists/search", json={
+                    "offset": offset, "count": 500, "additionalProperties": [],
+                    "objectTypeId": CONTACTS, "processingTypes": ["MANUAL", "SNAPSHOT"]})
+            except CrmError as exc:
+                if exc.transient:
+                    raise
+                log.warning("HubSpot '%s' lists are not offered: %s", self.name, exc)
+                return []
+            found += page.get("lists", [])
+            more, offset = bool(page.get("hasMore")) and page.get("offset", 0) > offset, \
+                page.get("offset", 0)
         return [CrmItemInfo(ItemRef("list", str(lst["listId"])), lst.get("name", ""))
-                for lst in found.get("lists", []) if lst.get("processingType") != "DYNAMIC"]
+                for lst in found if lst.get("objectTypeId", CONTACTS) == CONTACTS
+                and lst.get("processingType") != "DYNAMIC"]
 
     def check_access(self) -> None:
         self.http.json("GET", "/crm/v3/objects/contacts", params={"limit": 1, "properties": "email"})
@@ -189,7 +233,8 @@ class HubSpotCrm(CrmAdapter):
         first, last = split_name(name)
         answer, created = self.http.create(
             "/crm/v3/objects/contacts", taken=lambda r: r.status_code == 409,
-            json={"properties": {"email": email.strip(), "firstname": first, "lastname": last}})
+            json={"properties": {"email": email.strip(), "firstname": first, "lastname": last},
+                  "associations": []})
         if created:
             return self._contact(answer.json())
         # Email is unique: the 409 says "Contact already exists. Existing ID: N".
@@ -275,7 +320,8 @@ class HubSpotCrm(CrmAdapter):
             if not note_ids:
                 return []
             found = self.http.json("POST", "/crm/v3/objects/notes/batch/read", json={
-                "properties": ["hs_note_body"], "inputs": [{"id": i} for i in note_ids[-100:]]})
+                "properties": ["hs_note_body"], "propertiesWithHistory": [],
+                "inputs": [{"id": i} for i in note_ids[-100:]]})
             return [(n.get("properties") or {}).get("hs_note_body") or ""
                     for n in found.get("results", [])]
 
@@ -302,17 +348,6 @@ class HubSpotCrm(CrmAdapter):
         return Contact(ref=str(body["id"]), email=props.get("email") or "",
                        modified=parse_moment(body.get("updatedAt")),
                        name=full_name(props.get("firstname"), props.get("lastname")))
-
-
-class _StaticBearer(requests.auth.AuthBase):
-    """A private-app token, read from the environment when first needed."""
-
-    def __init__(self, token: Any) -> None:
-        self._get = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._get()}"
-        return request
 
 
 def _path(value: str) -> str:

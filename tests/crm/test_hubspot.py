@@ -55,8 +55,8 @@ def test_a_private_app_token_is_sent_as_bearer(hub, tmp_path, monkeypatch):
 
 def test_a_wrong_private_app_token_names_its_variable(hub, tmp_path, monkeypatch):
     server, _ = hub
-    adapter = private_app(server, tmp_path, monkeypatch)
     monkeypatch.setenv("PORTAL_CRM_HS_PRIVATE_APP_TOKEN", "pat-wrong-1234")
+    adapter = build_adapter("hs", {"type": "hubspot", "base_url": server.url}, tmp_path)
     with pytest.raises(CrmAuthError, match="PORTAL_CRM_HS_PRIVATE_APP_TOKEN") as caught:
         adapter.find_contacts("jane@example.org")
     assert "pat-wrong-1234" not in str(caught.value)
@@ -194,3 +194,52 @@ def test_doctor_says_hubspot_has_no_tags_when_the_configuration_asks_for_them(
     findings = check_catalog(private_app(server, tmp_path, monkeypatch,
                                          tags_property="topics"), config)
     assert not [f for f in findings if "language_preference" in f.what]
+
+
+def test_the_catalogue_offers_contact_lists_from_every_page_only(hub, tmp_path, monkeypatch):
+    server, state = hub
+    for n in range(600):  # more than one page of 500
+        state.lists[str(1000 + n)] = {"name": f"List {n}", "processingType": "MANUAL",
+                                      "members": set()}
+    state.lists["2000"] = {"name": "Big deals", "processingType": "MANUAL", "members": set(),
+                           "objectTypeId": "0-3"}
+    refs = {i.item.ref for i in private_app(server, tmp_path, monkeypatch).describe().items
+            if i.item.kind == "list"}
+    assert {"7", "8", "1000", "1599"} <= refs  # the last list sits on the second page
+    assert "2000" not in refs  # a list of deals is no subscription of a contact
+    searches = [json.loads(c.body) for c in server.calls if c.path == "/crm/v3/lists/search"]
+    assert [s["offset"] for s in searches] == [0, 500]
+    assert all(s["objectTypeId"] == "0-1" for s in searches)
+
+
+def test_a_refused_list_search_leaves_the_rest_of_the_catalogue(hub, tmp_path, monkeypatch):
+    server, _ = hub
+    adapter = private_app(server, tmp_path, monkeypatch)
+    server.faults.fail_status, server.faults.fail_next = 400, 0
+
+    @server.app.before_request
+    def refuse_list_searches():
+        from flask import request as asked
+        if asked.path == "/crm/v3/lists/search":
+            return {"status": "error", "message": "bad search", "category": "VALIDATION_ERROR"}, 400
+        return None
+
+    catalog = adapter.describe()
+    kinds = {i.item.kind for i in catalog.items}
+    assert kinds == {"subscription_type", "option"}
+    assert any(f.key == "topics" for f in catalog.fields)
+
+
+def test_several_contacts_are_read_in_the_calls_of_one(hub, tmp_path, monkeypatch):
+    server, state = hub
+    adapter = private_app(server, tmp_path, monkeypatch)
+    refs = [state.add_contact(f"c{n}@example.org", firstname=f"C{n}") for n in range(30)]
+    state.lists["7"]["members"].add(refs[3])
+    items = [ItemRef("list", "7"), ItemRef("subscription_type", "101")]
+    contacts = [adapter.find_contact(f"c{n}@example.org") for n in range(30)]
+    before = adapter.http.calls
+    found = adapter.fetch_profiles([*contacts, contacts[0].__class__("999999", "")], [], items)
+    assert adapter.http.calls - before == adapter.read_cost([], items) == 3
+    assert found[refs[3]].subscribed == {ItemRef("list", "7")}
+    assert found[refs[4]].subscribed == frozenset()
+    assert found["999999"].__class__.__name__ == "CrmNotFound"

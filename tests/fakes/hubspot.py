@@ -20,7 +20,15 @@ Follows HubSpot/HubSpot-public-api-spec-collection (commit 99893791):
 - PublicApiSpecs/CRM/Lists/Rollouts/144891/v3/lists.json: GET
   /crm/v3/lists/records/0-1/{recordId}/memberships, PUT
   /crm/v3/lists/{listId}/memberships/add|remove (a JSON array of record ids,
-  answer with `recordsIdsAdded`), POST /crm/v3/lists/search.
+  answer with `recordsIdsAdded`), POST /crm/v3/lists/search (ListSearchRequest:
+  `offset` and `additionalProperties` required, `objectTypeId`, `count` up to
+  500, `hasMore` and the next `offset` in the answer), POST
+  /crm/v3/lists/records/memberships/batch/read (RecordIdInput).
+- The same contacts.json: POST /crm/v3/objects/contacts/batch/read (up to 100
+  inputs; `propertiesWithHistory` required; missing ids in one
+  OBJECT_NOT_FOUND error of a 207). subscriptions.json (v4): POST
+  statuses/batch/read?channel=EMAIL {"inputs": [emails]}.
+- Every request is checked against those OpenAPI files (tests/fakes/openapi.py).
 - PublicApiSpecs/CRM/Notes/Rollouts/424/v3/notes.json: POST
   /crm/v3/objects/notes with `associations[{to:{id},types:[...]}]`, POST
   /crm/v3/objects/notes/batch/read.
@@ -43,6 +51,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from tests.fakes import openapi
+from tests.fakes.openapi import strict
 from tests.fakes.server import FakeServer
 from tests.fakes.tokens import FakeTokens
 
@@ -130,7 +140,7 @@ def _error(status: int, message: str, category: str, **extra: Any) -> Response:
 
 
 def create_app(state: HubSpotState) -> Flask:
-    app = Flask("fake_hubspot")
+    app = strict(Flask("fake_hubspot"), openapi.HUBSPOT)
 
     @app.before_request
     def authenticate() -> Response | None:
@@ -150,8 +160,9 @@ def create_app(state: HubSpotState) -> Flask:
     def token() -> Response:
         return state.tokens.answer(request.form)
 
-    def contact_json(contact: dict[str, Any]) -> dict[str, Any]:
-        wanted = [p for p in request.args.get("properties", "").split(",") if p]
+    def contact_json(contact: dict[str, Any], properties: str | None = None) -> dict[str, Any]:
+        asked = request.args.get("properties", "") if properties is None else properties
+        wanted = [p for p in asked.split(",") if p]
         props = dict(contact["properties"])
         props["hs_email_optout"] = "true" if props.get("email", "").lower() in state.opted_out \
             else "false"
@@ -182,6 +193,32 @@ def create_app(state: HubSpotState) -> Flask:
         if contact is None:
             return _error(404, "resource not found", "OBJECT_NOT_FOUND")
         return jsonify(contact_json(contact))
+
+    @app.post("/crm/v3/objects/contacts/batch/read")
+    def batch_read_contacts() -> Response:
+        # BatchReadInputSimplePublicObjectId: at most 100 inputs; ids not found
+        # come back as one OBJECT_NOT_FOUND error and the answer is 207.
+        body = request.get_json()
+        if len(body["inputs"]) > 100:
+            return _error(400, "Batch input cannot exceed 100 inputs", "VALIDATION_ERROR")
+        wanted = ",".join(body.get("properties", []))
+        found, missing = [], []
+        for item in body["inputs"]:
+            contact = state.contacts.get(str(item["id"]))
+            if contact is None:
+                missing.append(str(item["id"]))
+            else:
+                found.append(contact_json(contact, wanted))
+        answer = {"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                  "results": found}
+        if missing:
+            answer.update(numErrors=1, errors=[{
+                "status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get "
+                "some CONTACT objects, they may be deleted or not exist.",
+                "context": {"ids": missing}, "errors": [], "links": {}}])
+        response = jsonify(answer)
+        response.status_code = 207 if missing else 200
+        return response
 
     @app.post("/crm/v3/objects/contacts")
     def create_contact() -> Response:
@@ -258,6 +295,15 @@ def create_app(state: HubSpotState) -> Flask:
         return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
                         "results": [status_json(email, i) for i in state.definitions]})
 
+    @app.post("/communication-preferences/v4/statuses/batch/read")
+    def batch_statuses() -> Response:
+        if (bad := channel_ok()) is not None:
+            return bad
+        return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                        "results": [{"subscriberIdString": email, "statuses": [
+                            status_json(email, i) for i in state.definitions]}
+                            for email in request.get_json()["inputs"]]})
+
     @app.post("/communication-preferences/v4/statuses/<email>")
     def set_status(email: str) -> Response:
         body = request.get_json()
@@ -317,9 +363,29 @@ def create_app(state: HubSpotState) -> Flask:
 
     @app.post("/crm/v3/lists/search")
     def search_lists() -> Response:
-        return jsonify({"total": len(state.lists), "hasMore": False, "offset": 0, "lists": [
+        # ListSearchRequest: offset and additionalProperties are required (checked
+        # against the spec by `strict`); `count` at most 500, `objectTypeId` filters.
+        body = request.get_json()
+        kind = body.get("objectTypeId")
+        matching = [(i, s) for i, s in state.lists.items()
+                    if kind is None or s.get("objectTypeId", "0-1") == kind]
+        start, count = int(body["offset"]), min(int(body.get("count", 20)), 500)
+        page = matching[start:start + count]
+        return jsonify({"total": len(matching), "hasMore": start + count < len(matching),
+                        "offset": start + len(page), "lists": [
             {"listId": i, "name": s["name"], "processingType": s["processingType"],
-             "objectTypeId": "0-1"} for i, s in state.lists.items()]})
+             "objectTypeId": s.get("objectTypeId", "0-1")} for i, s in page]})
+
+    @app.post("/crm/v3/lists/records/memberships/batch/read")
+    def batch_memberships() -> Response:
+        results = [{"objectTypeId": "0-1", "recordId": str(i["recordId"]),
+                    "recordListMemberships": [
+                        {"listId": list_id, "listVersion": 1, "firstAddedTimestamp": _now(),
+                         "lastAddedTimestamp": _now()}
+                        for list_id, spec in state.lists.items() if i["recordId"] in spec["members"]]}
+                   for i in request.get_json()["inputs"]]
+        return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                        "results": results})
 
     # notes ---------------------------------------------------------------------------
 

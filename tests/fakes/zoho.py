@@ -45,6 +45,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from tests.fakes import openapi
+from tests.fakes.openapi import strict
 from tests.fakes.server import FakeServer
 from tests.fakes.tokens import FakeTokens
 
@@ -119,7 +121,7 @@ def _record_error(code: str, message: str, **details: Any) -> Response:
 
 
 def create_app(state: ZohoState) -> Flask:
-    app = Flask("fake_zoho")
+    app = strict(Flask("fake_zoho"), openapi.ZOHO, answer_types=True)
 
     @app.before_request
     def authenticate() -> Response | None:
