@@ -98,6 +98,16 @@ class CrmRateLimited(CrmError):
         self.retry_after = retry_after
 
 
+class CrmBudgetSpent(CrmRateLimited):
+    """The portal's own request budget for the CRM is spent: this call was not
+    sent, and `nothing_sent` says whether no call of its unit of work was."""
+
+    def __init__(self, message: str, *, crm: str = "", retry_after: float | None = None,
+                 nothing_sent: bool = False) -> None:
+        super().__init__(message, crm=crm, retry_after=retry_after)
+        self.nothing_sent = nothing_sent
+
+
 class CrmUnavailable(CrmError):
     """Timeouts, resets and 5xx: the CRM may answer later."""
 

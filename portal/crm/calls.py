@@ -46,6 +46,7 @@ class Unit:
     policy: CallPolicy = PAGE
     spent: bool = False  # some call went out: the rest finish what was started
     batch: Batch | None = None
+    fresh: bool = False  # the change being applied never reached the CRM before
 
 
 _unit: ContextVar[Unit | None] = ContextVar("portal_crm_unit", default=None)
@@ -103,3 +104,20 @@ def calls_together(crm: str, calls: int) -> Iterator[None]:
         yield
     finally:
         current.batch = outer
+
+
+@contextmanager
+def first_attempt(fresh: bool = True) -> Iterator[None]:
+    """Apply a change inside: its calls are a unit of their own (so the
+    writer can tell whether any of them went out), and `fresh` says it was
+    never sent to the CRM before, so an adapter need not read what an earlier
+    attempt may have written (notes, tags) before writing."""
+    token = _unit.set(Unit(policy=unit().policy, fresh=fresh))
+    try:
+        yield
+    finally:
+        _unit.reset(token)
+
+
+def is_first_attempt() -> bool:
+    return unit().fresh

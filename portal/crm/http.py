@@ -362,6 +362,19 @@ class CrmHttp:
             yield body
             where, params = follow(body), None
 
+    def offset_pages(self, path: str, key: str, *, size: int = 100, start: str = "offset",
+                     params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """Every page of a catalogue paged by `limit` and an offset (`start`):
+        pages of `size` rows under `key` until one comes back short."""
+        offset = 0
+        while True:
+            body = self.json("GET", path, params={**(params or {}), "limit": size, start: offset})
+            yield body or {}
+            rows = len((body or {}).get(key) or ())
+            offset += rows
+            if rows < size:
+                return
+
     def error_for(self, response: requests.Response, method: str, path: str) -> CrmError:
         special = self.classify(response) if self.classify is not None else None
         if special is None and self.errors is not None:

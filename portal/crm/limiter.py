@@ -25,7 +25,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MovingWindowSupport, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from portal.crm.base import CrmConfigError, CrmRateLimited
+from portal.crm.base import CrmBudgetSpent, CrmConfigError
 from portal.crm.calls import Batch, Unit, unit
 
 # Seconds a waiting call adds after a slot frees: between our count and the
@@ -91,8 +91,8 @@ class SharedLimiter:
             # the CRM a hair inside its own window; the jitter spreads wakers.
             wait = max(0.0, reset - time.time()) + _margin(item) + random.uniform(0, 0.02)
             if time.monotonic() - started + wait > patience:
-                raise CrmRateLimited(f"{crm}: the portal's own request budget is spent.",
-                                     crm=crm, retry_after=wait)
+                raise CrmBudgetSpent(f"{crm}: the portal's own request budget is spent.",
+                                     crm=crm, retry_after=wait, nothing_sent=not work.spent)
             time.sleep(wait)
 
     def _patience(self, item: RateLimitItem, work: Unit) -> float:

@@ -25,7 +25,8 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.base import tag_plan as tag_plan  # the Change's own rule, used by every adapter
+from portal.crm.base import tag_plan as tag_plan
+from portal.crm.calls import is_first_attempt  # the Change's own rule, used by every adapter
 
 # Multi-value field -> (values to add, values to drop).
 OptionEdits = dict[str, tuple[list[str], set[str]]]
@@ -100,8 +101,8 @@ def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> boo
 def unwritten_notes(change: Change, read: Callable[[], Iterable[str]]) -> tuple[Note, ...]:
     """The change's notes, or none when an earlier attempt wrote them: then a
     note text `read` finds carries the change's marker. It reads only when
-    there are notes."""
-    if not change.notes or note_written(change, None, read()):
+    there are notes and the change may have reached the CRM before."""
+    if not change.notes or (not is_first_attempt() and note_written(change, None, read())):
         return ()
     return change.notes
 
@@ -109,12 +110,13 @@ def unwritten_notes(change: Change, read: Callable[[], Iterable[str]]) -> tuple[
 def write_notes(change: Change, read: Callable[[], Iterable[str]], post: Callable[[Note], None],
                 start: Callable[[str], None]) -> None:
     """Start the change's automations and write its notes, skipping what an
-    earlier attempt did: the note texts `read` finds carry the change's marker.
-    Automations go first: if the note is missing, they were not started either."""
+    earlier attempt did: the note texts `read` finds carry the change's marker
+    (read only when an earlier attempt may have sent something). Automations
+    go first: if the note is missing, they were not started either."""
     notes = notes_to_write(change)
     if not notes:
         return
-    texts = list(read())
+    texts = [] if is_first_attempt() else list(read())
     if not note_written(change, None, texts):
         for automation in change.automations:
             start(automation)

@@ -25,11 +25,13 @@ from portal.crm.base import (
     SAVE,
     Change,
     CrmAdapter,
+    CrmBudgetSpent,
     CrmError,
     CrmRateLimited,
     ItemRef,
     calls_under,
 )
+from portal.crm.calls import first_attempt
 from portal.delivery.cache import ProfileCache
 from portal.delivery.ledger import FAILED, PENDING, Entry, Ledger, new_entry, pending_changes
 
@@ -100,7 +102,7 @@ class Writer:
             return self._queued(change, None, "Waits for an earlier change of this contact.")
         try:
             # When the CRM's budget is spent the queue is the better place to wait.
-            with calls_under(SAVE):
+            with calls_under(SAVE), first_attempt():
                 self.crm.apply(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
@@ -123,7 +125,10 @@ class Writer:
               error: CrmError | None = None) -> Entry:
         entry = new_entry(crm, change, self.policy.deadline, why)
         if error is not None:
-            entry = replace(entry, attempts=1,
+            # A write the portal's own budget stopped before its first call sent
+            # nothing: the queue's try is still the first.
+            sent = 0 if isinstance(error, CrmBudgetSpent) and error.nothing_sent else 1
+            entry = replace(entry, attempts=sent,
                             next_try=time.time() + self.policy.delay(1, error))
         self.ledger.add(entry)
         self.wake(entry.id, entry.next_try)
@@ -156,7 +161,8 @@ class Writer:
             self._fail(entry, f"No CRM named {entry.crm} is configured any more.")
             return
         try:
-            adapter.apply(self._for(adapter, entry.change))
+            with first_attempt(entry.attempts == 0):
+                adapter.apply(self._for(adapter, entry.change))
         except CrmError as exc:
             attempts = entry.attempts + 1
             if not exc.transient:
