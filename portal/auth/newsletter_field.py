@@ -34,14 +34,15 @@ def stored_token(contact: Contact) -> tuple[Contact, str | None]:
     return profile.contact, value if isinstance(value, str) and value else None
 
 
-def issue_token(contact: Contact) -> tuple[str, WriteResult]:
-    """Make a new token for `contact` and write it into the CRM (or the queue)."""
+def issue_token(contact: Contact, *, now: bool = True) -> tuple[str, WriteResult]:
+    """Make a new token for `contact` and write it into the CRM (or the queue;
+    `now=False`: the queue, whatever the budget)."""
     field = token_field()
     assert field is not None, "issue_token needs [portal] newsletter_token_field"
     token = newsletter_tokens().make(contact.ref)
     change = Change(contact_ref=contact.ref, email=contact.email, name=contact.name,
                     fields=(FieldUpdate(field, token),))
-    return token, delivery().writer.submit(change)
+    return token, delivery().writer.submit(change, now=now)
 
 
 def remember_token(token: str) -> None:

@@ -83,10 +83,12 @@ class Writer:
 
     # --- the web path ------------------------------------------------------------
 
-    def submit(self, change: Change) -> WriteResult:
+    def submit(self, change: Change, *, now: bool = True) -> WriteResult:
         """Apply `change` to the main CRM now, or keep it for the queue; mirrors
-        get what the main CRM took (or will take), always through the queue."""
-        result = self._submit(change)
+        get what the main CRM took (or will take), always through the queue.
+        `now=False`: a write no contact waits for, kept for the queue at once
+        (it yields to pages and goes in bulk)."""
+        result = self._submit(change) if now else self._queued(change, None, "Written in the background.")
         if result.outcome in (Outcome.APPLIED, Outcome.QUEUED):
             for name in self.mirrors:
                 try:
@@ -97,7 +99,8 @@ class Writer:
         return result
 
     def _submit(self, change: Change) -> WriteResult:
-        if pending_changes(self.ledger, self.crm.name, change.contact_ref):
+        earlier = pending_changes(self.ledger, self.crm.name, change.contact_ref)
+        if not all(_independent(older, change) for older in earlier):
             # An older change is still on its way: this one must land after it.
             return self._queued(change, None, "Waits for an earlier change of this contact.")
         try:
@@ -217,3 +220,13 @@ class Writer:
     def _fail(self, entry: Entry, why: str) -> None:
         log.error("Entry %s failed for good, kept for an operator: %s", entry.id, why)
         self.ledger.save(replace(entry, status=FAILED, last_error=why))
+
+
+def _independent(earlier: Change, later: Change) -> bool:
+    """Whether `later` may land before `earlier`, still on its way: `earlier`
+    only sets fields `later` leaves alone (a newsletter token written in the
+    background), so their order changes nothing."""
+    only_fields = replace(earlier, join=(), leave=(), add_tags=(), remove_tags=(), notes=(),
+                          automations=(), unsubscribe_all=None)
+    touched = {u.field.crm_field for u in later.fields}
+    return earlier == only_fields and not touched & {u.field.crm_field for u in earlier.fields}
