@@ -14,6 +14,7 @@ from portal.config import current
 from portal.crm.base import Change, Contact, FieldRef, FieldUpdate, Profile
 from portal.db.keys import token_hash
 from portal.delivery import delivery
+from portal.delivery.reader import field_refs, item_refs
 from portal.delivery.writer import WriteResult
 
 SESSION_KEY = "newsletter_token"
@@ -62,9 +63,15 @@ def token_still_held(profile: Profile) -> bool:
 
 
 def newsletter_contact(token: str) -> Contact | None:
-    """The contact a newsletter link belongs to, if the CRM still holds that token."""
+    """The contact a newsletter link belongs to, if the CRM still holds that token.
+    The check reads the whole profile from the CRM now, and keeps it for the
+    profile page the link opens next: one read for both."""
     claim = newsletter_tokens().read(token)
-    if claim is None:
+    field = token_field()
+    if claim is None or field is None:
         return None
-    contact, stored = stored_token(Contact(ref=claim.contact_ref, email=""))  # the CRM fills it in
-    return contact if stored == token else None
+    parts, config = delivery(), current()
+    profile = parts.profiles.read(parts.crm, Contact(ref=claim.contact_ref, email=""),
+                                  field_refs(config), item_refs(config), fresh=True)
+    stored = profile.values.get(field.crm_field)
+    return profile.contact if stored == token else None

@@ -30,6 +30,7 @@ from portal.crm.calls import SAVE as SAVE
 from portal.crm.calls import CallPolicy as CallPolicy
 from portal.crm.calls import calls_together
 from portal.crm.calls import calls_under as calls_under
+from portal.crm.calls import first_attempt as first_attempt
 from portal.crm.calls import new_unit_of_work as new_unit_of_work
 
 if TYPE_CHECKING:
@@ -342,12 +343,16 @@ class CrmAdapter(ABC):
         oldest = datetime.min.replace(tzinfo=UTC)
         return max(found, key=lambda c: _aware(c.modified) or oldest)
 
-    @abstractmethod
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         """Current values of `fields` and which of `items` the contact is in,
-        in the fewest calls the API allows."""
+        in the fewest calls the API allows. An adapter defines this or
+        `fetch_profiles` (where its API reads many contacts at once)."""
+        found = self.fetch_profiles([contact], fields, items)[contact.ref]
+        if isinstance(found, CrmError):
+            raise found
+        return found
 
     def read_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]

@@ -46,6 +46,7 @@ from portal.crm.planning import (
     full_name,
     items_in,
     marked_note,
+    notes_to_write,
     parse_moment,
     same_email,
     split_name,
@@ -123,6 +124,16 @@ class ClientifyCrm(CrmAdapter):
             self.http.json("PUT", f"contacts/{ref}/marketing_status/",
                            json={"marketing_status": not change.unsubscribe_all})
         self._write_notes(ref, change)
+
+    def write_cost(self, change: Change) -> int:
+        # The contact (its emails and tags), its fields and email, each tag (and
+        # the tag list to remove one), the marketing status, each note after
+        # reading the wall, each automation.
+        add, remove = tag_plan(change)
+        notes = len(notes_to_write(change))
+        return (1 + 2 * bool(change.fields) + len(add) + bool(remove) + len(remove)
+                + (change.unsubscribe_all is not None) + bool(notes) + notes
+                + len(change.automations))
 
     def _write_fields(self, ref: str, raw: Mapping[str, Any], change: Change) -> None:
         body: dict[str, Any] = {}

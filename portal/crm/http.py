@@ -162,6 +162,10 @@ def answer_json(response: requests.Response) -> Any:
         return None
 
 
+def _entries(body: Any) -> list[dict[str, Any]]:
+    return [e for e in (body if isinstance(body, list) else [body]) if isinstance(e, dict)]
+
+
 class _EntryText(dict[str, Any]):
     """An error entry for `str.format_map`: a key it lacks reads as blank."""
 
@@ -228,6 +232,27 @@ class ErrorFormat:
         reason = redact(self.reason.format_map(_EntryText(entry, field=field)), secrets)
         return CrmValidationError(f"{self.vendor} refused {field or 'the change'}: {said}", crm=crm,
                                   reason=reason.strip() or said, field=field)
+
+    def codes_in(self, body: Any) -> set[str]:
+        """The error codes of a parsed error body (an entry or a list of them)."""
+        return {str(e.get(self.code) or "") for e in _entries(body)}
+
+    def refusal(self, status: int, body: Any, crm: str) -> CrmError:
+        """The contract's error for one part of a batch or composite answer:
+        its own status and body (entries as in a whole answer), the quota codes
+        a wait, 404 not found, the rest a refusal naming the field."""
+        entries = _entries(body)
+        codes = self.codes_in(body)
+        if codes & self.quota:
+            return CrmRateLimited(f"{self.vendor} '{crm}' is limiting the portal "
+                                  f"({sorted(codes & self.quota)[0]}).", crm=crm)
+        if status == 404:
+            return CrmNotFound(f"{self.vendor} '{crm}': not found.", crm=crm)
+        entry = entries[0] if entries else {}
+        field = self.field_of(entry)
+        reason = self.reason.format_map(_EntryText(entry, field=field)).strip() or str(body)[:300]
+        return CrmValidationError(f"{self.vendor} refused {field or 'the change'}: {reason}",
+                                  crm=crm, reason=reason, field=field)
 
 
 class CrmHttp:

@@ -1,22 +1,9 @@
-"""HubSpot: CRM v3 contacts and properties, Communication Preferences v4, CRM lists, notes.
+"""HubSpot: CRM v3 contacts, properties, lists and notes, Communication Preferences v4.
 
-Settings and secrets: docs/crm/hubspot.md.
-
-Subscription items: "subscription_type" (ref = subscription id), "list" (ref =
-CRM list id; manual lists only) and "option" (ref = a multiple-checkbox
-property, value = one of its options).
-
-HubSpot has no contact tags. With `tags_property` set, tags are written as
-options of that multiple-checkbox property (each tag must exist as an
-option); without it the adapter reports `supports_tags = False` and refuses
-tag changes. HubSpot lifts an "unsubscribed from all email" only when the
-contact subscribes to a type again: `resubscribe_type` names the type used
-when the contact lifts it without choosing one.
-
-New contacts are made with `POST /crm/v3/objects/contacts`. Email is unique:
-a taken one is answered 409 "Contact already exists. Existing ID: N", and
-the adapter returns that contact.
-"""
+Settings, secrets, items, tags through `tags_property`, lifting an opt-out
+through `resubscribe_type`, creating contacts: docs/crm/hubspot.md. Reads go
+through the batch endpoints (contacts, v4 statuses, list memberships: a call
+each for up to 100 contacts); subscription changes go in one v4 batch write."""
 
 from __future__ import annotations
 
@@ -30,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from portal.crm import planning
 from portal.crm.base import (
     Catalog,
     Change,
@@ -48,23 +36,6 @@ from portal.crm.base import (
 )
 from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options, crm_reason
 from portal.crm.oauth import OAuthApp, TokenManager, signed
-from portal.crm.planning import (
-    TextValues,
-    field_items,
-    full_name,
-    items_in,
-    items_of,
-    merged_options,
-    note_html,
-    option_edits,
-    parse_moment,
-    record_columns,
-    record_profile,
-    refuse_tags,
-    split_name,
-    taken_contact,
-    unwritten_notes,
-)
 
 log = logging.getLogger(__name__)
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
@@ -79,7 +50,7 @@ OAUTH = OAuthApp(token_url="{api}/oauth/v1/token",  # noqa: S106 (an address, no
                  authorize_url="{app}/oauth/authorize", scopes=SCOPES)
 ERRORS = ErrorFormat("HubSpot", field=("context", "propertyName", 0))  # a 400 names the property
 # Every value is a string; a multiple checkbox's options are joined by ";".
-VALUES = TextValues(separator=";", ticked=frozenset({"true"}))
+VALUES = planning.TextValues(separator=";", ticked=frozenset({"true"}))
 PORTAL_TYPES: dict[str, FieldType] = {
     "text": "text", "textarea": "textarea", "phonenumber": "tel", "select": "select",
     "radio": "select", "checkbox": "multiselect", "booleancheckbox": "checkbox", "date": "date",
@@ -132,18 +103,10 @@ class HubSpotCrm(CrmAdapter):
 
     batch_size = 100  # the batch read endpoints' documented maximum of inputs
 
-    def fetch_profile(
-        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
-    ) -> Profile:
-        found = self.fetch_profiles([contact], fields, items)[contact.ref]
-        if isinstance(found, CrmError):
-            raise found
-        return found
-
     def fetch_profiles(self, contacts: Sequence[Contact], fields: Sequence[FieldRef],
                        items: Sequence[ItemRef]) -> dict[str, Profile | CrmError]:
         """The contacts' properties, v4 statuses and list memberships: one batch call each."""
-        wanted = record_columns((f.crm_field for f in fields), items, "email", "firstname",
+        wanted = planning.record_columns((f.crm_field for f in fields), items, "email", "firstname",
                                 "lastname", OPT_OUT)
         body = self.http.json("POST", "/crm/v3/objects/contacts/batch/read", json={
             "inputs": [{"id": c.ref} for c in contacts], "properties": sorted(wanted),
@@ -154,19 +117,14 @@ class HubSpotCrm(CrmAdapter):
         types = self._subscribed_types([e for e in emails if e]) \
             if "subscription_type" in kinds else {}
         lists = self._lists_of(list(records)) if "list" in kinds else {}
-        found: dict[str, Profile | CrmError] = {}
-        for contact in contacts:
-            record = records.get(contact.ref)
-            if record is None:
-                found[contact.ref] = CrmNotFound(f"{self.name}: no contact {contact.ref}.",
-                                                 crm=self.name)
-                continue
+        def profile(record: Mapping[str, Any]) -> Profile:
             props = record.get("properties") or {}
             member = {"subscription_type": types.get((props.get("email") or "").lower(), set()),
-                      "list": lists.get(contact.ref, set())}
-            found[contact.ref] = record_profile(self._contact(record), props, fields, items,
-                                                _from_hubspot, OPT_OUT, items_in(items, member))
-        return found
+                      "list": lists.get(str(record["id"]), set())}
+            return planning.record_profile(self._contact(record), props, fields, items, _from_hubspot,
+                                  OPT_OUT, planning.items_in(items, member))
+
+        return planning.record_profiles(self, contacts, records, profile)
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         # The contacts, plus their v4 statuses and list memberships when those items are asked.
@@ -194,7 +152,7 @@ class HubSpotCrm(CrmAdapter):
         definitions = self.http.json("GET", "/communication-preferences/v4/definitions")
         types = [CrmItemInfo(ItemRef("subscription_type", str(d["id"])), d.get("name", str(d["id"])))
                  for d in definitions.get("results", []) if d.get("isActive", True)]
-        items = [*field_items(fields, self.item_kinds), *types, *self._list_items()]
+        items = [*planning.field_items(fields, self.item_kinds), *types, *self._list_items()]
         return Catalog(fields=tuple(fields), items=tuple(items))
 
     def _list_items(self) -> list[CrmItemInfo]:
@@ -230,7 +188,7 @@ class HubSpotCrm(CrmAdapter):
         return urls
 
     def create_contact(self, email: str, name: str = "") -> Contact:
-        first, last = split_name(name)
+        first, last = planning.split_name(name)
         answer, created = self.http.create(
             "/crm/v3/objects/contacts", taken=lambda r: r.status_code == 409,
             json={"properties": {"email": email.strip(), "firstname": first, "lastname": last},
@@ -239,7 +197,7 @@ class HubSpotCrm(CrmAdapter):
             return self._contact(answer.json())
         # Email is unique: the 409 says "Contact already exists. Existing ID: N".
         existing = EXISTING_ID.search(crm_reason(answer))
-        return taken_contact(self, email, existing.group(1) if existing else "")
+        return planning.taken_contact(self, email, existing.group(1) if existing else "")
 
     # writing ------------------------------------------------------------------
 
@@ -250,13 +208,13 @@ class HubSpotCrm(CrmAdapter):
             raise CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
                                      crm=self.name, field=OPT_OUT)
         self.refuse_unknown_items(change)
-        refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to a "
+        planning.refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to a "
                     "multiple-checkbox property")
         # Multiple-checkbox properties change option by option, merged with what is there.
-        edits = option_edits(change, self.tags_property)
+        edits = planning.option_edits(change, self.tags_property)
         current = self._read_for_write(ref, set(edits), change)
         props.update({name: str(VALUES.encode(chosen))
-                      for name, chosen in merged_options(edits, current).items()})
+                      for name, chosen in planning.merged_options(edits, current).items()})
         if props:
             self.http.json("PATCH", f"/crm/v3/objects/contacts/{_path(ref)}",
                            json={"properties": props})
@@ -266,14 +224,14 @@ class HubSpotCrm(CrmAdapter):
         self._write_notes(ref, change, current)
 
     def _write_lists(self, ref: str, change: Change) -> None:
-        join, leave = items_of(change, "list")
+        join, leave = planning.items_of(change, "list")
         for action, items in (("add", join), ("remove", leave)):
             for item in items:
                 self.http.json("PUT", f"/crm/v3/lists/{_path(item.ref)}/memberships/{action}",
                                json=[ref])
 
     def _write_subscriptions(self, email: str, change: Change, current: Mapping[str, Any]) -> None:
-        joins, leaves = items_of(change, "subscription_type")
+        joins, leaves = planning.items_of(change, "subscription_type")
         if change.unsubscribe_all is False and current.get(OPT_OUT) == "true" and not joins:
             if not self.resubscribe_type:
                 raise CrmValidationError(
@@ -281,10 +239,13 @@ class HubSpotCrm(CrmAdapter):
                     f"a subscription type again: set resubscribe_type in [crm.{self.name}].",
                     crm=self.name)
             joins = [ItemRef("subscription_type", self.resubscribe_type)]
-        for item in joins:
-            self._set_status(email, item, "SUBSCRIBED")
-        for item in leaves:
-            self._set_status(email, item, "UNSUBSCRIBED")
+        states = [(i, "SUBSCRIBED") for i in joins] + [(i, "UNSUBSCRIBED") for i in leaves]
+        if states:
+            self.http.json("POST", "/communication-preferences/v4/statuses/batch/write", json={
+                "inputs": [{"subscriberIdString": email, "subscriptionId": _type_id(item, self.name),
+                            "statusState": state, "channel": "EMAIL", "legalBasis": self.legal_basis,
+                            "legalBasisExplanation": self.legal_basis_explanation}
+                           for item, state in states]})
         if change.unsubscribe_all:
             self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}"
                            "/unsubscribe-all", params=self._channel())
@@ -303,17 +264,6 @@ class HubSpotCrm(CrmAdapter):
         current["__notes"] = [str(n["id"]) for n in notes]
         return current
 
-    def _set_status(self, email: str, item: ItemRef, state: str) -> None:
-        try:
-            subscription_id = int(item.ref)
-        except ValueError:
-            raise CrmValidationError(f"HubSpot subscription type ids are numbers, not '{item.ref}'.",
-                                     crm=self.name) from None
-        self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}", json={
-            "channel": "EMAIL", "subscriptionId": subscription_id, "statusState": state,
-            "legalBasis": self.legal_basis, "legalBasisExplanation": self.legal_basis_explanation,
-        })
-
     def _write_notes(self, ref: str, change: Change, current: Mapping[str, Any]) -> None:
         def texts() -> list[str]:
             note_ids = current.get("__notes") or []
@@ -326,9 +276,8 @@ class HubSpotCrm(CrmAdapter):
                     for n in found.get("results", [])]
 
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        for note in unwritten_notes(change, texts):
-            body = (f"<p><strong>{note_html(note.title)}</strong></p><p>{note_html(note.body)}</p>"
-                    f"<p>{change.note_marker()}</p>")
+        for note in planning.unwritten_notes(change, texts):
+            body = planning.marked_html(change, note)
             self.http.json("POST", "/crm/v3/objects/notes", json={
                 "properties": {"hs_timestamp": stamp, "hs_note_body": body},
                 "associations": [{"to": {"id": ref}, "types": [
@@ -346,8 +295,16 @@ class HubSpotCrm(CrmAdapter):
     def _contact(self, body: Mapping[str, Any]) -> Contact:
         props = body.get("properties") or {}
         return Contact(ref=str(body["id"]), email=props.get("email") or "",
-                       modified=parse_moment(body.get("updatedAt")),
-                       name=full_name(props.get("firstname"), props.get("lastname")))
+                       modified=planning.parse_moment(body.get("updatedAt")),
+                       name=planning.full_name(props.get("firstname"), props.get("lastname")))
+
+
+def _type_id(item: ItemRef, crm: str) -> int:
+    try:
+        return int(item.ref)
+    except ValueError:
+        raise CrmValidationError(f"HubSpot subscription type ids are numbers, not '{item.ref}'.",
+                                 crm=crm) from None
 
 
 def _path(value: str) -> str:

@@ -6,7 +6,7 @@ answer needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +15,10 @@ from portal.crm.base import (
     Change,
     Contact,
     CrmAdapter,
+    CrmError,
     CrmFieldInfo,
     CrmItemInfo,
+    CrmNotFound,
     CrmUnavailable,
     CrmUnsupported,
     FieldRef,
@@ -201,6 +203,15 @@ def record_profile(contact: Contact, record: Mapping[str, Any], fields: Iterable
                    opted_out_all=decode("checkbox", record.get(opt_out)) is True)
 
 
+def record_profiles(adapter: CrmAdapter, contacts: Sequence[Contact],
+                    records: Mapping[str, Mapping[str, Any]],
+                    profile: Callable[[Mapping[str, Any]], Profile]) -> dict[str, Profile | CrmError]:
+    """Each contact's profile from the records a batched read found, by ref;
+    a contact whose record did not come back is not found."""
+    return {c.ref: profile(records[c.ref]) if c.ref in records else CrmNotFound(
+        f"{adapter.name}: no record {c.ref} in the CRM.", crm=adapter.name) for c in contacts}
+
+
 def record_has(record: Mapping[str, Any], item: ItemRef) -> bool:
     """Whether a record's own columns put the contact in `item`: a boolean
     field that is true, or a multi-value field that holds the option."""
@@ -292,6 +303,14 @@ def note_html(text: str) -> str:
     """Plain text as HTML for a note body: escaped, line breaks kept."""
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("\n", "<br>"))
+
+
+def marked_html(change: Change, note: Note) -> str:
+    """A note as HTML for CRMs whose notes are rich text: the change's marker
+    first (a preview, the part some CRMs let a query see, then holds it), the
+    title, the body."""
+    return (f"<p>{change.note_marker()}</p><p><strong>{note_html(note.title)}</strong></p>"
+            f"<p>{note_html(note.body)}</p>")
 
 
 def split_name(name: str, email: str = "", last_required: bool = False) -> tuple[str, str]:

@@ -30,8 +30,8 @@ from portal.crm.base import (
     CrmRateLimited,
     ItemRef,
     calls_under,
+    first_attempt,
 )
-from portal.crm.calls import first_attempt
 from portal.delivery.cache import ProfileCache
 from portal.delivery.ledger import FAILED, PENDING, Entry, Ledger, new_entry, pending_changes
 

@@ -68,10 +68,11 @@ def test_subscribing_sends_the_configured_legal_basis(hub, tmp_path, monkeypatch
     adapter = private_app(server, tmp_path, monkeypatch, legal_basis="LEGITIMATE_INTEREST_CLIENT",
                           legal_basis_explanation="Member of the association")
     adapter.apply(Change(ref, "jane@example.org", join=(ItemRef("subscription_type", "102"),)))
-    body = json.loads(server.calls_to("POST", "/communication-preferences/v4/statuses/")[0].body)
-    assert body == {"channel": "EMAIL", "subscriptionId": 102, "statusState": "SUBSCRIBED",
-                    "legalBasis": "LEGITIMATE_INTEREST_CLIENT",
-                    "legalBasisExplanation": "Member of the association"}
+    calls = server.calls_to("POST", "/communication-preferences/v4/statuses/batch/write")
+    assert json.loads(calls[0].body) == {"inputs": [{
+        "subscriberIdString": "jane@example.org", "channel": "EMAIL", "subscriptionId": 102,
+        "statusState": "SUBSCRIBED", "legalBasis": "LEGITIMATE_INTEREST_CLIENT",
+        "legalBasisExplanation": "Member of the association"}]}
     assert state.statuses[("jane@example.org", 102)]["status"] == "SUBSCRIBED"
 
 

@@ -27,7 +27,8 @@ Follows HubSpot/HubSpot-public-api-spec-collection (commit 99893791):
 - The same contacts.json: POST /crm/v3/objects/contacts/batch/read (up to 100
   inputs; `propertiesWithHistory` required; missing ids in one
   OBJECT_NOT_FOUND error of a 207). subscriptions.json (v4): POST
-  statuses/batch/read?channel=EMAIL {"inputs": [emails]}.
+  statuses/batch/read?channel=EMAIL {"inputs": [emails]}, POST statuses/batch/write
+  {"inputs": [PublicStatusRequest]} (207 with errors for the inputs it refused).
 - Every request is checked against those OpenAPI files (tests/fakes/openapi.py).
 - PublicApiSpecs/CRM/Notes/Rollouts/424/v3/notes.json: POST
   /crm/v3/objects/notes with `associations[{to:{id},types:[...]}]`, POST
@@ -303,6 +304,30 @@ def create_app(state: HubSpotState) -> Flask:
                         "results": [{"subscriberIdString": email, "statuses": [
                             status_json(email, i) for i in state.definitions]}
                             for email in request.get_json()["inputs"]]})
+
+    @app.post("/communication-preferences/v4/statuses/batch/write")
+    def batch_write_statuses() -> Response:
+        # BatchInputPublicStatusRequest: each input names its subscriber and type.
+        results, errors = [], []
+        for item in request.get_json()["inputs"]:
+            sub_id, email = item["subscriptionId"], item["subscriberIdString"]
+            if sub_id not in state.definitions:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR",
+                               "message": f"Invalid subscription id {sub_id!r}", "context": {},
+                               "errors": [], "links": {}})
+                continue
+            with state.lock:
+                if item["statusState"] == "SUBSCRIBED":
+                    state.opted_out.discard(email.lower())
+                state.statuses[(email.lower(), sub_id)] = {
+                    "status": item["statusState"], "legalBasis": item.get("legalBasis"),
+                    "legalBasisExplanation": item.get("legalBasisExplanation"), "timestamp": _now()}
+            results.append(status_json(email, sub_id))
+        answer = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                          "results": results, **({"errors": errors, "numErrors": len(errors)}
+                                                 if errors else {})})
+        answer.status_code = 207 if errors else 200
+        return answer
 
     @app.post("/communication-preferences/v4/statuses/<email>")
     def set_status(email: str) -> Response:

@@ -38,7 +38,8 @@ class Call:
 @dataclass
 class Faults:
     latency: float = 0.0  # seconds added to every answer
-    per_second: int = 0  # 0: no limit; else answers 429 past this many requests a second
+    per_second: int = 0  # 0: no limit; else answers 429 past this many requests a window
+    window: float = 1.0  # seconds of that window (HubSpot: 100 requests per 10 seconds)
     retry_after: str = "1"
     fail_next: int = 0  # answer the next N requests with `fail_status`
     fail_status: int = 500
@@ -160,7 +161,7 @@ class FakeServer:
         if not limit:
             return False
         now = time.monotonic()
-        while self._window and now - self._window[0] >= 1.0:
+        while self._window and now - self._window[0] >= self.faults.window:
             self._window.popleft()
         if len(self._window) >= limit:
             return True
