@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -44,7 +45,8 @@ SCOPES = ("crm.objects.contacts.read crm.objects.contacts.write crm.schemas.cont
           "communication_preferences.read_write crm.lists.read crm.lists.write oauth")
 OPT_OUT = "hs_email_optout"  # HubSpot's own "unsubscribed from all email" property
 CONTACTS = "0-1"  # HubSpot's object type id of contacts
-NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association type note → contact
+# HUBSPOT_DEFINED association type note → contact
+NOTE_TO_CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}
 EXISTING_ID = re.compile(r"Existing ID: (\d+)")  # in the 409 that answers a taken email
 OAUTH = OAuthApp(token_url="{api}/oauth/v1/token",  # noqa: S106 (an address, not a secret)
                  authorize_url="{app}/oauth/authorize", scopes=SCOPES)
@@ -201,36 +203,100 @@ class HubSpotCrm(CrmAdapter):
 
     # writing ------------------------------------------------------------------
 
+    bulk_size = 100  # inputs the batch endpoints take
+
     def apply(self, change: Change) -> None:
-        ref = change.contact_ref
+        error = self.apply_many([change])[change.id]
+        if error is not None:
+            raise error
+
+    def apply_many(self, changes: Sequence[Change]) -> dict[str, CrmError | None]:
+        """All the changes in one call per kind of write (properties, each list,
+        v4 states, opt-outs, notes), after one read where options merge or an
+        opt-out lifts; each change's result from its own record's."""
+        plans, done = planning.plans(changes, self._plan)
+        current = self._current([p for p in plans if p.edits or p.change.unsubscribe_all is False])
+        for plan in plans:
+            plan.merge(current.get(plan.ref, {}), lambda chosen: str(VALUES.encode(chosen)))
+        done.update(self._update([p for p in plans if p.values]))
+        plans = [p for p in plans if done.setdefault(p.change.id, None) is None]
+        try:
+            for list_id, (add, remove) in planning.moves(plans, "list").items():
+                self.http.json("PUT", f"/crm/v3/lists/{_path(list_id)}/memberships/add-and-remove",
+                               json={"recordIdsToAdd": add, "recordIdsToRemove": remove})
+            self._write_subscriptions(plans, current)
+            self._write_notes(plans)
+        except CrmError as exc:  # the CRM did not take the rest: all of it again later
+            done.update({p.change.id: exc for p in plans})
+        return done
+
+    def _plan(self, change: Change) -> planning.Plan:
+        """What one change writes; a refusal before any write raises."""
         props = {u.field.crm_field: _to_hubspot(u.field.type, u.value) for u in change.fields}
         if OPT_OUT in props:
             raise CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
                                      crm=self.name, field=OPT_OUT)
         self.refuse_unknown_items(change)
-        planning.refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to a "
-                    "multiple-checkbox property")
+        planning.refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to "
+                             "a multiple-checkbox property")
+        for item in planning.items_of(change, "subscription_type")[0]:
+            _type_id(item, self.name)
         # Multiple-checkbox properties change option by option, merged with what is there.
-        edits = planning.option_edits(change, self.tags_property)
-        current = self._read_for_write(ref, set(edits), change)
-        props.update({name: str(VALUES.encode(chosen))
-                      for name, chosen in planning.merged_options(edits, current).items()})
-        if props:
-            self.http.json("PATCH", f"/crm/v3/objects/contacts/{_path(ref)}",
-                           json={"properties": props})
-        self._write_lists(ref, change)
-        self._write_subscriptions(props.get("email") or current.get("email") or change.email,
-                                  change, current)
-        self._write_notes(ref, change, current)
+        return planning.Plan(change, props, planning.option_edits(change, self.tags_property))
 
-    def _write_lists(self, ref: str, change: Change) -> None:
-        join, leave = planning.items_of(change, "list")
-        for action, items in (("add", join), ("remove", leave)):
-            for item in items:
-                self.http.json("PUT", f"/crm/v3/lists/{_path(item.ref)}/memberships/{action}",
-                               json=[ref])
+    def write_cost(self, change: Change) -> int:
+        lists = {i.ref for i in (*change.join, *change.leave) if i.kind == "list"}
+        types = any(i.kind == "subscription_type" for i in (*change.join, *change.leave))
+        return (3 + len(lists) + types + bool(change.unsubscribe_all)  # read, update, notes
+                + 2 * bool(change.notes))  # a retry looks for the notes it may have written
 
-    def _write_subscriptions(self, email: str, change: Change, current: Mapping[str, Any]) -> None:
+    def _current(self, plans: Sequence[planning.Plan]) -> dict[str, dict[str, Any]]:
+        """The properties the changes merge with or check: one batch read."""
+        if not plans:
+            return {}
+        names = {name for p in plans for name in p.edits} | {"email", OPT_OUT}
+        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/read", json={
+            "inputs": [{"id": p.ref} for p in plans], "properties": sorted(names),
+            "propertiesWithHistory": []})
+        return {str(r["id"]): dict(r.get("properties") or {}) for r in body.get("results", [])}
+
+    def _update(self, plans: Sequence[planning.Plan]) -> dict[str, CrmError | None]:
+        """The properties of all, in one batch update; what HubSpot refused (a
+        207 naming the records) by change id, the rest None."""
+        if not plans:
+            return {}
+        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/update", json={
+            "inputs": [{"id": p.ref, "properties": p.values} for p in plans]}) or {}
+        by_ref = {p.ref: p.change.id for p in plans}
+        done: dict[str, CrmError | None] = dict.fromkeys(by_ref.values())
+        for error in body.get("errors", []):
+            named = [i for i in (error.get("context") or {}).get("ids", []) if i in by_ref]
+            status = 404 if error.get("category") == "OBJECT_NOT_FOUND" else 400
+            done.update({by_ref[i]: ERRORS.refusal(status, error.get("errors") or error, self.name)
+                         for i in named or by_ref})
+        return done
+
+    def _write_subscriptions(self, plans: Sequence[planning.Plan], current: Mapping[str, Any]) -> None:
+        states: list[dict[str, Any]] = []
+        leaving: list[str] = []
+        for plan in plans:
+            email = plan.values.get("email") or current.get(plan.ref, {}).get("email") \
+                or plan.change.email
+            states += [{"subscriberIdString": email, "subscriptionId": _type_id(item, self.name),
+                        "statusState": state, "channel": "EMAIL", "legalBasis": self.legal_basis,
+                        "legalBasisExplanation": self.legal_basis_explanation}
+                       for item, state in self._states(plan.change, current.get(plan.ref, {}))]
+            leaving += [email] if plan.change.unsubscribe_all else []
+        if states:
+            self.http.json("POST", "/communication-preferences/v4/statuses/batch/write",
+                           json={"inputs": states})
+        if leaving:
+            self.http.json("POST", "/communication-preferences/v4/statuses/batch/unsubscribe-all",
+                           params=self._channel(), json={"inputs": leaving})
+
+    def _states(self, change: Change, current: Mapping[str, Any]) -> list[tuple[ItemRef, str]]:
+        """The v4 states a change sets. HubSpot lifts an opt-out from all email
+        only when the contact subscribes to a type again."""
         joins, leaves = planning.items_of(change, "subscription_type")
         if change.unsubscribe_all is False and current.get(OPT_OUT) == "true" and not joins:
             if not self.resubscribe_type:
@@ -239,50 +305,29 @@ class HubSpotCrm(CrmAdapter):
                     f"a subscription type again: set resubscribe_type in [crm.{self.name}].",
                     crm=self.name)
             joins = [ItemRef("subscription_type", self.resubscribe_type)]
-        states = [(i, "SUBSCRIBED") for i in joins] + [(i, "UNSUBSCRIBED") for i in leaves]
-        if states:
-            self.http.json("POST", "/communication-preferences/v4/statuses/batch/write", json={
-                "inputs": [{"subscriberIdString": email, "subscriptionId": _type_id(item, self.name),
-                            "statusState": state, "channel": "EMAIL", "legalBasis": self.legal_basis,
-                            "legalBasisExplanation": self.legal_basis_explanation}
-                           for item, state in states]})
-        if change.unsubscribe_all:
-            self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}"
-                           "/unsubscribe-all", params=self._channel())
+        return [(i, "SUBSCRIBED") for i in joins] + [(i, "UNSUBSCRIBED") for i in leaves]
 
-    def _read_for_write(self, ref: str, option_props: set[str], change: Change) -> dict[str, Any]:
-        """One read when the change needs current values: merged options, the
-        global opt-out, the email and which notes exist."""
-        if not (option_props or change.notes or change.unsubscribe_all is False):
-            return {}
-        params = {"properties": ",".join(sorted(option_props | {"email", OPT_OUT}))}
-        if change.notes:
-            params["associations"] = "notes"
-        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(ref)}", params=params)
-        current = dict(body.get("properties") or {})
-        notes = ((body.get("associations") or {}).get("notes") or {}).get("results", [])
-        current["__notes"] = [str(n["id"]) for n in notes]
-        return current
-
-    def _write_notes(self, ref: str, change: Change, current: Mapping[str, Any]) -> None:
-        def texts() -> list[str]:
-            note_ids = current.get("__notes") or []
-            if not note_ids:
-                return []
-            found = self.http.json("POST", "/crm/v3/objects/notes/batch/read", json={
-                "properties": ["hs_note_body"], "propertiesWithHistory": [],
-                "inputs": [{"id": i} for i in note_ids[-100:]]})
-            return [(n.get("properties") or {}).get("hs_note_body") or ""
-                    for n in found.get("results", [])]
-
+    def _write_notes(self, plans: Sequence[planning.Plan]) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        for note in planning.unwritten_notes(change, texts):
-            body = planning.marked_html(change, note)
-            self.http.json("POST", "/crm/v3/objects/notes", json={
-                "properties": {"hs_timestamp": stamp, "hs_note_body": body},
-                "associations": [{"to": {"id": ref}, "types": [
-                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_CONTACT}]}],
-            })
+        notes = [{"properties": {"hs_timestamp": stamp,
+                                 "hs_note_body": planning.marked_html(plan.change, note)},
+                  "associations": [{"to": {"id": plan.ref}, "types": [NOTE_TO_CONTACT]}]}
+                 for plan in plans
+                 for note in planning.unwritten_notes(plan.change, partial(self._notes, plan.ref))]
+        if notes:
+            self.http.json("POST", "/crm/v3/objects/notes/batch/create", json={"inputs": notes})
+
+    def _notes(self, ref: str) -> list[str]:
+        """The texts of a contact's notes, for a retry to see what it wrote before."""
+        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(ref)}",
+                              params={"associations": "notes"})
+        ids = [str(n["id"]) for n in ((body.get("associations") or {}).get("notes") or {})
+               .get("results", [])]
+        found = self.http.json("POST", "/crm/v3/objects/notes/batch/read", json={
+            "properties": ["hs_note_body"], "propertiesWithHistory": [],
+            "inputs": [{"id": i} for i in ids[-100:]]}) if ids else {}
+        return [(n.get("properties") or {}).get("hs_note_body") or ""
+                for n in found.get("results", [])]
 
     # helpers ------------------------------------------------------------------
 

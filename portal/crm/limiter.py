@@ -6,9 +6,10 @@ one budget. `acquire` waits briefly for a slot and, when the wait would be
 longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
 pages don't hang, and the writer queues the change for later. Calls that
 continue started work come first, then new pages, then queue work (see
-portal.crm.calls for how callers say which is which). A page read that
-takes several calls reserves them all with its first, so it never spends
-one call and then finds no slot for the next.
+portal.crm.calls for how callers say which is which); while a page waits
+for the budget, saves and queue work that sent nothing yet take no slot at
+all. A page read that takes several calls reserves them all with its first,
+so it never spends one call and then finds no slot for the next.
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
 string, "100/10 seconds" too); "off" turns it off. The default is the limit
@@ -17,6 +18,7 @@ each adapter declares (`default_rate`), the one its CRM documents.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -74,14 +76,7 @@ class SharedLimiter:
         started = time.monotonic()
         key = item.key_for("crm-out", crm)
         while True:
-            # The storage's own moving-window step, with the reserve taken off
-            # the limit: it checks that `reserve` slots stay free and takes all
-            # `cost` slots or none in one step, for every process (in Redis it
-            # is one script). Entries it trims on success are already outside
-            # the window, so calls counted against the whole limit still see
-            # every recent one.
-            if self.storage.acquire_entry(key, item.amount - reserve, item.get_expiry(),
-                                          amount=cost):
+            if self._take(item, key, reserve, cost, crm, work):
                 work.spent = True
                 if batch is not None and not batch.taken:
                     batch.taken, batch.held = True, cost - 1
@@ -93,7 +88,23 @@ class SharedLimiter:
             if time.monotonic() - started + wait > patience:
                 raise CrmBudgetSpent(f"{crm}: the portal's own request budget is spent.",
                                      crm=crm, retry_after=wait, nothing_sent=not work.spent)
+            if not _yields(work):  # a contact's page waits: saves and queue work stand back
+                self.storage.incr(f"crm-pages-waiting/{crm}", max(1, math.ceil(wait)))
             time.sleep(wait)
+
+    def _take(self, item: RateLimitItem, key: str, reserve: int, cost: int, crm: str,
+              work: Unit) -> bool:
+        """The storage's own moving-window step, with the reserve taken off the
+        limit: it checks that `reserve` slots stay free and takes all `cost`
+        slots or none in one step, for every process (in Redis it is one
+        script). Entries it trims on success are already outside the window,
+        so calls counted against the whole limit still see every recent one.
+        While a page waits for the budget, in any process, a save or queue
+        work that has sent nothing yet takes no slot."""
+        if _yields(work) and int(self.storage.get(f"crm-pages-waiting/{crm}")) > 0:  # type: ignore[arg-type]
+            return False
+        return bool(self.storage.acquire_entry(key, item.amount - reserve, item.get_expiry(),
+                                               amount=cost))
 
     def _patience(self, item: RateLimitItem, work: Unit) -> float:
         """How long a call may wait for a slot: spent work and queue workers
@@ -133,3 +144,10 @@ def _reserve(amount: int, work: Unit) -> int:
         return 0
     reserve = max(1, amount * 2 // 5) if work.policy.background else amount // 5
     return min(reserve, amount - 1)  # a budget of one call a window still moves
+
+
+def _yields(work: Unit) -> bool:
+    """Saves and queue work that sent nothing yet give way to waiting pages:
+    the queue keeps the change, while a page without its profile is a
+    contact turned away."""
+    return not work.spent and (work.policy.background or not work.policy.wait)

@@ -170,6 +170,53 @@ def split_options(value: Any) -> list[str]:
 # --- record-style CRMs: a contact is one row of columns ------------------------
 
 
+@dataclass
+class Plan:
+    """One change on its way to a record-style CRM: the columns it sets, and
+    the multi-value options it edits (merged once the current values are read)."""
+
+    change: Change
+    values: dict[str, Any]
+    edits: OptionEdits
+
+    @property
+    def ref(self) -> str:
+        return self.change.contact_ref
+
+    def merge(self, current: Mapping[str, Any], encode: Callable[[list[str]], Any]) -> None:
+        """Set each edited multi-value column to its current options, edited."""
+        self.values.update({name: encode(chosen)
+                            for name, chosen in merged_options(self.edits, current).items()})
+
+
+def plans(changes: Iterable[Change], plan: Callable[[Change], Plan]
+          ) -> tuple[list[Plan], dict[str, CrmError | None]]:
+    """Each change's plan, and the changes `plan` refused before any write,
+    by change id, with their error."""
+    found: list[Plan] = []
+    refused: dict[str, CrmError | None] = {}
+    for change in changes:
+        try:
+            found.append(plan(change))
+        except CrmError as exc:
+            if exc.transient:
+                raise
+            refused[change.id] = exc
+    return found, refused
+
+
+def moves(plans: Iterable[Plan], kind: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Per item of `kind` (a list, a campaign), the contacts the plans add to
+    it and remove from it: one call per item for all of them."""
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for plan in plans:
+        for side, items in enumerate(items_of(plan.change, kind)):
+            for item in items:
+                found.setdefault(item.ref, ([], []))[side].append(plan.ref)
+    return found
+
+
+
 def record_values(change: Change, encode: Callable[[str, Value], Any],
                   opt_out: str) -> dict[str, Any]:
     """The columns a change sets: each field as `encode(type, value)` spells

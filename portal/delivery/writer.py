@@ -141,16 +141,50 @@ class Writer:
 
     def deliver(self, entry_id: str) -> None:
         """Try one ledger entry (run by the queue). Safe to run twice: the lease
-        keeps two workers apart and a Change applies idempotently."""
+        keeps two workers apart and a Change applies idempotently. Where the
+        main CRM writes many contacts at once, the entry takes along other
+        contacts' changes that are due, up to the CRM's bulk size."""
         entry = self.ledger.get(entry_id)
         if entry is None or entry.status != PENDING or entry.next_try > time.time() + 1:
             return  # landed, failed, or a duplicate wake-up ahead of its time
         if not self.ledger.claim(entry_id, self.lease_seconds):
             return  # another worker holds it
+        group = [entry]
         try:
-            self._deliver(entry)
+            if entry.crm == self.crm.name and self.crm.bulk_size > 1:
+                group += self._companions(entry)
+            if len(group) > 1:
+                self._deliver_many(group)
+            else:
+                self._deliver(entry)
         finally:
-            self.ledger.release(entry_id)
+            for claimed in group:
+                self.ledger.release(claimed.id)
+
+    def _companions(self, entry: Entry) -> list[Entry]:
+        """Due changes of other contacts, each its contact's oldest, claimed for
+        one bulk write with `entry`."""
+        now, taken = time.time(), {entry.contact_ref}
+        found: list[Entry] = []
+        for other in self.ledger.entries():  # oldest first
+            if len(found) + 1 >= self.crm.bulk_size:
+                break
+            if other.crm != entry.crm or other.status != PENDING or other.contact_ref in taken:
+                continue
+            taken.add(other.contact_ref)  # later entries of this contact wait for this one
+            if other.next_try <= now and self.ledger.claim(other.id, self.lease_seconds):
+                found.append(other)
+        return found
+
+    def _deliver_many(self, group: list[Entry]) -> None:
+        """One bulk write; each entry settled from its own record's result."""
+        try:
+            with first_attempt(all(e.attempts == 0 for e in group)):
+                results = self.crm.apply_many([e.change for e in group])
+        except CrmError as exc:
+            results = {e.change.id: exc for e in group}
+        for entry in group:
+            self._settle(entry, self.crm, results.get(entry.change.id))
 
     def _deliver(self, entry: Entry) -> None:
         older = [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
@@ -163,23 +197,30 @@ class Writer:
         if adapter is None:
             self._fail(entry, f"No CRM named {entry.crm} is configured any more.")
             return
+        error: CrmError | None = None
         try:
             with first_attempt(entry.attempts == 0):
                 adapter.apply(self._for(adapter, entry.change))
         except CrmError as exc:
-            attempts = entry.attempts + 1
-            if not exc.transient:
-                self._fail(replace(entry, attempts=attempts), f"{type(exc).__name__}: {exc}")
-            elif time.time() >= entry.deadline:
-                self._fail(replace(entry, attempts=attempts), f"Deadline passed; last: {exc}")
-            else:
-                when = time.time() + self.policy.delay(attempts, exc)
-                self._retry_later(replace(entry, attempts=attempts), when, str(exc))
+            error = exc
+        self._settle(entry, adapter, error)
+
+    def _settle(self, entry: Entry, adapter: CrmAdapter, error: CrmError | None) -> None:
+        """After an attempt: landed (out of the ledger), failed for good, or later."""
+        if error is None:
+            if adapter is self.crm:
+                self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
+            self.ledger.remove(entry.id)
+            log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
             return
-        if adapter is self.crm:
-            self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
-        self.ledger.remove(entry.id)
-        log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
+        attempts = entry.attempts + 1
+        if not error.transient:
+            self._fail(replace(entry, attempts=attempts), f"{type(error).__name__}: {error}")
+        elif time.time() >= entry.deadline:
+            self._fail(replace(entry, attempts=attempts), f"Deadline passed; last: {error}")
+        else:
+            when = time.time() + self.policy.delay(attempts, error)
+            self._retry_later(replace(entry, attempts=attempts), when, str(error))
 
     def _for(self, adapter: CrmAdapter, change: Change) -> Change:
         """The change addressed to this CRM's own contact (mirrors match by email),

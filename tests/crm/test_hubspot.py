@@ -12,11 +12,15 @@ from portal.crm.base import (
     Change,
     CrmAuthError,
     CrmConfigError,
+    CrmNotFound,
     CrmUnsupported,
     CrmValidationError,
+    FieldRef,
+    FieldUpdate,
     ItemRef,
     Note,
 )
+from portal.crm.calls import first_attempt
 from tests.fakes import hubspot as fake
 
 
@@ -81,15 +85,15 @@ def test_an_unknown_legal_basis_is_a_configuration_error(tmp_path):
         build_adapter("hs", {"type": "hubspot", "legal_basis": "BECAUSE"}, tmp_path)
 
 
-def test_unsubscribe_from_all_uses_the_v4_call(hub, tmp_path, monkeypatch):
+def test_unsubscribe_from_all_uses_the_v4_batch_call(hub, tmp_path, monkeypatch):
     server, state = hub
     ref = state.add_contact("jane@example.org")
     state.statuses[("jane@example.org", 101)] = {"status": "SUBSCRIBED"}
     adapter = private_app(server, tmp_path, monkeypatch)
     adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True))
-    calls = server.calls_to("POST", "/communication-preferences/v4/statuses/jane@example.org/"
-                                    "unsubscribe-all")
+    calls = server.calls_to("POST", "/communication-preferences/v4/statuses/batch/unsubscribe-all")
     assert len(calls) == 1 and calls[0].query == {"channel": "EMAIL"}
+    assert json.loads(calls[0].body) == {"inputs": ["jane@example.org"]}
     contact = adapter.find_contact("jane@example.org")
     profile = adapter.fetch_profile(contact, [], [ItemRef("subscription_type", "101")])
     assert profile.opted_out_all and not profile.subscribed
@@ -244,3 +248,31 @@ def test_several_contacts_are_read_in_the_calls_of_one(hub, tmp_path, monkeypatc
     assert found[refs[3]].subscribed == {ItemRef("list", "7")}
     assert found[refs[4]].subscribed == frozenset()
     assert found["999999"].__class__.__name__ == "CrmNotFound"
+
+
+def test_changes_of_many_contacts_go_in_one_call_per_kind_of_write(hub, tmp_path, monkeypatch):
+    server, state = hub
+    adapter = private_app(server, tmp_path, monkeypatch)
+    refs = [state.add_contact(f"c{n}@example.org") for n in range(40)]
+    changes = [Change(ref, f"c{n}@example.org",
+                      fields=(FieldUpdate(FieldRef("firstname"), f"Name{n}"),),
+                      join=(ItemRef("list", "7"), ItemRef("subscription_type", "101")),
+                      notes=(Note("Changes from the preference portal", f"Name: Name{n}"),))
+               for n, ref in enumerate(refs)]
+    changes.append(Change("999999", "ghost@example.org",
+                          fields=(FieldUpdate(FieldRef("firstname"), "Ghost"),)))
+    server.calls.clear()
+    with first_attempt():
+        done = adapter.apply_many(changes)
+    assert [c.path for c in server.calls] == [
+        "/crm/v3/objects/contacts/batch/update", "/crm/v3/lists/7/memberships/add-and-remove",
+        "/communication-preferences/v4/statuses/batch/write", "/crm/v3/objects/notes/batch/create"]
+    assert [done[c.id] for c in changes[:-1]] == [None] * 40
+    assert isinstance(done[changes[-1].id], CrmNotFound)
+    assert state.contacts[refs[7]]["properties"]["firstname"] == "Name7"
+    assert set(refs) <= state.lists["7"]["members"]
+    assert state.statuses[("c7@example.org", 101)]["status"] == "SUBSCRIBED"
+    assert len(state.notes_of(refs[7])) == 1
+    with first_attempt(False):  # the queue's retry: nothing twice
+        adapter.apply_many(changes[:3])
+    assert len(state.notes_of(refs[0])) == 1

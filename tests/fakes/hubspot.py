@@ -28,7 +28,12 @@ Follows HubSpot/HubSpot-public-api-spec-collection (commit 99893791):
   inputs; `propertiesWithHistory` required; missing ids in one
   OBJECT_NOT_FOUND error of a 207). subscriptions.json (v4): POST
   statuses/batch/read?channel=EMAIL {"inputs": [emails]}, POST statuses/batch/write
-  {"inputs": [PublicStatusRequest]} (207 with errors for the inputs it refused).
+  {"inputs": [PublicStatusRequest]} (207 with errors for the inputs it refused),
+  statuses/batch/unsubscribe-all?channel=EMAIL {"inputs": [emails]}.
+- Writes in bulk: POST /crm/v3/objects/contacts/batch/update (up to 100;
+  refused records in errors naming them in context.ids, 207), PUT
+  /crm/v3/lists/{listId}/memberships/add-and-remove {recordIdsToAdd,
+  recordIdsToRemove}, POST /crm/v3/objects/notes/batch/create.
 - Every request is checked against those OpenAPI files (tests/fakes/openapi.py).
 - PublicApiSpecs/CRM/Notes/Rollouts/424/v3/notes.json: POST
   /crm/v3/objects/notes with `associations[{to:{id},types:[...]}]`, POST
@@ -234,12 +239,7 @@ def create_app(state: HubSpotState) -> Flask:
         response.status_code = 201
         return response
 
-    @app.patch("/crm/v3/objects/contacts/<contact_id>")
-    def update_contact(contact_id: str) -> Response:
-        contact = lookup(contact_id)
-        if contact is None:
-            return _error(404, "resource not found", "OBJECT_NOT_FOUND")
-        props = request.get_json()["properties"]
+    def problems_in(props: dict[str, Any]) -> list[dict[str, Any]]:
         problems = []
         for name, value in props.items():
             spec = state.properties.get(name)
@@ -255,13 +255,49 @@ def create_app(state: HubSpotState) -> Flask:
                 if bad:
                     problems.append({"message": f"{bad[0]} was not one of the allowed options",
                                      "code": "INVALID_OPTION", "context": {"propertyName": [name]}})
-        if problems:
-            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors=problems)
+        return problems
+
+    def store(contact: dict[str, Any], props: dict[str, Any]) -> None:
         with state.lock:
             for name, value in props.items():
                 contact["properties"][name] = "" if value is None else str(value)
             contact["updatedAt"] = _now()
+
+    @app.patch("/crm/v3/objects/contacts/<contact_id>")
+    def update_contact(contact_id: str) -> Response:
+        contact = lookup(contact_id)
+        if contact is None:
+            return _error(404, "resource not found", "OBJECT_NOT_FOUND")
+        props = request.get_json()["properties"]
+        if problems := problems_in(props):
+            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors=problems)
+        store(contact, props)
         return jsonify(contact_json(contact))
+
+    @app.post("/crm/v3/objects/contacts/batch/update")
+    def batch_update_contacts() -> Response:
+        # BatchInputSimplePublicObjectBatchInput: at most 100; each refused record is
+        # an error naming it in context.ids, the answer then 207.
+        inputs = request.get_json()["inputs"]
+        if len(inputs) > 100:
+            return _error(400, "Batch input cannot exceed 100 inputs", "VALIDATION_ERROR")
+        results, errors = [], []
+        for item in inputs:
+            contact = state.contacts.get(str(item["id"]))
+            problems = problems_in(item["properties"]) if contact is not None else []
+            if contact is None or problems:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR" if problems
+                               else "OBJECT_NOT_FOUND", "message": "Record not updated",
+                               "context": {"ids": [str(item["id"])]}, "errors": problems,
+                               "links": {}})
+                continue
+            store(contact, item["properties"])
+            results.append(contact_json(contact, ""))
+        answer = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                          "results": results, **({"errors": errors, "numErrors": len(errors)}
+                                                 if errors else {})})
+        answer.status_code = 207 if errors else 200
+        return answer
 
     @app.get("/crm/v3/properties/contacts")
     def properties() -> Response:
@@ -329,6 +365,21 @@ def create_app(state: HubSpotState) -> Flask:
         answer.status_code = 207 if errors else 200
         return answer
 
+    @app.post("/communication-preferences/v4/statuses/batch/unsubscribe-all")
+    def batch_unsubscribe_all() -> Response:
+        if (bad := channel_ok()) is not None:
+            return bad
+        emails = request.get_json()["inputs"]
+        with state.lock:
+            for email in emails:
+                state.opted_out.add(email.lower())
+                for sub_id in state.definitions:
+                    state.statuses[(email.lower(), sub_id)] = {"status": "UNSUBSCRIBED",
+                                                               "timestamp": _now()}
+        return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                        "results": [{"subscriberIdString": e, "statuses": [
+                            status_json(e, i) for i in state.definitions]} for e in emails]})
+
     @app.post("/communication-preferences/v4/statuses/<email>")
     def set_status(email: str) -> Response:
         body = request.get_json()
@@ -386,6 +437,24 @@ def create_app(state: HubSpotState) -> Flask:
             spec["members"].difference_update(present)
             return jsonify({"recordIdsRemoved": present, "recordIdsMissing": missing})
 
+    @app.put("/crm/v3/lists/<list_id>/memberships/add-and-remove")
+    def add_and_remove(list_id: str) -> Response:
+        spec = state.lists.get(list_id)
+        if spec is None:
+            return _error(404, f"List {list_id} not found", "OBJECT_NOT_FOUND")
+        if spec["processingType"] == "DYNAMIC":
+            return _error(400, "Memberships of DYNAMIC lists cannot be edited", "VALIDATION_ERROR")
+        body = request.get_json()
+        add = [str(i) for i in body["recordIdsToAdd"] if str(i) in state.contacts]
+        remove = [str(i) for i in body["recordIdsToRemove"] if str(i) in state.contacts]
+        with state.lock:
+            spec["members"].update(add)
+            spec["members"].difference_update(remove)
+        missing = [str(i) for i in [*body["recordIdsToAdd"], *body["recordIdsToRemove"]]
+                   if str(i) not in state.contacts]
+        return jsonify({"recordsIdsAdded": add, "recordIdsRemoved": remove,
+                        "recordIdsMissing": missing})
+
     @app.post("/crm/v3/lists/search")
     def search_lists() -> Response:
         # ListSearchRequest: offset and additionalProperties are required (checked
@@ -414,9 +483,7 @@ def create_app(state: HubSpotState) -> Flask:
 
     # notes ---------------------------------------------------------------------------
 
-    @app.post("/crm/v3/objects/notes")
-    def create_note() -> Response:
-        body = request.get_json()
+    def note_from(body: dict[str, Any]) -> dict[str, Any] | Response:
         props = body.get("properties", {})
         if not props.get("hs_timestamp"):
             return _error(400, "hs_timestamp is required", "VALIDATION_ERROR")
@@ -426,8 +493,28 @@ def create_app(state: HubSpotState) -> Flask:
             return _error(400, "The note must be associated to one contact", "VALIDATION_ERROR")
         note_id = str(next(state.ids))
         state.notes[note_id] = {"id": note_id, "contact": targets[0], "properties": dict(props)}
-        response = jsonify({"id": note_id, "properties": props, "createdAt": _now(),
-                            "updatedAt": _now(), "archived": False})
+        return {"id": note_id, "properties": props, "createdAt": _now(), "updatedAt": _now(),
+                "archived": False}
+
+    @app.post("/crm/v3/objects/notes")
+    def create_note() -> Response:
+        answer = note_from(request.get_json())
+        if isinstance(answer, Response):
+            return answer
+        response = jsonify(answer)
+        response.status_code = 201
+        return response
+
+    @app.post("/crm/v3/objects/notes/batch/create")
+    def batch_create_notes() -> Response:
+        made = []
+        for item in request.get_json()["inputs"]:
+            answer = note_from(item)
+            if isinstance(answer, Response):
+                return answer
+            made.append(answer)
+        response = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                            "results": made})
         response.status_code = 201
         return response
 
