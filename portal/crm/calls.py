@@ -47,6 +47,7 @@ class Unit:
     spent: bool = False  # some call went out: the rest finish what was started
     batch: Batch | None = None
     fresh: bool = False  # the change being applied never reached the CRM before
+    page_calls: int = 0  # calls this request's pages took (not counted as others' demand)
 
 
 _unit: ContextVar[Unit | None] = ContextVar("portal_crm_unit", default=None)
@@ -112,7 +113,8 @@ def first_attempt(fresh: bool = True) -> Iterator[None]:
     writer can tell whether any of them went out), and `fresh` says it was
     never sent to the CRM before, so an adapter need not read what an earlier
     attempt may have written (notes, tags) before writing."""
-    token = _unit.set(Unit(policy=unit().policy, fresh=fresh))
+    outer = unit()
+    token = _unit.set(Unit(policy=outer.policy, fresh=fresh, page_calls=outer.page_calls))
     try:
         yield
     finally:

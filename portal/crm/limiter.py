@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Mapping
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import MovingWindowSupport, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -50,6 +50,9 @@ class SharedLimiter:
         self.storage = storage
         self.window = MovingWindowRateLimiter(self.storage)
         self.items: dict[str, RateLimitItem] = {}
+        # A budget over a longer window is also paced per second: 100 calls per 10
+        # seconds spent in the first second would leave pages nothing for nine.
+        self.paces: dict[str, RateLimitItem] = {}
         for name, rate in rates.items():
             if not rate:
                 continue
@@ -59,6 +62,10 @@ class SharedLimiter:
                 raise CrmConfigError(f'[crm.{name}] rate_limit = "{rate}" is not a rate; write '
                                      'it like "5/second" or "100/10 seconds", or "off".',
                                      crm=name) from None
+            item = self.items[name]
+            if item.get_expiry() > 1 and item.amount >= item.get_expiry():  # a call a second, or more
+                self.paces[name] = RateLimitItemPerSecond(
+                    math.ceil(item.amount / item.get_expiry()), namespace="PACE")
         self.max_wait = max_wait
 
     def acquire(self, crm: str) -> None:
@@ -71,17 +78,16 @@ class SharedLimiter:
             batch.held -= 1
             return
         cost = _cost(batch, item.amount)
-        reserve = _reserve(item.amount, work)
         patience = self._patience(item, work)
         started = time.monotonic()
-        key = item.key_for("crm-out", crm)
         while True:
-            if self._take(item, key, reserve, cost, crm, work):
+            full = self._take(crm, cost, work)
+            if full is None:
                 work.spent = True
                 if batch is not None and not batch.taken:
                     batch.taken, batch.held = True, cost - 1
                 return
-            reset = self.window.get_window_stats(item, "crm-out", crm).reset_time
+            reset = self.window.get_window_stats(full, "crm-out", crm).reset_time
             # The margin keeps requests sent just as a slot frees from reaching
             # the CRM a hair inside its own window; the jitter spreads wakers.
             wait = max(0.0, reset - time.time()) + _margin(item) + random.uniform(0, 0.02)
@@ -92,19 +98,38 @@ class SharedLimiter:
                 self.storage.incr(f"crm-pages-waiting/{crm}", max(1, math.ceil(wait)))
             time.sleep(wait)
 
-    def _take(self, item: RateLimitItem, key: str, reserve: int, cost: int, crm: str,
-              work: Unit) -> bool:
-        """The storage's own moving-window step, with the reserve taken off the
-        limit: it checks that `reserve` slots stay free and takes all `cost`
-        slots or none in one step, for every process (in Redis it is one
-        script). Entries it trims on success are already outside the window,
-        so calls counted against the whole limit still see every recent one.
-        While a page waits for the budget, in any process, a save or queue
-        work that has sent nothing yet takes no slot."""
-        if _yields(work) and int(self.storage.get(f"crm-pages-waiting/{crm}")) > 0:  # type: ignore[arg-type]
-            return False
-        return bool(self.storage.acquire_entry(key, item.amount - reserve, item.get_expiry(),
-                                               amount=cost))
+    def _take(self, crm: str, cost: int, work: Unit) -> RateLimitItem | None:
+        """Take the slots in each window of the CRM's budget (its pace first),
+        or give the window that has none. The storage's own moving-window step
+        does it, with the reserve taken off the limit: it checks that the
+        reserve stays free and takes all `cost` slots or none in one step, for
+        every process (in Redis it is one script). Entries it trims on success
+        are already outside the window, so calls counted against the whole
+        limit still see every recent one. While pages want the budget, in any
+        process, a save or queue work that has sent nothing yet takes no slot."""
+        windows = [w for w in (self.paces.get(crm), self.items[crm]) if w is not None]
+        if _yields(work) and self._pages_busy(crm, windows[0], work.page_calls):
+            return windows[0]
+        for window in windows:
+            taken = min(cost, window.amount)
+            if not self.storage.acquire_entry(window.key_for("crm-out", crm),
+                                              window.amount - _reserve(window.amount, work),
+                                              window.get_expiry(), amount=taken):
+                return window
+        if not _yields(work) and not work.spent:
+            self.storage.incr(f"crm-page-calls/{crm}", 1, amount=cost)
+            work.page_calls += cost
+        return None
+
+    def _pages_busy(self, crm: str, window: RateLimitItem, own: int) -> bool:
+        """Whether other contacts' pages want this CRM's budget now: one waits
+        for it, or their pages took a second's budget (a window's, for windows
+        of a second) within the last second; `own` are the calls of
+        this request's own page. A spike's saves then go to the queue, which
+        writes them in bulk once the pages are served."""
+        waiting = int(self.storage.get(f"crm-pages-waiting/{crm}"))  # type: ignore[arg-type]
+        calls = int(self.storage.get(f"crm-page-calls/{crm}")) - own  # type: ignore[arg-type]
+        return waiting > 0 or calls >= window.amount
 
     def _patience(self, item: RateLimitItem, work: Unit) -> float:
         """How long a call may wait for a slot: spent work and queue workers
