@@ -52,7 +52,10 @@ def build_cache(app: Flask, settings: Resilience) -> Cache:
     }
     if settings.cache == "filesystem":
         config["CACHE_DIR"] = str(Path(app.instance_path) / "cache")
-        config["CACHE_THRESHOLD"] = 20000  # one small file per contact seen lately
+        # One small file per contact seen lately, and no count of them: past a
+        # threshold the cache lists its whole folder on every write (20,000
+        # files made a write take 0.6 s). Entries expire by their timeout.
+        config["CACHE_THRESHOLD"] = 0
     if settings.cache == "redis":
         config["CACHE_REDIS_URL"] = settings.redis
     return Cache(app, config=config)
