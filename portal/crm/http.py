@@ -22,7 +22,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from importlib import metadata
@@ -162,6 +162,15 @@ def answer_json(response: requests.Response) -> Any:
         return None
 
 
+def _at(entry: Any, path: Sequence[str | int]) -> Any:
+    for step in path:
+        try:
+            entry = entry[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return entry
+
+
 def _entries(body: Any) -> list[dict[str, Any]]:
     return [e for e in (body if isinstance(body, list) else [body]) if isinstance(e, dict)]
 
@@ -189,6 +198,8 @@ class ErrorFormat:
     field: tuple[str | int, ...] = ()  # the path to the field name inside an entry
     reason: str = "{message}"
     quota: frozenset[str] = frozenset()  # codes saying the CRM's request quota is spent
+    records: tuple[str | int, ...] = ()  # where an error of a batch answer names its records
+    missing: tuple[str, str] = ("", "")  # key and value of a batch error about missing records
 
     def entries_of(self, response: requests.Response) -> list[dict[str, Any]]:
         body = answer_json(response)
@@ -232,6 +243,18 @@ class ErrorFormat:
         reason = redact(self.reason.format_map(_EntryText(entry, field=field)), secrets)
         return CrmValidationError(f"{self.vendor} refused {field or 'the change'}: {said}", crm=crm,
                                   reason=reason.strip() or said, field=field)
+
+    def batch_refusals(self, body: Any, refs: Collection[str], crm: str) -> dict[str, CrmError]:
+        """The records a batch answer's `errors` refuse, by ref: each error names
+        its records at `records` (all of the batch when it names none), and is
+        not found when it says so as `missing` says, else a refusal of the field."""
+        refused: dict[str, CrmError] = {}
+        for error in (body or {}).get("errors", []) if isinstance(body, dict) else []:
+            named = [str(r) for r in _at(error, self.records) or [] if str(r) in refs] or refs
+            status = 404 if self.missing[0] and error.get(self.missing[0]) == self.missing[1] else 400
+            refused.update({ref: self.refusal(status, error.get("errors") or error, crm)
+                            for ref in named})
+        return refused
 
     def codes_in(self, body: Any) -> set[str]:
         """The error codes of a parsed error body (an entry or a list of them)."""

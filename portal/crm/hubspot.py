@@ -1,15 +1,12 @@
 """HubSpot: CRM v3 contacts, properties, lists and notes, Communication Preferences v4.
-
-Settings, secrets, items, tags through `tags_property`, lifting an opt-out
-through `resubscribe_type`, creating contacts: docs/crm/hubspot.md. Reads go
-through the batch endpoints (contacts, v4 statuses, list memberships: a call
-each for up to 100 contacts); subscription changes go in one v4 batch write."""
+Settings, secrets, items, `tags_property`, `resubscribe_type`: docs/crm/hubspot.md.
+Reads and writes go through the batch endpoints, a call each for up to 100 contacts."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -18,23 +15,7 @@ from urllib.parse import quote
 
 import requests
 
-from portal.crm import planning
-from portal.crm.base import (
-    Catalog,
-    Change,
-    Contact,
-    CrmAdapter,
-    CrmError,
-    CrmFieldInfo,
-    CrmItemInfo,
-    CrmNotFound,
-    CrmValidationError,
-    FieldRef,
-    FieldType,
-    ItemRef,
-    Profile,
-    Value,
-)
+from portal.crm import base, planning
 from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options, crm_reason
 from portal.crm.oauth import OAuthApp, TokenManager, signed
 
@@ -50,16 +31,18 @@ NOTE_TO_CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId"
 EXISTING_ID = re.compile(r"Existing ID: (\d+)")  # in the 409 that answers a taken email
 OAUTH = OAuthApp(token_url="{api}/oauth/v1/token",  # noqa: S106 (an address, not a secret)
                  authorize_url="{app}/oauth/authorize", scopes=SCOPES)
-ERRORS = ErrorFormat("HubSpot", field=("context", "propertyName", 0))  # a 400 names the property
+# A 400 names the property; a batch's errors name their records in context.ids.
+ERRORS = ErrorFormat("HubSpot", field=("context", "propertyName", 0), records=("context", "ids"),
+                     missing=("category", "OBJECT_NOT_FOUND"))
 # Every value is a string; a multiple checkbox's options are joined by ";".
 VALUES = planning.TextValues(separator=";", ticked=frozenset({"true"}))
-PORTAL_TYPES: dict[str, FieldType] = {
+PORTAL_TYPES: dict[str, base.FieldType] = {
     "text": "text", "textarea": "textarea", "phonenumber": "tel", "select": "select",
     "radio": "select", "checkbox": "multiselect", "booleancheckbox": "checkbox", "date": "date",
 }
 
 
-class HubSpotCrm(CrmAdapter):
+class HubSpotCrm(base.CrmAdapter):
     kind = "hubspot"
     default_rate = "100/10 seconds"  # the limit the CRM documents
     item_kinds = frozenset({"subscription_type", "list", "option"})
@@ -93,42 +76,45 @@ class HubSpotCrm(CrmAdapter):
 
     # reading ------------------------------------------------------------------
 
-    def find_contacts(self, email: str) -> list[Contact]:
+    def find_contacts(self, email: str) -> list[base.Contact]:
         # email is unique in HubSpot: idProperty=email finds the one contact, 404 means none.
         # HubSpot keeps emails in lower case; asking in lower case matches whatever was typed.
         try:
             body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(email.strip().lower())}",
                                   params={"idProperty": "email", "properties": "email,firstname,lastname"})
-        except CrmNotFound:
+        except base.CrmNotFound:
             return []
         return [self._contact(body)]
 
     batch_size = 100  # the batch read endpoints' documented maximum of inputs
 
-    def fetch_profiles(self, contacts: Sequence[Contact], fields: Sequence[FieldRef],
-                       items: Sequence[ItemRef]) -> dict[str, Profile | CrmError]:
+    def fetch_profiles(self, contacts: Sequence[base.Contact], fields: Sequence[base.FieldRef],
+                       items: Sequence[base.ItemRef]) -> dict[str, base.Profile | base.CrmError]:
         """The contacts' properties, v4 statuses and list memberships: one batch call each."""
-        wanted = planning.record_columns((f.crm_field for f in fields), items, "email", "firstname",
-                                "lastname", OPT_OUT)
-        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/read", json={
-            "inputs": [{"id": c.ref} for c in contacts], "properties": sorted(wanted),
-            "propertiesWithHistory": []})
-        records = {str(r["id"]): r for r in body.get("results", [])}
+        records = self._records([c.ref for c in contacts], planning.record_columns(
+            (f.crm_field for f in fields), items, "email", "firstname", "lastname", OPT_OUT))
         kinds = {i.kind for i in items}
         emails = [(r.get("properties") or {}).get("email") or "" for r in records.values()]
         types = self._subscribed_types([e for e in emails if e]) \
             if "subscription_type" in kinds else {}
         lists = self._lists_of(list(records)) if "list" in kinds else {}
-        def profile(record: Mapping[str, Any]) -> Profile:
+
+        def profile(record: Mapping[str, Any]) -> base.Profile:
             props = record.get("properties") or {}
             member = {"subscription_type": types.get((props.get("email") or "").lower(), set()),
                       "list": lists.get(str(record["id"]), set())}
-            return planning.record_profile(self._contact(record), props, fields, items, _from_hubspot,
-                                  OPT_OUT, planning.items_in(items, member))
+            return planning.record_profile(self._contact(record), props, fields, items,
+                                           _from_hubspot, OPT_OUT, planning.items_in(items, member))
 
         return planning.record_profiles(self, contacts, records, profile)
 
-    def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
+    def _records(self, refs: Sequence[str], names: Iterable[str]) -> dict[str, Any]:
+        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/read", json={
+            "inputs": [{"id": ref} for ref in refs], "properties": sorted(names),
+            "propertiesWithHistory": []})
+        return {str(r["id"]): r for r in body.get("results", [])}
+
+    def read_cost(self, fields: Sequence[base.FieldRef], items: Sequence[base.ItemRef]) -> int:
         # The contacts, plus their v4 statuses and list memberships when those items are asked.
         kinds = {i.kind for i in items}
         return 1 + ("subscription_type" in kinds) + ("list" in kinds)
@@ -147,17 +133,18 @@ class HubSpotCrm(CrmAdapter):
                                          r.get("recordListMemberships", [])}
                 for r in body.get("results", [])}
 
-    def describe(self) -> Catalog:
+    def describe(self) -> base.Catalog:
         props = self.http.json("GET", "/crm/v3/properties/contacts",
                                params={"archived": "false"}).get("results", [])
         fields = [_field_info(p) for p in props if not (p.get("hidden") or p.get("calculated"))]
         definitions = self.http.json("GET", "/communication-preferences/v4/definitions")
-        types = [CrmItemInfo(ItemRef("subscription_type", str(d["id"])), d.get("name", str(d["id"])))
+        types = [base.CrmItemInfo(base.ItemRef("subscription_type", str(d["id"])),
+                                  d.get("name", str(d["id"])))
                  for d in definitions.get("results", []) if d.get("isActive", True)]
         items = [*planning.field_items(fields, self.item_kinds), *types, *self._list_items()]
-        return Catalog(fields=tuple(fields), items=tuple(items))
+        return base.Catalog(fields=tuple(fields), items=tuple(items))
 
-    def _list_items(self) -> list[CrmItemInfo]:
+    def _list_items(self) -> list[base.CrmItemInfo]:
         """Manual and snapshot lists of contacts, every page. The lists scopes are
         optional, and a list search HubSpot refuses costs the list items alone."""
         found: list[dict[str, Any]] = []
@@ -167,7 +154,7 @@ class HubSpotCrm(CrmAdapter):
                 page = self.http.json("POST", "/crm/v3/lists/search", json={
                     "offset": offset, "count": 500, "additionalProperties": [],
                     "objectTypeId": CONTACTS, "processingTypes": ["MANUAL", "SNAPSHOT"]})
-            except CrmError as exc:
+            except base.CrmError as exc:
                 if exc.transient:
                     raise
                 log.warning("HubSpot '%s' lists are not offered: %s", self.name, exc)
@@ -175,7 +162,7 @@ class HubSpotCrm(CrmAdapter):
             found += page.get("lists", [])
             more, offset = bool(page.get("hasMore")) and page.get("offset", 0) > offset, \
                 page.get("offset", 0)
-        return [CrmItemInfo(ItemRef("list", str(lst["listId"])), lst.get("name", ""))
+        return [base.CrmItemInfo(base.ItemRef("list", str(lst["listId"])), lst.get("name", ""))
                 for lst in found if lst.get("objectTypeId", CONTACTS) == CONTACTS
                 and lst.get("processingType") != "DYNAMIC"]
 
@@ -189,7 +176,7 @@ class HubSpotCrm(CrmAdapter):
             urls.append(self.tokens.client.token_url)
         return urls
 
-    def create_contact(self, email: str, name: str = "") -> Contact:
+    def create_contact(self, email: str, name: str = "") -> base.Contact:
         first, last = planning.split_name(name)
         answer, created = self.http.create(
             "/crm/v3/objects/contacts", taken=lambda r: r.status_code == 409,
@@ -197,7 +184,7 @@ class HubSpotCrm(CrmAdapter):
                   "associations": []})
         if created:
             return self._contact(answer.json())
-        # Email is unique: the 409 says "Contact already exists. Existing ID: N".
+        # Email is unique: the 409 says "base.Contact already exists. Existing ID: N".
         existing = EXISTING_ID.search(crm_reason(answer))
         return planning.taken_contact(self, email, existing.group(1) if existing else "")
 
@@ -205,12 +192,12 @@ class HubSpotCrm(CrmAdapter):
 
     bulk_size = 100  # inputs the batch endpoints take
 
-    def apply(self, change: Change) -> None:
+    def apply(self, change: base.Change) -> None:
         error = self.apply_many([change])[change.id]
         if error is not None:
             raise error
 
-    def apply_many(self, changes: Sequence[Change]) -> dict[str, CrmError | None]:
+    def apply_many(self, changes: Sequence[base.Change]) -> dict[str, base.CrmError | None]:
         """All the changes in one call per kind of write (properties, each list,
         v4 states, opt-outs, notes), after one read where options merge or an
         opt-out lifts; each change's result from its own record's."""
@@ -226,15 +213,15 @@ class HubSpotCrm(CrmAdapter):
                                json={"recordIdsToAdd": add, "recordIdsToRemove": remove})
             self._write_subscriptions(plans, current)
             self._write_notes(plans)
-        except CrmError as exc:  # the CRM did not take the rest: all of it again later
+        except base.CrmError as exc:  # the CRM did not take the rest: all of it again later
             done.update({p.change.id: exc for p in plans})
         return done
 
-    def _plan(self, change: Change) -> planning.Plan:
+    def _plan(self, change: base.Change) -> planning.Plan:
         """What one change writes; a refusal before any write raises."""
         props = {u.field.crm_field: _to_hubspot(u.field.type, u.value) for u in change.fields}
         if OPT_OUT in props:
-            raise CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
+            raise base.CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
                                      crm=self.name, field=OPT_OUT)
         self.refuse_unknown_items(change)
         planning.refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to "
@@ -244,7 +231,7 @@ class HubSpotCrm(CrmAdapter):
         # Multiple-checkbox properties change option by option, merged with what is there.
         return planning.Plan(change, props, planning.option_edits(change, self.tags_property))
 
-    def write_cost(self, change: Change) -> int:
+    def write_cost(self, change: base.Change) -> int:
         lists = {i.ref for i in (*change.join, *change.leave) if i.kind == "list"}
         types = any(i.kind == "subscription_type" for i in (*change.join, *change.leave))
         return (3 + len(lists) + types + bool(change.unsubscribe_all)  # read, update, notes
@@ -252,29 +239,18 @@ class HubSpotCrm(CrmAdapter):
 
     def _current(self, plans: Sequence[planning.Plan]) -> dict[str, dict[str, Any]]:
         """The properties the changes merge with or check: one batch read."""
-        if not plans:
-            return {}
         names = {name for p in plans for name in p.edits} | {"email", OPT_OUT}
-        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/read", json={
-            "inputs": [{"id": p.ref} for p in plans], "properties": sorted(names),
-            "propertiesWithHistory": []})
-        return {str(r["id"]): dict(r.get("properties") or {}) for r in body.get("results", [])}
+        found = self._records([p.ref for p in plans], names) if plans else {}
+        return {ref: dict(r.get("properties") or {}) for ref, r in found.items()}
 
-    def _update(self, plans: Sequence[planning.Plan]) -> dict[str, CrmError | None]:
-        """The properties of all, in one batch update; what HubSpot refused (a
-        207 naming the records) by change id, the rest None."""
+    def _update(self, plans: Sequence[planning.Plan]) -> dict[str, base.CrmError | None]:
+        """The properties of all in one batch update; each change's result, by id."""
         if not plans:
             return {}
         body = self.http.json("POST", "/crm/v3/objects/contacts/batch/update", json={
-            "inputs": [{"id": p.ref, "properties": p.values} for p in plans]}) or {}
-        by_ref = {p.ref: p.change.id for p in plans}
-        done: dict[str, CrmError | None] = dict.fromkeys(by_ref.values())
-        for error in body.get("errors", []):
-            named = [i for i in (error.get("context") or {}).get("ids", []) if i in by_ref]
-            status = 404 if error.get("category") == "OBJECT_NOT_FOUND" else 400
-            done.update({by_ref[i]: ERRORS.refusal(status, error.get("errors") or error, self.name)
-                         for i in named or by_ref})
-        return done
+            "inputs": [{"id": p.ref, "properties": p.values} for p in plans]})
+        refused = ERRORS.batch_refusals(body, {p.ref for p in plans}, self.name)
+        return {p.change.id: refused.get(p.ref) for p in plans}
 
     def _write_subscriptions(self, plans: Sequence[planning.Plan], current: Mapping[str, Any]) -> None:
         states: list[dict[str, Any]] = []
@@ -294,17 +270,17 @@ class HubSpotCrm(CrmAdapter):
             self.http.json("POST", "/communication-preferences/v4/statuses/batch/unsubscribe-all",
                            params=self._channel(), json={"inputs": leaving})
 
-    def _states(self, change: Change, current: Mapping[str, Any]) -> list[tuple[ItemRef, str]]:
+    def _states(self, change: base.Change, current: Mapping[str, Any]) -> list[tuple[base.ItemRef, str]]:
         """The v4 states a change sets. HubSpot lifts an opt-out from all email
         only when the contact subscribes to a type again."""
         joins, leaves = planning.items_of(change, "subscription_type")
         if change.unsubscribe_all is False and current.get(OPT_OUT) == "true" and not joins:
             if not self.resubscribe_type:
-                raise CrmValidationError(
+                raise base.CrmValidationError(
                     "HubSpot lifts an opt-out from all email only when the contact subscribes to "
                     f"a subscription type again: set resubscribe_type in [crm.{self.name}].",
                     crm=self.name)
-            joins = [ItemRef("subscription_type", self.resubscribe_type)]
+            joins = [base.ItemRef("subscription_type", self.resubscribe_type)]
         return [(i, "SUBSCRIBED") for i in joins] + [(i, "UNSUBSCRIBED") for i in leaves]
 
     def _write_notes(self, plans: Sequence[planning.Plan]) -> None:
@@ -337,18 +313,18 @@ class HubSpotCrm(CrmAdapter):
             params["businessUnitId"] = str(self.options["business_unit_id"])
         return params
 
-    def _contact(self, body: Mapping[str, Any]) -> Contact:
+    def _contact(self, body: Mapping[str, Any]) -> base.Contact:
         props = body.get("properties") or {}
-        return Contact(ref=str(body["id"]), email=props.get("email") or "",
+        return base.Contact(ref=str(body["id"]), email=props.get("email") or "",
                        modified=planning.parse_moment(body.get("updatedAt")),
                        name=planning.full_name(props.get("firstname"), props.get("lastname")))
 
 
-def _type_id(item: ItemRef, crm: str) -> int:
+def _type_id(item: base.ItemRef, crm: str) -> int:
     try:
         return int(item.ref)
     except ValueError:
-        raise CrmValidationError(f"HubSpot subscription type ids are numbers, not '{item.ref}'.",
+        raise base.CrmValidationError(f"HubSpot subscription type ids are numbers, not '{item.ref}'.",
                                  crm=crm) from None
 
 
@@ -356,7 +332,7 @@ def _path(value: str) -> str:
     return quote(value, safe="@")
 
 
-def _from_hubspot(kind: str, value: Any) -> Value:
+def _from_hubspot(kind: str, value: Any) -> base.Value:
     """HubSpot sends every value as a string; a date may be midnight UTC in milliseconds."""
     if value is None or value == "":
         return None
@@ -365,7 +341,7 @@ def _from_hubspot(kind: str, value: Any) -> Value:
     return VALUES.decode(kind, value)
 
 
-def _to_hubspot(kind: str, value: Value) -> str:
+def _to_hubspot(kind: str, value: base.Value) -> str:
     if kind == "date" and isinstance(value, str) and value:
         # The documented write form for date properties: midnight UTC in milliseconds.
         day = date.fromisoformat(value)
@@ -373,10 +349,10 @@ def _to_hubspot(kind: str, value: Value) -> str:
     return str(VALUES.encode(value))
 
 
-def _field_info(prop: Mapping[str, Any]) -> CrmFieldInfo:
+def _field_info(prop: Mapping[str, Any]) -> base.CrmFieldInfo:
     choices = tuple((o["value"], o.get("label", o["value"])) for o in prop.get("options", [])
                     if not o.get("hidden"))
-    return CrmFieldInfo(
+    return base.CrmFieldInfo(
         key=prop["name"], label=prop.get("label", prop["name"]),
         type=f"{prop.get('type')}/{prop.get('fieldType')}",
         portal_type="email" if prop["name"] == "email" else PORTAL_TYPES.get(prop.get("fieldType", "")),

@@ -14,34 +14,17 @@ from string import Formatter
 from typing import Any
 from urllib.parse import quote
 
-from portal.crm import planning
-from portal.crm.base import (
-    Catalog,
-    Change,
-    Contact,
-    CrmAdapter,
-    CrmAuthError,
-    CrmConfigError,
-    CrmError,
-    CrmFieldInfo,
-    CrmItemInfo,
-    CrmNotFound,
-    CrmUnsupported,
-    FieldRef,
-    FieldType,
-    ItemRef,
-    Profile,
-)
+from portal.crm import base, planning
 from portal.crm.http import CrmHttp, ErrorFormat, client_options
 from portal.crm.oauth import OAuthApp, OAuthClient, jwt_assertion, signed
 
 OPT_OUT = "HasOptedOutOfEmail"
-OBJECTS = ("Contact", "Lead")
+OBJECTS = ("base.Contact", "Lead")
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # SOQL reference, "Quoted String Escape Sequences" (the same table as simple-salesforce).
 SOQL_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r",
                               "\t": "\\t", "\b": "\\b", "\f": "\\f"})
-PORTAL_TYPES: dict[str, FieldType] = {
+PORTAL_TYPES: dict[str, base.FieldType] = {
     "string": "text", "textarea": "textarea", "email": "email", "phone": "tel",
     "picklist": "select", "multipicklist": "multiselect", "boolean": "checkbox", "date": "date",
 }
@@ -86,7 +69,7 @@ class _SoqlFormatter(Formatter):
             names = value if isinstance(value, list | tuple) else [value]
             for name in names:
                 if not IDENTIFIER.fullmatch(str(name)):
-                    raise CrmConfigError(f"'{name}' is not a Salesforce field or object name.")
+                    raise base.CrmConfigError(f"'{name}' is not a Salesforce field or object name.")
             return ", ".join(map(str, names))
         return soql_literal(value)
 
@@ -97,7 +80,7 @@ def soql(template: str, **values: Any) -> str:
     return _SoqlFormatter().vformat(template, (), values)
 
 
-class SalesforceCrm(CrmAdapter):
+class SalesforceCrm(base.CrmAdapter):
     kind = "salesforce"
     default_rate = None  # Salesforce has a daily allocation, not a rate
     item_kinds = frozenset({"field", "option", "campaign"})
@@ -107,10 +90,10 @@ class SalesforceCrm(CrmAdapter):
         super().__init__(name, options, state_dir)
         self.api_version = str(self.options.get("api_version", "62.0"))
         if not re.fullmatch(r"\d{2,3}\.0", self.api_version):
-            raise CrmConfigError(f'crm.{name}.api_version must look like "62.0".', crm=name)
-        self.objects = tuple(self.options.get("objects", ("Contact",)))
+            raise base.CrmConfigError(f'crm.{name}.api_version must look like "62.0".', crm=name)
+        self.objects = tuple(self.options.get("objects", ("base.Contact",)))
         if not self.objects or any(o not in OBJECTS for o in self.objects):
-            raise CrmConfigError(f"crm.{name}.objects may hold Contact and Lead.", crm=name)
+            raise base.CrmConfigError(f"crm.{name}.objects may hold base.Contact and Lead.", crm=name)
         self.login_url = str(self.options.get("login_url", "https://login.salesforce.com")).rstrip("/")
         self.campaign_status = str(self.options.get("campaign_status", "Responded"))
         self.tags_field = str(self.options.get("tags_field", ""))
@@ -139,12 +122,12 @@ class SalesforceCrm(CrmAdapter):
             try:
                 pem = Path(path).read_text(encoding="utf-8")
             except OSError as exc:
-                raise CrmConfigError(f"Cannot read the private key named by "
+                raise base.CrmConfigError(f"Cannot read the private key named by "
                                      f"{self.secret_env_name('private_key_file')}: "
                                      f"{exc.strerror}.", crm=self.name) from exc
         username = str(self.options.get("username", ""))
         if not username:
-            raise CrmConfigError(f"crm.{self.name}.username is needed for the JWT bearer grant.",
+            raise base.CrmConfigError(f"crm.{self.name}.username is needed for the JWT bearer grant.",
                                  crm=self.name)
         audience = str(self.options.get("audience", "https://test.salesforce.com"
                                         if "test.salesforce.com" in self.login_url
@@ -155,7 +138,7 @@ class SalesforceCrm(CrmAdapter):
     def _api(self, path: str) -> str:
         instance = self.tokens.value("instance_url")
         if not instance:
-            raise CrmAuthError(f"The Salesforce token answer for '{self.name}' named no "
+            raise base.CrmAuthError(f"The Salesforce token answer for '{self.name}' named no "
                                "instance_url.", crm=self.name)
         if path.startswith("/services/"):
             return f"{instance}{path}"
@@ -172,10 +155,10 @@ class SalesforceCrm(CrmAdapter):
 
     # reading ----------------------------------------------------------------------
 
-    def find_contacts(self, email: str) -> list[Contact]:
-        found: list[Contact] = []
+    def find_contacts(self, email: str) -> list[base.Contact]:
+        found: list[base.Contact] = []
         for sobject in self.objects:
-            # A converted Lead lives on as a Contact: only open Leads count.
+            # A converted Lead lives on as a base.Contact: only open Leads count.
             template = FIND_LEAD if sobject == "Lead" else FIND
             records = self.query(soql(template, columns=BASE_COLUMNS, sobject=sobject,
                                       email=email.strip()))
@@ -185,8 +168,8 @@ class SalesforceCrm(CrmAdapter):
 
     batch_size = 100  # record ids in one query, well inside the query's length limit
 
-    def fetch_profiles(self, contacts: Sequence[Contact], fields: Sequence[FieldRef],
-                       items: Sequence[ItemRef]) -> dict[str, Profile | CrmError]:
+    def fetch_profiles(self, contacts: Sequence[base.Contact], fields: Sequence[base.FieldRef],
+                       items: Sequence[base.ItemRef]) -> dict[str, base.Profile | base.CrmError]:
         """One query for the records (a batch mixing Contacts and Leads: one per object)."""
         return planning.record_profiles(self, contacts, self._records(
             [c.ref for c in contacts], [f.crm_field for f in fields], items),
@@ -194,7 +177,7 @@ class SalesforceCrm(CrmAdapter):
                                      planning.items_in(items, {"campaign": _campaign_members(r)})))
 
     def _records(self, refs: Sequence[str], columns: Sequence[str],
-                 items: Sequence[ItemRef]) -> dict[str, dict[str, Any]]:
+                 items: Sequence[base.ItemRef]) -> dict[str, dict[str, Any]]:
         """The records' columns, the fields their items stand for and, with
         campaign items, their campaign memberships, by id."""
         names = planning.record_columns(columns, items, *BASE_COLUMNS, OPT_OUT)
@@ -206,20 +189,20 @@ class SalesforceCrm(CrmAdapter):
                 soql(template, names=names, sobject=sobject, refs=ids))})
         return found
 
-    def _record(self, ref: str, columns: Sequence[str], items: Sequence[ItemRef]) -> dict[str, Any]:
+    def _record(self, ref: str, columns: Sequence[str], items: Sequence[base.ItemRef]) -> dict[str, Any]:
         record = self._records([ref], columns, items).get(ref)
         if record is None:
-            raise CrmNotFound(f"No {_sobject(ref)} {ref} in Salesforce '{self.name}'.", crm=self.name)
+            raise base.CrmNotFound(f"No {_sobject(ref)} {ref} in Salesforce '{self.name}'.", crm=self.name)
         return record
 
-    def describe(self) -> Catalog:
+    def describe(self) -> base.Catalog:
         body = self.http.json("GET", self._api(f"sobjects/{self.objects[0]}/describe"))
         fields = [_field_info(spec) for spec in body.get("fields", [])]
         campaigns = self.query("SELECT Id, Name FROM Campaign WHERE IsActive = true "
                                "ORDER BY Name LIMIT 500")
         items = [*planning.field_items(fields, self.item_kinds, OPT_OUT),
-                 *(CrmItemInfo(ItemRef("campaign", c["Id"]), c.get("Name", "")) for c in campaigns)]
-        return Catalog(fields=tuple(fields), items=tuple(items))
+                 *(base.CrmItemInfo(base.ItemRef("campaign", c["Id"]), c.get("Name", "")) for c in campaigns)]
+        return base.Catalog(fields=tuple(fields), items=tuple(items))
 
     def check_access(self) -> None:
         self.query(soql("SELECT Id FROM {sobject:name} LIMIT 1", sobject=self.objects[0]))
@@ -227,14 +210,14 @@ class SalesforceCrm(CrmAdapter):
     def endpoints(self) -> list[str]:
         return [self.login_url, self.tokens.client.token_url]
 
-    def create_contact(self, email: str, name: str = "") -> Contact:
-        if "Contact" not in self.objects:
+    def create_contact(self, email: str, name: str = "") -> base.Contact:
+        if "base.Contact" not in self.objects:
             # A Lead needs a Company the portal does not know; Contacts are what it creates.
-            raise CrmUnsupported(f"Salesforce '{self.name}' creates Contacts: add \"Contact\" to "
+            raise base.CrmUnsupported(f"Salesforce '{self.name}' creates Contacts: add \"base.Contact\" to "
                                  f"objects in [crm.{self.name}].", crm=self.name)
         first, last = planning.split_name(name, email, last_required=True)
         taken = ERRORS.says("DUPLICATES_DETECTED")
-        answer, created = self.http.create(self._api("sobjects/Contact"), taken=taken, json={
+        answer, created = self.http.create(self._api("sobjects/base.Contact"), taken=taken, json={
             "Email": email.strip(), "FirstName": first, "LastName": last})
         if not created:
             # Duplicates are allowed unless a duplicate rule blocks them; then the
@@ -244,7 +227,7 @@ class SalesforceCrm(CrmAdapter):
 
     # writing ----------------------------------------------------------------------
 
-    def apply(self, change: Change) -> None:
+    def apply(self, change: base.Change) -> None:
         ref = change.contact_ref
         self.refuse_unknown_items(change)
         planning.refuse_tags(self, change, "Salesforce records have no tags: set tags_field to a "
@@ -267,12 +250,12 @@ class SalesforceCrm(CrmAdapter):
                    for n, i in enumerate(leave) if i.ref in members]
         self._composite(writes + self._note_writes(ref, change))
 
-    def write_cost(self, change: Change) -> int:
+    def write_cost(self, change: base.Change) -> int:
         # A read for options and campaigns, the notes' query on a retry, one composite call.
         campaigns = any(i.kind == "campaign" for i in (*change.join, *change.leave))
         return bool(planning.option_edits(change, self.tags_field) or campaigns) + bool(change.notes) + 1
 
-    def _note_writes(self, ref: str, change: Change) -> list[Write]:
+    def _note_writes(self, ref: str, change: base.Change) -> list[Write]:
         def texts() -> list[str]:
             return [n.get("TextPreview") or "" for n in self.query(soql(NOTES, ref=ref))]
 
@@ -307,12 +290,12 @@ class SalesforceCrm(CrmAdapter):
 
 
 def _sobject(ref: str) -> str:
-    # Salesforce ids start with their object's key prefix: 00Q is Lead, 003 Contact.
-    return "Lead" if ref.startswith("00Q") else "Contact"
+    # Salesforce ids start with their object's key prefix: 00Q is Lead, 003 base.Contact.
+    return "Lead" if ref.startswith("00Q") else "base.Contact"
 
 
-def _contact(record: Mapping[str, Any]) -> Contact:
-    return Contact(ref=record["Id"], email=record.get("Email") or "",
+def _contact(record: Mapping[str, Any]) -> base.Contact:
+    return base.Contact(ref=record["Id"], email=record.get("Email") or "",
                    modified=planning.parse_moment(record.get("LastModifiedDate")),
                    name=planning.full_name(record.get("FirstName"), record.get("LastName")))
 
@@ -323,10 +306,10 @@ def _campaign_members(record: Mapping[str, Any]) -> dict[str, str]:
     return {m["CampaignId"]: m["Id"] for m in child.get("records", [])}
 
 
-def _field_info(spec: Mapping[str, Any]) -> CrmFieldInfo:
+def _field_info(spec: Mapping[str, Any]) -> base.CrmFieldInfo:
     choices = tuple((p["value"], p.get("label") or p["value"])
                     for p in spec.get("picklistValues") or [] if p.get("active", True))
-    return CrmFieldInfo(key=spec["name"], label=spec.get("label", spec["name"]),
+    return base.CrmFieldInfo(key=spec["name"], label=spec.get("label", spec["name"]),
                         type=spec.get("type", ""), portal_type=PORTAL_TYPES.get(spec.get("type", "")),
                         choices=choices, custom=bool(spec.get("custom")),
                         read_only=not spec.get("updateable", False))
