@@ -184,7 +184,7 @@ class HubSpotCrm(base.CrmAdapter):
                   "associations": []})
         if created:
             return self._contact(answer.json())
-        # Email is unique: the 409 says "base.Contact already exists. Existing ID: N".
+        # Email is unique: the 409 says "Contact already exists. Existing ID: N".
         existing = EXISTING_ID.search(crm_reason(answer))
         return planning.taken_contact(self, email, existing.group(1) if existing else "")
 

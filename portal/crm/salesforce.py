@@ -19,7 +19,7 @@ from portal.crm.http import CrmHttp, ErrorFormat, client_options
 from portal.crm.oauth import OAuthApp, OAuthClient, jwt_assertion, signed
 
 OPT_OUT = "HasOptedOutOfEmail"
-OBJECTS = ("base.Contact", "Lead")
+OBJECTS = ("Contact", "Lead")
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # SOQL reference, "Quoted String Escape Sequences" (the same table as simple-salesforce).
 SOQL_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r",
@@ -91,9 +91,9 @@ class SalesforceCrm(base.CrmAdapter):
         self.api_version = str(self.options.get("api_version", "62.0"))
         if not re.fullmatch(r"\d{2,3}\.0", self.api_version):
             raise base.CrmConfigError(f'crm.{name}.api_version must look like "62.0".', crm=name)
-        self.objects = tuple(self.options.get("objects", ("base.Contact",)))
+        self.objects = tuple(self.options.get("objects", ("Contact",)))
         if not self.objects or any(o not in OBJECTS for o in self.objects):
-            raise base.CrmConfigError(f"crm.{name}.objects may hold base.Contact and Lead.", crm=name)
+            raise base.CrmConfigError(f"crm.{name}.objects may hold Contact and Lead.", crm=name)
         self.login_url = str(self.options.get("login_url", "https://login.salesforce.com")).rstrip("/")
         self.campaign_status = str(self.options.get("campaign_status", "Responded"))
         self.tags_field = str(self.options.get("tags_field", ""))
@@ -158,7 +158,7 @@ class SalesforceCrm(base.CrmAdapter):
     def find_contacts(self, email: str) -> list[base.Contact]:
         found: list[base.Contact] = []
         for sobject in self.objects:
-            # A converted Lead lives on as a base.Contact: only open Leads count.
+            # A converted Lead lives on as a Contact: only open Leads count.
             template = FIND_LEAD if sobject == "Lead" else FIND
             records = self.query(soql(template, columns=BASE_COLUMNS, sobject=sobject,
                                       email=email.strip()))
@@ -211,13 +211,13 @@ class SalesforceCrm(base.CrmAdapter):
         return [self.login_url, self.tokens.client.token_url]
 
     def create_contact(self, email: str, name: str = "") -> base.Contact:
-        if "base.Contact" not in self.objects:
+        if "Contact" not in self.objects:
             # A Lead needs a Company the portal does not know; Contacts are what it creates.
-            raise base.CrmUnsupported(f"Salesforce '{self.name}' creates Contacts: add \"base.Contact\" to "
+            raise base.CrmUnsupported(f"Salesforce '{self.name}' creates Contacts: add \"Contact\" to "
                                  f"objects in [crm.{self.name}].", crm=self.name)
         first, last = planning.split_name(name, email, last_required=True)
         taken = ERRORS.says("DUPLICATES_DETECTED")
-        answer, created = self.http.create(self._api("sobjects/base.Contact"), taken=taken, json={
+        answer, created = self.http.create(self._api("sobjects/Contact"), taken=taken, json={
             "Email": email.strip(), "FirstName": first, "LastName": last})
         if not created:
             # Duplicates are allowed unless a duplicate rule blocks them; then the
@@ -290,8 +290,8 @@ class SalesforceCrm(base.CrmAdapter):
 
 
 def _sobject(ref: str) -> str:
-    # Salesforce ids start with their object's key prefix: 00Q is Lead, 003 base.Contact.
-    return "Lead" if ref.startswith("00Q") else "base.Contact"
+    # Salesforce ids start with their object's key prefix: 00Q is Lead, 003 Contact.
+    return "Lead" if ref.startswith("00Q") else "Contact"
 
 
 def _contact(record: Mapping[str, Any]) -> base.Contact:
