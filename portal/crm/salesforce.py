@@ -1,8 +1,6 @@
-"""Salesforce: REST API (SOQL, sObject rows, composite writes), OAuth2 through the
-token layer. Settings, secrets, items, creating contacts: docs/crm/salesforce.md.
-
-Calls go to the token answer's `instance_url`. `soql()` quotes every value as
-the SOQL reference says: user input never joins a query unescaped."""
+"""Salesforce: REST API (SOQL, sObject rows, composite writes), OAuth2 through the token
+layer, calls to the token answer's `instance_url`; settings: docs/crm/salesforce.md.
+`soql()` quotes every value as the SOQL reference says: no user input joins a query unescaped."""
 
 from __future__ import annotations
 
@@ -24,10 +22,9 @@ IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # SOQL reference, "Quoted String Escape Sequences" (the same table as simple-salesforce).
 SOQL_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r",
                               "\t": "\\t", "\b": "\\b", "\f": "\\f"})
-PORTAL_TYPES: dict[str, base.FieldType] = {
-    "string": "text", "textarea": "textarea", "email": "email", "phone": "tel",
-    "picklist": "select", "multipicklist": "multiselect", "boolean": "checkbox", "date": "date",
-}
+PORTAL_TYPES: dict[str, base.FieldType] = {"string": "text", "textarea": "textarea", "email": "email",
+    "phone": "tel", "picklist": "select", "multipicklist": "multiselect", "boolean": "checkbox",
+    "date": "date"}
 BASE_COLUMNS = ("Id", "Email", "FirstName", "LastName", "LastModifiedDate")
 # The queries, with every value bound by soql(): never joined to user input by hand.
 FIND = ("SELECT {columns:name} FROM {sobject:name} WHERE Email = {email} "
@@ -46,7 +43,7 @@ OAUTH = OAuthApp(token_url="{login}/services/oauth2/token",  # noqa: S106 (an ad
 ERRORS = ErrorFormat("Salesforce", entries="", code="errorCode", field=("fields", 0),
                      reason="{errorCode}: {message}", quota=frozenset({"REQUEST_LIMIT_EXCEEDED"}))
 VALUES = planning.TypedValues(separator=";")  # a multi-select picklist is its values joined by ";"
-COMPOSITE_MOST = 25  # subrequests in one composite call
+COMPOSITE_MOST = 24  # subrequests in one composite call (25 at most), an even number
 Write = tuple[str, str, str, Any]  # referenceId, method, path under the API version, body
 
 
@@ -103,8 +100,6 @@ class SalesforceCrm(base.CrmAdapter):
         self.http = CrmHttp(name, self.login_url, auth=auth, errors=ERRORS,
                             credentials_hint=client.settings(), **client_options(self.options))
 
-    # OAuth ------------------------------------------------------------------------
-
     def oauth_client(self) -> OAuthClient:
         grant = str(self.options.get("grant", "jwt_bearer"))
         jwt = grant == "jwt_bearer"
@@ -129,9 +124,8 @@ class SalesforceCrm(base.CrmAdapter):
         if not username:
             raise base.CrmConfigError(f"crm.{self.name}.username is needed for the JWT bearer grant.",
                                  crm=self.name)
-        audience = str(self.options.get("audience", "https://test.salesforce.com"
-                                        if "test.salesforce.com" in self.login_url
-                                        else "https://login.salesforce.com"))
+        test = "test.salesforce.com" in self.login_url
+        audience = str(self.options.get("audience", f"https://{'test' if test else 'login'}.salesforce.com"))
         return jwt_assertion(issuer=str(self.options.get("client_id", "")), subject=username,
                              audience=audience, private_key_pem=pem)
 
@@ -189,12 +183,6 @@ class SalesforceCrm(base.CrmAdapter):
                 soql(template, names=names, sobject=sobject, refs=ids))})
         return found
 
-    def _record(self, ref: str, columns: Sequence[str], items: Sequence[base.ItemRef]) -> dict[str, Any]:
-        record = self._records([ref], columns, items).get(ref)
-        if record is None:
-            raise base.CrmNotFound(f"No {_sobject(ref)} {ref} in Salesforce '{self.name}'.", crm=self.name)
-        return record
-
     def describe(self) -> base.Catalog:
         body = self.http.json("GET", self._api(f"sobjects/{self.objects[0]}/describe"))
         fields = [_field_info(spec) for spec in body.get("fields", [])]
@@ -223,7 +211,8 @@ class SalesforceCrm(base.CrmAdapter):
             # Duplicates are allowed unless a duplicate rule blocks them; then the
             # record the rule matched is the contact.
             return planning.taken_contact(self, email)
-        return _contact(self._record(answer.json()["id"], [], []))
+        made = answer.json()["id"]
+        return _contact(self._records([made], [], [])[made])
 
     # writing ----------------------------------------------------------------------
 
@@ -235,9 +224,10 @@ class SalesforceCrm(base.CrmAdapter):
         values = planning.record_values(change, VALUES.encode, OPT_OUT)
         edits = planning.option_edits(change, self.tags_field)
         join, leave = planning.items_of(change, "campaign")
-        current: dict[str, Any] = {}
-        if edits or join or leave:  # one read: options to merge with, campaign memberships
-            current = self._record(ref, list(edits), [*join, *leave])
+        # One read: the options to merge with, the campaign memberships (a missing
+        # record is the write's 404).
+        current = self._records([ref], list(edits), [*join, *leave]).get(ref, {}) \
+            if edits or join or leave else {}
         values.update({name: VALUES.encode("multiselect", chosen)
                        for name, chosen in planning.merged_options(edits, current).items()})
         members = _campaign_members(current)
@@ -248,7 +238,7 @@ class SalesforceCrm(base.CrmAdapter):
             for n, i in enumerate(join) if i.ref not in members]
         writes += [(f"leave{n}", "DELETE", f"sobjects/CampaignMember/{quote(members[i.ref])}", None)
                    for n, i in enumerate(leave) if i.ref in members]
-        self._composite(writes + self._note_writes(ref, change))
+        self._composite(self._note_writes(ref, change) + writes)
 
     def write_cost(self, change: base.Change) -> int:
         # A read for options and campaigns, the notes' query on a retry, one composite call.
@@ -270,19 +260,14 @@ class SalesforceCrm(base.CrmAdapter):
         return writes
 
     def _composite(self, writes: Sequence[Write]) -> None:
-        """The writes in one composite call, all or none (25 subrequests a call;
-        a note stays in the call of its link)."""
-        calls: list[list[Write]] = []
-        for write in writes:
-            if not calls or (len(calls[-1]) >= COMPOSITE_MOST and not write[0].startswith("link")):
-                calls.append([])
-            calls[-1].append(write)
-        for part in calls:
+        """The writes in one composite call, all or none (24 subrequests a call,
+        the notes first: a note and its link, a pair, stay in one call)."""
+        for start in range(0, len(writes), COMPOSITE_MOST):
             body = self.http.json("POST", self._api("composite"), json={
                 "allOrNone": True, "compositeRequest": [
                     {"referenceId": ref_id, "method": method, "body": sent,
                      "url": f"/services/data/v{self.api_version}/{path}"}
-                    for ref_id, method, path, sent in part]})
+                    for ref_id, method, path, sent in writes[start:start + COMPOSITE_MOST]]})
             failed = [a for a in body.get("compositeResponse", []) if a["httpStatusCode"] >= 400
                       and ERRORS.codes_in(a["body"]) != {"PROCESSING_HALTED"}]  # rolled back
             if failed:
