@@ -73,3 +73,23 @@ def test_the_note_title_is_the_name_and_the_marker_ends_the_comment(cl, tmp_path
     assert note["name"] == "From the portal"
     assert note["comment"].endswith(change.note_marker())
     assert "From the portal" not in note["comment"]
+
+
+def test_catalogues_are_read_past_the_first_page(tmp_path, monkeypatch):
+    from tests.crm.harnesses import ClientifyHarness
+
+    harness = ClientifyHarness()
+    harness.start(tmp_path)
+    for key, value in harness.env().items():
+        monkeypatch.setenv(key, value)
+    try:
+        state = harness.state
+        for n in range(450):
+            state.custom_fields[f"extra{n}"] = {"id": 10_000 + n, "name": f"extra{n}",
+                                                "field_type": "text", "content_type": "contact"}
+            state.automations[20_000 + n] = f"Automation {n}"
+        adapter = harness.adapter(tmp_path)
+        assert "extra449" in {f.key for f in adapter.describe().fields}
+        assert len(adapter.automations()) == len(state.automations)
+    finally:
+        harness.stop()
