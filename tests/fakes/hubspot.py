@@ -145,6 +145,15 @@ def _error(status: int, message: str, category: str, **extra: Any) -> Response:
     return response
 
 
+def _batch_answer(results: list[Any], errors: list[Any]) -> Response:
+    """A batch endpoint's answer: 207 with the refused inputs under "errors"."""
+    answer = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                      "results": results, **({"errors": errors, "numErrors": len(errors)}
+                                             if errors else {})})
+    answer.status_code = 207 if errors else 200
+    return answer
+
+
 def create_app(state: HubSpotState) -> Flask:
     app = strict(Flask("fake_hubspot"), openapi.HUBSPOT)
 
@@ -293,11 +302,7 @@ def create_app(state: HubSpotState) -> Flask:
                 continue
             store(contact, item["properties"])
             results.append(contact_json(contact, ""))
-        answer = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
-                          "results": results, **({"errors": errors, "numErrors": len(errors)}
-                                                 if errors else {})})
-        answer.status_code = 207 if errors else 200
-        return answer
+        return _batch_answer(results, errors)
 
     @app.get("/crm/v3/properties/contacts")
     def properties() -> Response:
@@ -359,11 +364,7 @@ def create_app(state: HubSpotState) -> Flask:
                     "status": item["statusState"], "legalBasis": item.get("legalBasis"),
                     "legalBasisExplanation": item.get("legalBasisExplanation"), "timestamp": _now()}
             results.append(status_json(email, sub_id))
-        answer = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
-                          "results": results, **({"errors": errors, "numErrors": len(errors)}
-                                                 if errors else {})})
-        answer.status_code = 207 if errors else 200
-        return answer
+        return _batch_answer(results, errors)
 
     @app.post("/communication-preferences/v4/statuses/batch/unsubscribe-all")
     def batch_unsubscribe_all() -> Response:
