@@ -477,7 +477,20 @@ def create_app(state: SalesforceState) -> Flask:
                 break
         return jsonify({"compositeResponse": answers})
 
+    # One request at a time inside the org, as its records are plain dicts: a
+    # query must not see a write half done (the latency the server adds runs
+    # before, outside the lock). A composite call's subrequests take it again.
+    serial = threading.RLock()
+    for name, view in list(app.view_functions.items()):
+        app.view_functions[name] = _one_at_a_time(view, serial)
     return app
+
+
+def _one_at_a_time(view: Any, lock: threading.RLock) -> Any:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return view(*args, **kwargs)
+    return locked
 
 
 def start() -> tuple[FakeServer, SalesforceState]:
