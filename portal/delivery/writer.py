@@ -151,7 +151,7 @@ class Writer:
             return  # another worker holds it
         group = [entry]
         try:
-            if entry.crm == self.crm.name and self.crm.bulk_size > 1:
+            if entry.crm == self.crm.name and self.crm.bulk_size > 1 and not self._older(entry):
                 group += self._companions(entry)
             if len(group) > 1:
                 self._deliver_many(group)
@@ -186,9 +186,13 @@ class Writer:
         for entry in group:
             self._settle(entry, self.crm, results.get(entry.change.id))
 
+    def _older(self, entry: Entry) -> list[Entry]:
+        """The contact's changes still pending from before this one."""
+        return [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
+                if e.status == PENDING and e.created < entry.created]
+
     def _deliver(self, entry: Entry) -> None:
-        older = [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
-                 if e.status == PENDING and e.created < entry.created]
+        older = self._older(entry)
         if older:  # keep the contact's changes in order
             self._retry_later(entry, max(o.next_try for o in older) + 1, entry.last_error,
                               count=False)

@@ -78,3 +78,21 @@ def test_a_bulk_write_the_crm_did_not_answer_is_tried_again_for_every_entry(hub,
     assert {e.id for e in ledger.entries()} == {e.id for e in entries}
     assert all(e.attempts == 1 for e in ledger.entries())
     assert set(woken) == {e.id for e in entries}
+
+
+def test_a_later_change_woken_first_waits_for_its_contacts_older_one(hub, tmp_path):
+    server, state = hub
+    writer, ledger, _ = writer_for(server, tmp_path)
+    ref = state.add_contact("c0@example.org")
+    older = new_entry("hs", change(ref, 0, "First"), 3600)
+    ledger.add(older)
+    newer = new_entry("hs", change(ref, 0, "Second"), 3600)
+    ledger.add(newer)
+    other = new_entry("hs", change(state.add_contact("c1@example.org"), 1, "Other"), 3600)
+    ledger.add(other)  # a companion a bulk write could take along
+    writer.deliver(newer.id)  # its wake-up came first
+    assert older.id in {e.id for e in ledger.entries()}
+    assert newer.id in {e.id for e in ledger.entries()}
+    writer.deliver(older.id)
+    writer.deliver(newer.id)
+    assert state.contacts[ref]["properties"]["firstname"] == "Second"
