@@ -59,7 +59,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.server import FakeServer
+from tests.fakes.server import SUBREQUEST, FakeServer
 from tests.fakes.tokens import FakeTokens
 
 PREFIX = {"Contact": "003", "Lead": "00Q", "Campaign": "701", "CampaignMember": "00v",
@@ -459,7 +459,7 @@ def create_app(state: SalesforceState) -> Flask:
                               lambda m: str((by_reference.get(m[1]) or {}).get(m[2], "")), text)
             sent = bound(json.dumps(sub.get("body"))) if "body" in sub else None
             got = client.open(bound(sub["url"]), method=sub["method"], data=sent,
-                              content_type="application/json",
+                              content_type="application/json", environ_overrides={SUBREQUEST: True},
                               headers={"Authorization": request.headers.get("Authorization", "")})
             answer = got.get_json(silent=True)
             by_reference[sub["referenceId"]] = answer if isinstance(answer, dict) else {}
