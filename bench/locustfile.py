@@ -1,9 +1,11 @@
-"""One simulated contact: open the profile, save a change, reload it.
+"""One simulated contact: arrive, open the profile, save a change, reload it.
 
-Each user takes the next signed session cookie from BENCH_COOKIES (one
-contact each) and appends "ref status" of its save to BENCH_RESULTS, so the
-benchmark can check afterwards that every accepted save reached the CRM or
-is waiting in the queue.
+BENCH_ARRIVALS lists one arrival per contact: ["ref", "newsletter", "/n/<token>"]
+(a link from a newsletter: the confirmation page, its button, then the
+profile) or ["ref", "session", "<cookie>"] (a contact already signed in
+through an emailed link). Each user takes the next one and appends "ref
+status" of its save to BENCH_RESULTS, so the benchmark can check afterwards
+that every accepted save reached the CRM or is waiting in the queue.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from locust import HttpUser, task
 from locust.exception import StopUser
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-COOKIES = json.loads(open(os.environ["BENCH_COOKIES"], encoding="utf-8").read())
+ARRIVALS = json.loads(open(os.environ["BENCH_ARRIVALS"], encoding="utf-8").read())
+ITEMS = int(os.environ.get("BENCH_ITEMS", "3"))
 NEXT = itertools.count()
 HOST = "127.0.0.1"
 RESULTS = open(os.environ["BENCH_RESULTS"], "a", encoding="utf-8", buffering=1)
@@ -27,14 +30,32 @@ class Contact(HttpUser):
     # Each user acts once; the spawn rate shapes the spike.
     wait_time = None
 
+    def arrive(self, ref: str, door: str, key: str) -> bool:
+        if door == "session":
+            # The host's own cookie, so the one the portal updates replaces it.
+            self.client.cookies.set("session", key, domain=HOST, path="/")
+            return True
+        with self.client.get(key, name="newsletter link", catch_response=True) as page:
+            token = CSRF.search(page.text) if page.status_code == 200 else None
+            if token is None:
+                page.failure(f"newsletter link answered {page.status_code}")
+                return False
+        with self.client.post(key, data={"csrf_token": token.group(1)}, name="newsletter button",
+                              allow_redirects=False, catch_response=True) as signed:
+            if signed.status_code != 302:
+                signed.failure(f"newsletter button answered {signed.status_code}")
+                return False
+        return True
+
     @task
     def open_and_save(self) -> None:
         n = next(NEXT)
-        if n >= len(COOKIES):
+        if n >= len(ARRIVALS):
             raise StopUser()
-        ref, cookie = COOKIES[n]
-        # The host's own cookie, so the one the portal updates replaces it.
-        self.client.cookies.set("session", cookie, domain=HOST, path="/")
+        ref, door, key = ARRIVALS[n]
+        if not self.arrive(ref, door, key):
+            RESULTS.write(f"{ref} no-view\n")
+            raise StopUser()
         with self.client.get("/profile/?lang=en", name="view", catch_response=True) as page:
             if page.status_code != 200:
                 page.failure(f"view answered {page.status_code}")
@@ -43,7 +64,8 @@ class Contact(HttpUser):
             token = CSRF.search(page.text)
         name = f"Bench{ref}"
         data = {"csrf_token": token.group(1) if token else "", "first_name": name,
-                "topics": ["theatre"], "sub_weekly": "y", "action": "save"}
+                "topics": ["events"], "action": "save",
+                **{f"sub_item{i}": "y" for i in range(ITEMS)}}
         with self.client.post("/profile/", data=data, name="save", allow_redirects=False,
                               catch_response=True) as saved:
             if saved.status_code != 302:

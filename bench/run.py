@@ -1,19 +1,27 @@
 """Load benchmark: a spike of contacts opening and saving their profile.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/run.py                 # 1,000 contacts within a minute
-    .venv/bin/python bench/run.py --contacts 200 --spawn-seconds 20   # a quick look
+    .venv/bin/python bench/run.py                 # every CRM, both arrivals, 1,000 contacts a run
+    .venv/bin/python bench/run.py --crms hubspot --arrivals newsletter --contacts 200
 
-For each configuration it starts a fake ActiveCampaign on loopback that
-answers in 150 ms and allows 5 requests a second (429 + Retry-After past
-that), the portal under gunicorn (2 gthread workers, the embedded queue
-worker in each), and locust: each simulated contact opens their profile,
-saves a change and reloads the page. Sign-in is not part of the spike: each
-contact arrives with a signed session cookie.
+For each CRM (ActiveCampaign, HubSpot, Salesforce: the fakes of the tests,
+answering in 150 ms and limiting requests as each vendor documents) and each
+way of arriving it starts the portal under gunicorn (2 gthread workers, the
+embedded queue worker in each, limiter counters in Redis) and locust. The
+contacts arrive within `--spawn-seconds`:
+- "newsletter": each follows the link of a campaign email (`/n/<token>`,
+  tokens issued beforehand, as `portal tokens issue` does), presses its
+  button, then opens the profile;
+- "magic link": each comes back signed in through an emailed link (a
+  session made beforehand) and has no newsletter token yet.
+Each saves a change (two fields, two lists or subscription types, a tag or
+its stand-in) and reloads the page.
 
-Reported: CRM calls per profile view, pages per second, p50/p95 latency,
-429s answered by the CRM, and lost changes: saves the portal accepted that
-are neither in the CRM nor waiting in the queue once the run ends.
+Before the spike, one contact alone makes the same visit with the budget
+free: its CRM calls are the visit's cost. After it, the queue is given up to
+`--drain` seconds from the last arrival to bring every accepted save into
+the CRM. Reported: visits served, CRM calls per visit, p50/p95, 429s
+answered by the CRM, and lost or twice-applied changes.
 """
 
 from __future__ import annotations
@@ -22,114 +30,73 @@ import argparse
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes import activecampaign as fake  # noqa: E402
-from tests.fakes.server import FakeServer  # noqa: E402
+from bench.crms import SpikeCrm, portal_config, spike_crm  # noqa: E402
 from tests.support.smtp import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
-CONFIGS = {
-    "as built": {},
-    "cache and limiter off": {"cache": "none", "limiter": False},
-}
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CRMS = ("activecampaign", "hubspot", "salesforce")
+ARRIVALS = ("newsletter", "magic link")
 
 
-def start_crm(contacts: int) -> tuple[FakeServer, fake.AcState, dict[str, str], list[str]]:
-    state = fake.AcState()
-    ids = {"topics": state.add_field("Topics", "listbox", ("music", "theatre")),
-           "weekly": state.add_list("Weekly"), "events": state.add_list("Events")}
-    refs = [state.add_contact(f"contact{n}@example.org", datetime.now(UTC), firstName=f"C{n}")
-            for n in range(contacts)]
-    server = FakeServer(fake.create_app(state)).start()
-    server.faults.latency = 0.15
-    server.faults.per_second = 5
-    return server, state, ids, refs
+def prepare(crm: SpikeCrm, refs: list[str], arrival: str) -> list[list[str]]:
+    """Newsletter tokens in the CRM, or signed-in sessions, made with the portal's own code."""
+    from flask import session
 
-
-def config(crm_url: str, ids: dict[str, str], resilience: dict, storage_url: str) -> str:
-    settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in resilience.items())
-    return f"""
-[portal]
-name = "Benchmark"
-demo = true
-languages = ["es", "eu", "en"]
-default_language = "en"
-crm = "main"
-storage_url = "{storage_url}"
-
-[mail]
-backends = ["file"]
-
-[crm.main]
-type = "activecampaign"
-base_url = "{crm_url}"
-
-[resilience]
-{settings}
-
-[[fields]]
-key = "first_name"
-crm_field = "firstName"
-type = "text"
-label = "First name"
-
-[[fields]]
-key = "topics"
-crm_field = "{ids['topics']}"
-type = "multiselect"
-label = "Topics"
-choices = ["music", "theatre"]
-
-[[groups]]
-key = "news"
-label = "News"
-
-  [[groups.items]]
-  key = "weekly"
-  kind = "list"
-  ref = "{ids['weekly']}"
-  label = "Weekly"
-
-  [[groups.items]]
-  key = "events"
-  kind = "list"
-  ref = "{ids['events']}"
-  label = "Events"
-
-  [[groups.items]]
-  key = "volunteering"
-  kind = "tag"
-  ref = "interest-volunteering"
-  label = "Volunteering"
-"""
-
-
-def session_cookies(refs: list[str]) -> list[tuple[str, str]]:
-    """A signed session per contact, as the sign-in door would leave it."""
     from portal import create_app
+    from portal.auth.doors import newsletter_tokens
+    from portal.auth.session import FULL, sign_in
+    from portal.crm.base import Contact
 
     app = create_app()
-    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-    now = time.time()
-    return [(ref, serializer.dumps({
-        "contact": {"ref": ref, "email": f"contact{n}@example.org", "scope": "full",
-                    "via": "link"},
-        "seen": now, "lang": "en", "_permanent": True})) for n, ref in enumerate(refs)]
+    found: list[list[str]] = []
+    with app.test_request_context():
+        for n, ref in enumerate(refs):
+            if arrival == "newsletter":
+                token = newsletter_tokens().make(ref)
+                crm.set_token(ref, token)
+                found.append([ref, "newsletter", f"/n/{token}"])
+                continue
+            sign_in(Contact(ref, f"contact{n}@example.org", f"C{n}"), FULL, via="link")
+            answer = app.response_class()
+            app.session_interface.save_session(app, session, answer)
+            cookie = answer.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+            found.append([ref, "session", cookie])
+    return found
 
 
-def wait_for(url: str, timeout: float = 30) -> None:
+def visit_alone(base: str, arrival: list[str], items: int) -> None:
+    """One contact's visit, as locust makes it, with the budget free."""
+    client = requests.Session()
+    ref, door, key = arrival
+    if door == "session":
+        client.cookies.set("session", key, domain="127.0.0.1", path="/")
+    else:
+        page = client.get(base + key, timeout=30)
+        client.post(base + key, data={"csrf_token": CSRF.search(page.text).group(1)},  # type: ignore[union-attr]
+                    timeout=30)
+    page = client.get(base + "/profile/?lang=en", timeout=30)
+    data = {"csrf_token": CSRF.search(page.text).group(1), "first_name": f"Bench{ref}",  # type: ignore[union-attr]
+            "topics": ["events"], "action": "save", **{f"sub_item{i}": "y" for i in range(items)}}
+    client.post(base + "/profile/", data=data, timeout=30, allow_redirects=False)
+    client.get(base + "/profile/?lang=en", timeout=30)
+
+
+def wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -141,114 +108,159 @@ def wait_for(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def stats(path: Path) -> dict[str, dict[str, str]]:
-    with path.open(encoding="utf-8") as handle:
-        return {row["Name"]: row for row in csv.DictReader(handle)}
+def pending(work: Path) -> set[str]:
+    from portal import create_app
+    from portal.delivery import delivery
+
+    return {e.contact_ref for e in delivery(create_app()).ledger.entries()}
 
 
-def start_redis(folder: Path) -> subprocess.Popen:
+def wait_for_the_queue(work: Path, accepted: set[str], until: float) -> float | None:
+    """Seconds after the spike until no accepted save is left in the queue, or None."""
+    started = time.monotonic()
+    while time.monotonic() < until:
+        if not (pending(work) & accepted):
+            return round(time.monotonic() - started, 1)
+        time.sleep(2)
+    return None
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     """The shared counters of the outbound limiter: gunicorn runs two processes."""
     port = free_port()
     process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                                 "--save", "", "--dir", str(folder)],
                                stdout=(folder / "redis.log").open("wb"), stderr=subprocess.STDOUT)
-    process.url = f"redis://127.0.0.1:{port}/0"  # type: ignore[attr-defined]
     time.sleep(0.5)
-    return process
+    return process, f"redis://127.0.0.1:{port}/0"
 
 
-def run_one(label: str, resilience: dict, contacts: int, spawn: float, tail: float,
-            folder: Path, redis: subprocess.Popen) -> dict:
-    server, state, ids, refs = start_crm(contacts)
-    work = folder / label.replace(" ", "-")
-    work.mkdir(exist_ok=True)
-    (work / "portal.toml").write_text(config(server.url, ids, resilience, redis.url),  # type: ignore[attr-defined]
-                                      encoding="utf-8")
-    env = {**os.environ, "PORTAL_CONFIG": str(work / "portal.toml"),
-           "PORTAL_INSTANCE": str(work / "instance"), "PORTAL_CRM_MAIN_API_TOKEN": state.token,
-           "BENCH_COOKIES": str(work / "cookies.json"), "BENCH_RESULTS": str(work / "results.txt")}
-    os.environ.update({k: env[k] for k in ("PORTAL_CONFIG", "PORTAL_INSTANCE",
-                                           "PORTAL_CRM_MAIN_API_TOKEN")})
-    (work / "cookies.json").write_text(json.dumps(session_cookies(refs)), encoding="utf-8")
+def run_one(crm_name: str, arrival: str, args: argparse.Namespace, folder: Path,
+            redis_url: str) -> dict[str, Any]:
+    work = folder / f"{crm_name}-{arrival.replace(' ', '-')}"
+    work.mkdir(parents=True, exist_ok=True)
+    crm = spike_crm(crm_name)
+    crm.start(work)
+    refs = crm.seed(args.contacts + 1)
+    (work / "portal.toml").write_text(portal_config(crm, redis_url, {}), encoding="utf-8")
+    secrets = {k.replace("PORTAL_CRM_TEST_", "PORTAL_CRM_MAIN_"): v for k, v in crm.env().items()}
+    env = {**os.environ, **secrets, "PORTAL_CONFIG": str(work / "portal.toml"),
+           "PORTAL_INSTANCE": str(work / "instance"), "BENCH_ARRIVALS": str(work / "arrivals.json"),
+           "BENCH_RESULTS": str(work / "results.txt"), "BENCH_ITEMS": str(len(crm.items()))}
+    os.environ.update({k: env[k] for k in ("PORTAL_CONFIG", "PORTAL_INSTANCE", *secrets)})
+    os.environ.update(crm.env())  # the harness's own adapter checks the CRM afterwards
+    arrivals = prepare(crm, refs, arrival)
+    (work / "arrivals.json").write_text(json.dumps(arrivals[1:]), encoding="utf-8")
     port = free_port()
     web = subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "32",
          "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
         cwd=ROOT, env=env, stdout=(work / "gunicorn.log").open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    server = crm.harness.server
+    assert server is not None
     try:
         wait_for(base + "/?lang=en")
-        time.sleep(1.5)  # let the fake's one-second window empty
+        crm.limit_requests()
+        server.calls.clear()
+        visit_alone(base, arrivals[0], len(crm.items()))
+        wait_for_the_queue(work, {arrivals[0][0]}, time.monotonic() + 30)
+        alone = [f"{c.method} {c.path}" for c in server.calls]
+        time.sleep(11 if crm.name == "hubspot" else 1.5)  # let the budget's window empty
         server.calls.clear()
         server.rate_limited = 0
         started = time.monotonic()
         subprocess.run(
             [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-             "-u", str(contacts), "-r", f"{contacts / spawn:.2f}", "-t", f"{int(spawn + tail)}s",
-             "--host", base, "--csv", str(work / "locust"), "--only-summary",
-             "--stop-timeout", "10"],
+             "-u", str(args.contacts), "-r", f"{args.contacts / args.spawn_seconds:.2f}",
+             "-t", f"{int(args.spawn_seconds + args.tail)}s", "--host", base,
+             "--csv", str(work / "locust"), "--only-summary", "--stop-timeout", "10"],
             cwd=ROOT, env=env, check=False, stdout=(work / "locust.log").open("wb"),
             stderr=subprocess.STDOUT)
         elapsed = time.monotonic() - started
-        crm_calls = len(server.calls)
-        limited = server.rate_limited
+        spike_calls, limited = len(server.calls), server.rate_limited
+        accepted = accepted_saves(work)
+        drained = wait_for_the_queue(work, accepted, started + args.spawn_seconds + args.drain)
+        total_calls, total_limited = len(server.calls), server.rate_limited
     finally:
         web.send_signal(signal.SIGTERM)
         web.wait(30)
+    result = measure(crm, arrival, work, refs, accepted, elapsed)
+    result.update({
+        "CRM calls, one visit alone": len(alone),
+        "CRM calls in the spike (to the last page)": spike_calls,
+        "CRM calls until the queue was empty": total_calls,
+        "CRM calls per visit served": round(total_calls / max(1, result["saw their profile"]), 2),
+        "429s answered by the CRM": total_limited,
+        "429s during the spike": limited,
+        "queue empty, seconds after the spike": drained if drained is not None else "not yet",
+    })
+    (work / "alone.txt").write_text("\n".join(alone), encoding="utf-8")
     server.stop()
-    return measure(label, work, state, crm_calls, limited, elapsed)
+    return result
 
 
-def measure(label: str, work: Path, state: fake.AcState, crm_calls: int, limited: int,
-            elapsed: float) -> dict:
-    from portal import create_app
+def accepted_saves(work: Path) -> set[str]:
+    outcomes = [line.split() for line in (work / "results.txt").read_text().splitlines()]
+    return {ref for ref, what in outcomes if what == "accepted"}
 
-    ledger = create_app().extensions["portal"].ledger
-    pending = {e.contact_ref for e in ledger.entries()}
+
+def stats(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return {row["Name"]: row for row in csv.DictReader(handle)}
+
+
+def measure(crm: SpikeCrm, arrival: str, work: Path, refs: list[str], accepted: set[str],
+            elapsed: float) -> dict[str, Any]:
     outcomes = dict(line.split() for line in (work / "results.txt").read_text().splitlines())
-    accepted = [ref for ref, what in outcomes.items() if what == "accepted"]
-    landed = [ref for ref in accepted if state.contacts[ref]["firstName"] == f"Bench{ref}"]
-    lost = [ref for ref in accepted if ref not in landed and ref not in pending]
+    waiting = pending(work)
+    landed = crm.landed(work, sorted(accepted))
+    lost = accepted - landed - waiting
     rows = stats(work / "locust_stats.csv")
     total = rows["Aggregated"]
-    views = sum(int(rows[name]["Request Count"]) - int(rows[name]["Failure Count"])
-                for name in ("view", "reload") if name in rows)
-    ok_pages = int(total["Request Count"]) - int(total["Failure Count"])
+    served = int(rows["view"]["Request Count"]) - int(rows["view"]["Failure Count"]) \
+        if "view" in rows else 0
     return {
-        "configuration": label,
-        "contacts": len(outcomes),
-        "profile views served": views,
-        "CRM calls (reads and writes)": crm_calls,
-        "CRM calls per profile view served": round(crm_calls / views, 2) if views else "-",
-        "pages/s (all)": round(int(total["Request Count"]) / elapsed, 1),
-        "pages/s answered OK": round(ok_pages / elapsed, 1),
-        "p50 ms": total["50%"],
-        "p95 ms": total["95%"],
-        "views refused (503)": int(rows.get("view", {}).get("Failure Count", 0)),
-        "saves accepted": len(accepted),
-        "of which in the CRM": len(landed),
-        "of which queued": len(accepted) - len(landed) - len(lost),
-        "429s answered by the CRM": limited,
-        "changes lost": len(lost),
+        "CRM": crm.name, "limit": crm.limit, "arrival": arrival,
+        "contacts": len(outcomes), "saw their profile": served,
+        "pages/s answered": round((int(total["Request Count"]) - int(total["Failure Count"]))
+                                  / elapsed, 1),
+        "p50 ms": total["50%"], "p95 ms": total["95%"],
+        "view p95 ms": rows.get("view", {}).get("95%", "-"),
+        "saves accepted": len(accepted), "in the CRM": len(landed & accepted),
+        "still queued": len(accepted & waiting - landed), "lost": len(lost),
+        # A change applied twice would leave two audit notes for one save.
+        "applied twice": twice(crm, sorted(accepted & landed)),
     }
 
 
+def twice(crm: SpikeCrm, refs: list[str]) -> int:
+    return sum(1 for ref in refs if len([n for n in crm.harness.notes(ref)
+                                         if "[portal change" in n]) > 1)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=1000)
     parser.add_argument("--spawn-seconds", type=float, default=60)
     parser.add_argument("--tail", type=float, default=20, help="seconds after the last arrival")
+    parser.add_argument("--drain", type=float, default=600,
+                        help="seconds from the last arrival the queue may take")
+    parser.add_argument("--crms", nargs="+", choices=CRMS, default=list(CRMS))
+    parser.add_argument("--arrivals", nargs="+", choices=("newsletter", "magic-link"),
+                        default=["newsletter", "magic-link"])
     parser.add_argument("--work", help="folder for logs and figures (default: a new temporary one)")
     args = parser.parse_args()
-    results = []
     folder = Path(args.work or tempfile.mkdtemp(prefix="portal-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    redis = start_redis(folder)
+    redis, redis_url = start_redis(folder)
+    results = []
     try:
-        for label, resilience in CONFIGS.items():
-            results.append(run_one(label, resilience, args.contacts, args.spawn_seconds,
-                                   args.tail, folder, redis))
-            print(json.dumps(results[-1]), flush=True)
+        for crm_name in args.crms:
+            for arrival in args.arrivals:
+                results.append(run_one(crm_name, arrival.replace("-", " "), args, folder,
+                                       redis_url))
+                print(json.dumps(results[-1]), flush=True)
     finally:
         redis.terminate()
         redis.wait(10)

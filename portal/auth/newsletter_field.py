@@ -14,6 +14,7 @@ from portal.config import current
 from portal.crm.base import Change, Contact, FieldRef, FieldUpdate, Profile
 from portal.db.keys import token_hash
 from portal.delivery import delivery
+from portal.delivery.reader import field_refs, item_refs
 from portal.delivery.writer import WriteResult
 
 SESSION_KEY = "newsletter_token"
@@ -34,14 +35,15 @@ def stored_token(contact: Contact) -> tuple[Contact, str | None]:
     return profile.contact, value if isinstance(value, str) and value else None
 
 
-def issue_token(contact: Contact) -> tuple[str, WriteResult]:
-    """Make a new token for `contact` and write it into the CRM (or the queue)."""
+def issue_token(contact: Contact, *, now: bool = True) -> tuple[str, WriteResult]:
+    """Make a new token for `contact` and write it into the CRM (or the queue;
+    `now=False`: the queue, whatever the budget)."""
     field = token_field()
     assert field is not None, "issue_token needs [portal] newsletter_token_field"
     token = newsletter_tokens().make(contact.ref)
     change = Change(contact_ref=contact.ref, email=contact.email, name=contact.name,
                     fields=(FieldUpdate(field, token),))
-    return token, delivery().writer.submit(change)
+    return token, delivery().writer.submit(change, now=now)
 
 
 def remember_token(token: str) -> None:
@@ -61,9 +63,15 @@ def token_still_held(profile: Profile) -> bool:
 
 
 def newsletter_contact(token: str) -> Contact | None:
-    """The contact a newsletter link belongs to, if the CRM still holds that token."""
+    """The contact a newsletter link belongs to, if the CRM still holds that token.
+    The check reads the whole profile from the CRM now, and keeps it for the
+    profile page the link opens next: one read for both."""
     claim = newsletter_tokens().read(token)
-    if claim is None:
+    field = token_field()
+    if claim is None or field is None:
         return None
-    contact, stored = stored_token(Contact(ref=claim.contact_ref, email=""))  # the CRM fills it in
-    return contact if stored == token else None
+    parts, config = delivery(), current()
+    profile = parts.profiles.read(parts.crm, Contact(ref=claim.contact_ref, email=""),
+                                  field_refs(config), item_refs(config), fresh=True)
+    stored = profile.values.get(field.crm_field)
+    return profile.contact if stored == token else None

@@ -39,6 +39,8 @@ def check_against(adapter: CrmAdapter, catalog: Catalog, offered: Iterable[tuple
         *_portal_fields(config, by_key),
         *(finding for spec in config.items() for finding in _item(adapter, catalog, automations, spec)),
         *_tags(adapter, config),
+        *(Finding(False, f"{where}: {problem}", "use a shorter tag name.")
+          for where, problem in long_tag_names(config, {adapter.name: adapter.tag_name_limit})),
     ]
 
 
@@ -142,3 +144,26 @@ def _tags(adapter: CrmAdapter, config: Config) -> list[Finding]:
                      N_("remove those tags, use subscription items instead, or set the stand-in "
                         "for tags described in docs/crm/%(crm)s.md."),
                      crm=adapter.kind, asking="; ".join(asking))]
+
+
+def configured_tags(config: Config) -> dict[str, str]:
+    """Every tag name the configuration writes, with the setting that names it."""
+    found: dict[str, str] = {}
+    for item in config.items():
+        if item.kind == "tag":
+            found.setdefault(item.ref, f"groups.items.{item.key}.ref")
+        for tag in (*item.on_subscribe.tags, *item.on_unsubscribe.tags):
+            found.setdefault(tag, f"groups.items.{item.key}")
+    preference = config.portal.language_preference
+    if preference.mode == "tags":
+        for lang, tag in preference.tags.items():
+            found.setdefault(tag, f"portal.language_preference.tags.{lang}")
+    return found
+
+
+def long_tag_names(config: Config, limits: Mapping[str, int | None]) -> list[tuple[str, str]]:
+    """(setting, problem) for each tag name longer than a CRM it goes to
+    accepts (`limits`: CRM name -> its longest tag name, None for no limit)."""
+    return [(where, f'the tag "{tag}" has {len(tag)} characters; {crm} takes at most {limit}')
+            for crm, limit in limits.items() if limit
+            for tag, where in configured_tags(config).items() if len(tag) > limit]

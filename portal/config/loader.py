@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from portal.config.checker import Checker
+from portal.config.compatibility import long_tag_names
 from portal.config.core import read_crms, read_mail, read_portal, refuse_unknown
 from portal.config.layout import LAYOUT_KEYS, read_layout
 from portal.config.model import Config
 from portal.config.sections import BY_NAME
+from portal.crm import tag_name_limit
 
 CORE_SECTIONS = {"portal", "mail", "crm", *LAYOUT_KEYS}
 
@@ -61,6 +63,10 @@ def build(c: Checker, path: Path, raw: Mapping[str, Any]) -> Config:
              if name not in CORE_SECTIONS}
     sections = {name: value for name, value in built.items() if value is not None}
     config = replace(config, **sections)
+    crms = (config.portal.crm, *config.portal.mirrors)
+    for where, problem in long_tag_names(config, {name: tag_name_limit(config.crms[name])
+                                                  for name in crms if name in config.crms}):
+        c.report(where, problem)
     if config.wordpress is not None and not config.wordpress.site_name:
         config = replace(config, wordpress=replace(config.wordpress, site_name=portal.name))
     return config

@@ -45,6 +45,12 @@ def rate_for(options: Mapping[str, Any]) -> str | None:
     return None if not rate or rate == "off" else str(rate)
 
 
+def tag_name_limit(options: Mapping[str, Any]) -> int | None:
+    """The longest tag name the CRM of a `[crm.NAME]` block accepts, if it has a limit."""
+    kind = str(options.get("type", "local"))
+    return adapter_class(kind).tag_name_limit if kind in ADAPTERS else None
+
+
 def build_adapter(name: str, options: Mapping[str, Any], state_dir: Path) -> CrmAdapter:
     """Build the adapter named `name` from its configuration block, alone (no
     shared limiter: for tests and one-off tools)."""

@@ -1,4 +1,4 @@
-"""ActiveCampaign (API v3) adapter.
+"""ActiveCampaign (API v3) adapter. Settings, items, "unsubscribe from all": docs/crm/activecampaign.md.
 
     [crm.main]
     type = "activecampaign"
@@ -9,8 +9,10 @@ Fields are addressed by `email`, `firstName`, `lastName`, `phone` or a custom
 field's numeric id; items are lists (`kind = "list"`, ref = list id) and tags
 (`kind = "tag"`, ref = tag name). One GET of the contact brings its standard
 and custom values and list memberships; tags need one more call.
-ActiveCampaign has no global opt-out in v3: "unsubscribe from all" leaves the
-lists the change names (those the configuration shows) and no other.
+ActiveCampaign reads one contact at a time (`GET /contacts?ids[]=` lists
+contacts without their values) and writes a list, a tag or a note a call each.
+It has no global opt-out in v3: "unsubscribe from all" leaves the lists the
+change names (those the configuration shows) and no other.
 
 New contacts are made with `POST /api/3/contacts`. Email is unique per
 account: when it is taken, ActiveCampaign answers 422 `duplicate` and the
@@ -19,6 +21,7 @@ adapter returns the contact that already has it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ from portal.crm.base import (
     Profile,
     Value,
 )
+from portal.crm.calls import is_first_attempt
 from portal.crm.http import CrmHttp, ErrorFormat, base_url_option, client_options
 from portal.crm.planning import (
     TextValues,
@@ -44,6 +48,7 @@ from portal.crm.planning import (
     items_in,
     items_of,
     marked_note,
+    notes_to_write,
     parse_moment,
     same_email,
     split_name,
@@ -53,7 +58,11 @@ from portal.crm.planning import (
 )
 
 STANDARD = ("email", "firstName", "lastName", "phone")
-SUBSCRIBED, UNSUBSCRIBED = "1", "2"
+STANDARD_FIELDS = (("email", "Email", "email", "email"), ("firstName", "First name", "text", "text"),
+                   ("lastName", "Last name", "text", "text"), ("phone", "Phone", "text", "tel"))
+SUBSCRIBED = "1"
+UNKNOWN_TAG_SECONDS = 300.0
+LISTS_BOUND = 100  # lists a contact may be on, for the declared cost of "unsubscribe from all"
 RESUBSCRIBE_SOURCE = 4  # lets a contact who unsubscribed themselves opt back in
 ERRORS = ErrorFormat("ActiveCampaign")  # a 422 lists {title, detail, code} under "errors"
 # A multi-value field's options stand between "||"; an unticked box is empty.
@@ -84,6 +93,7 @@ class ActiveCampaignCrm(CrmAdapter):
             **client_options(self.options),
         )
         self._tag_ids: dict[str, str] = {}
+        self._tag_unknown: dict[str, float] = {}  # tag name -> when to search for it again
         self._field_meta: dict[str, dict[str, Any]] | None = None
 
     # --- reading -------------------------------------------------------------
@@ -106,50 +116,50 @@ class ActiveCampaignCrm(CrmAdapter):
             items, {"list": lists, "tag": self._tag_names(contact.ref, items)}))
 
     def _tag_names(self, ref: str, items: Sequence[ItemRef]) -> set[str]:
-        """The contact's tags: one more call, made only when tag items are asked."""
-        if not any(i.kind == "tag" for i in items):
+        """Which asked tags the contact has: contactTags, and a search per tag not known yet."""
+        asked = {i.ref for i in items if i.kind == "tag"}
+        if not asked:
             return set()
-        return {self._tag_name(str(ct["tag"])) for ct in self._contact_tags(ref)}
+        ids = {self._tag_id(name): name for name in sorted(asked)}
+        return {ids[str(ct["tag"])] for ct in self._contact_tags(ref) if str(ct["tag"]) in ids}
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
-        return 2 if any(i.kind == "tag" for i in items) else 1  # tags: contactTags too
+        tags = {i.ref for i in items if i.kind == "tag"}
+        unknown = [t for t in tags if t not in self._tag_ids
+                   and self._tag_unknown.get(t, 0) <= time.monotonic()]
+        return 1 + bool(tags) + len(unknown)  # the contact, its contactTags, tag searches
 
     def _contact_tags(self, ref: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self.http.json("GET", f"contacts/{ref}/contactTags").get(
-            "contactTags", [])
-        return found
-
-    def _tag_name(self, tag_id: str) -> str:
-        """A tag's name by id, cached (ids never change), so a page view costs no lookups."""
-        names = {v: k for k, v in self._tag_ids.items()}
-        if tag_id not in names:
-            tag = self.http.json("GET", f"tags/{tag_id}")["tag"]
-            self._tag_ids[tag["tag"]] = tag_id
-            return str(tag["tag"])
-        return names[tag_id]
+        return list(self.http.json("GET", f"contacts/{ref}/contactTags").get("contactTags", []))
 
     def _tag_id(self, name: str, create: bool = False) -> str | None:
         """A tag's id by name, cached: tag ids never change."""
-        if name not in self._tag_ids:
-            found = self.http.json("GET", "tags", params={"search": name, "limit": 100})
-            for tag in found.get("tags", []):
+        if name not in self._tag_ids and self._tag_unknown.get(name, 0) <= time.monotonic():
+            for tag in self._every("tags", "tags", search=name):
                 self._tag_ids.setdefault(tag["tag"], str(tag["id"]))
+            # A tag nobody made yet: asked again after a while, not on every page.
+            self._tag_unknown[name] = time.monotonic() + UNKNOWN_TAG_SECONDS
         if name not in self._tag_ids and create:
             made = self.http.json("POST", "tags", json={"tag": {"tag": name, "tagType": "contact",
                                                                 "description": ""}})
             self._tag_ids[name] = str(made["tag"]["id"])
         return self._tag_ids.get(name)
 
+    def _every(self, path: str, key: str, **params: str) -> list[dict[str, Any]]:
+        """Every row of a catalogue, page by page (`limit` is at most 100)."""
+        return [row for body in self.http.offset_pages(path, key, params=params)
+                for row in body.get(key, [])]
+
     def _fields(self) -> dict[str, dict[str, Any]]:
         """Custom field definitions with their options, cached for the adapter's life."""
         if self._field_meta is None:
-            body = self.http.json("GET", "fields", params={"limit": 100})
+            pages = list(self.http.offset_pages("fields", "fields"))
             options: dict[str, list[dict[str, Any]]] = {}
-            for option in body.get("fieldOptions", []):
+            for option in (o for body in pages for o in body.get("fieldOptions", [])):
                 options.setdefault(str(option["field"]), []).append(option)
             self._field_meta = {
                 str(f["id"]): {**f, "choices": options.get(str(f["id"]), [])}
-                for f in body.get("fields", [])
+                for body in pages for f in body.get("fields", [])
             }
         return self._field_meta
 
@@ -167,14 +177,22 @@ class ActiveCampaignCrm(CrmAdapter):
     def apply(self, change: Change) -> None:
         self.refuse_unknown_items(change)
         ref = change.contact_ref
-        data = self.http.json("GET", f"contacts/{ref}")  # also proves the contact exists
         if change.fields:
             self._write_fields(ref, change)
-        self._write_lists(ref, change, data.get("contactLists", []))
+        self._write_lists(ref, change)
         add, remove = tag_plan(change)
         if add or remove:
             self._write_tags(ref, add, remove)
         self._write_notes(ref, change)
+
+    def write_cost(self, change: Change) -> int:
+        # The contact, each list, each tag after reading contactTags, each note
+        # after reading the notes, each automation; "unsubscribe from all" reads
+        # the contact's lists and leaves each.
+        tags, notes = sum(map(len, tag_plan(change))), len(notes_to_write(change))
+        return (bool(change.fields) + sum(map(len, items_of(change, "list"))) + bool(tags) + tags
+                + bool(notes) + notes + len(change.automations)
+                + (1 + LISTS_BOUND if change.unsubscribe_all else 0))
 
     def _write_notes(self, ref: str, change: Change) -> None:
         def texts() -> list[str]:
@@ -212,24 +230,22 @@ class ActiveCampaignCrm(CrmAdapter):
         text = str(VALUES.encode(value))
         return f"||{text}||" if text and isinstance(value, list) else text
 
-    def _write_lists(self, ref: str, change: Change, memberships: list[dict[str, Any]]) -> None:
-        status = {cl["list"]: str(cl.get("status")) for cl in memberships}
+    def _write_lists(self, ref: str, change: Change) -> None:
         join, leave = items_of(change, "list")
         for item in join:
-            if status.get(item.ref) != SUBSCRIBED:
-                body: dict[str, Any] = {"list": item.ref, "contact": ref, "status": 1}
-                if status.get(item.ref) == UNSUBSCRIBED:
-                    body["sourceid"] = RESUBSCRIBE_SOURCE
-                self.http.json("POST", "contactLists", json={"contactList": body})
-                status[item.ref] = SUBSCRIBED
+            # Status 1 subscribes, and re-subscribes a contact who had left: the
+            # contact asks for it here, so the source says so (sourceid 4).
+            self.http.json("POST", "contactLists", json={"contactList": {
+                "list": item.ref, "contact": ref, "status": 1, "sourceid": RESUBSCRIBE_SOURCE}})
         # "Unsubscribe from all" names the lists it leaves: no other list is touched.
-        for list_id in sorted({i.ref for i in leave}):
-            if status.get(list_id) == SUBSCRIBED:
-                self.http.json("POST", "contactLists", json={
-                    "contactList": {"list": list_id, "contact": ref, "status": 2}})
+        for list_id in sorted({i.ref for i in leave} - {i.ref for i in join}):
+            self.http.json("POST", "contactLists", json={
+                "contactList": {"list": list_id, "contact": ref, "status": 2}})
 
     def _write_tags(self, ref: str, add: list[str], remove: list[str]) -> None:
-        have = {str(ct["tag"]): str(ct["id"]) for ct in self._contact_tags(ref)}
+        # The association ids to delete, and the tags an earlier attempt added.
+        fresh = is_first_attempt() and not remove
+        have = {} if fresh else {str(ct["tag"]): str(ct["id"]) for ct in self._contact_tags(ref)}
         for name in add:
             tag_id = self._tag_id(name, create=True)
             if tag_id not in have:
@@ -246,12 +262,7 @@ class ActiveCampaignCrm(CrmAdapter):
     def describe(self) -> Catalog:
         self._field_meta = None
         meta = self._fields()
-        standard = (
-            CrmFieldInfo("email", "Email", "email", "email"),
-            CrmFieldInfo("firstName", "First name", "text", "text"),
-            CrmFieldInfo("lastName", "Last name", "text", "text"),
-            CrmFieldInfo("phone", "Phone", "text", "tel"),
-        )
+        standard = tuple(CrmFieldInfo(*info) for info in STANDARD_FIELDS)
         custom = tuple(
             CrmFieldInfo(
                 key=fid, label=f.get("title", ""), type=f.get("type", ""),
@@ -263,8 +274,9 @@ class ActiveCampaignCrm(CrmAdapter):
             )
             for fid, f in meta.items()
         )
-        lists = self.http.json("GET", "lists", params={"limit": 100}).get("lists", [])
-        tags = self.http.json("GET", "tags", params={"limit": 100}).get("tags", [])
+        lists = self._every("lists", "lists")
+        # Template tags label email templates, not contacts.
+        tags = [t for t in self._every("tags", "tags") if t.get("tagType", "contact") == "contact"]
         items = [CrmItemInfo(ItemRef("list", str(x["id"])), x.get("name", "")) for x in lists]
         items += [CrmItemInfo(ItemRef("tag", t["tag"]), t["tag"]) for t in tags]
         return Catalog(fields=standard + custom, items=tuple(items),
@@ -272,7 +284,7 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def automations(self) -> list[tuple[str, str]]:
         """(id, name) of the account's automations, for `portal fields`."""
-        found = self.http.json("GET", "automations", params={"limit": 100}).get("automations", [])
+        found = self._every("automations", "automations")
         return [(str(a["id"]), a.get("name", "")) for a in found]
 
     def check_access(self) -> None:

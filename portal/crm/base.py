@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 # How callers say what their CRM calls may wait for: part of the contract.
 from portal.crm.calls import BACKGROUND as BACKGROUND
@@ -29,7 +30,13 @@ from portal.crm.calls import SAVE as SAVE
 from portal.crm.calls import CallPolicy as CallPolicy
 from portal.crm.calls import calls_together
 from portal.crm.calls import calls_under as calls_under
+from portal.crm.calls import first_attempt as first_attempt
 from portal.crm.calls import new_unit_of_work as new_unit_of_work
+
+if TYPE_CHECKING:
+    from portal.crm.batching import ReadBatcher
+
+_BATCHERS_LOCK = threading.Lock()
 
 # A portal field type ("text", "date", "multiselect", ...): the table of
 # types is portal.fields; an adapter only encodes and decodes their values.
@@ -90,6 +97,16 @@ class CrmRateLimited(CrmError):
     def __init__(self, message: str, *, crm: str = "", retry_after: float | None = None) -> None:
         super().__init__(message, crm=crm)
         self.retry_after = retry_after
+
+
+class CrmBudgetSpent(CrmRateLimited):
+    """The portal's own request budget for the CRM is spent: this call was not
+    sent, and `nothing_sent` says whether no call of its unit of work was."""
+
+    def __init__(self, message: str, *, crm: str = "", retry_after: float | None = None,
+                 nothing_sent: bool = False) -> None:
+        super().__init__(message, crm=crm, retry_after=retry_after)
+        self.nothing_sent = nothing_sent
 
 
 class CrmUnavailable(CrmError):
@@ -298,6 +315,8 @@ class CrmAdapter(ABC):
     kind: ClassVar[str] = ""
     item_kinds: ClassVar[frozenset[str]] = frozenset()
     supports_tags: ClassVar[bool] = True
+    # The longest tag name the CRM accepts, where it documents one.
+    tag_name_limit: ClassVar[int | None] = None
     # The request rate the CRM documents ("5/second", any `limits` string), which
     # the portal keeps under unless `rate_limit` in [crm.NAME] says otherwise.
     default_rate: ClassVar[str | None] = None
@@ -307,6 +326,7 @@ class CrmAdapter(ABC):
         self.options = dict(options)
         self.state_dir = state_dir
         self.duplicate_policy: DuplicatePolicy = self.options.get("duplicates", "most_recent")
+        self._reads: ReadBatcher | None = None
 
     def refuse_unknown_items(self, change: Change) -> None:
         """Refuse, before anything is written, a change naming items of a kind
@@ -355,12 +375,16 @@ class CrmAdapter(ABC):
         oldest = datetime.min.replace(tzinfo=UTC)
         return max(found, key=lambda c: _aware(c.modified) or oldest)
 
-    @abstractmethod
     def fetch_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
     ) -> Profile:
         """Current values of `fields` and which of `items` the contact is in,
-        in the fewest calls the API allows."""
+        in the fewest calls the API allows. An adapter defines this or
+        `fetch_profiles` (where its API reads many contacts at once)."""
+        found = self.fetch_profiles([contact], fields, items)[contact.ref]
+        if isinstance(found, CrmError):
+            raise found
+        return found
 
     def read_profile(
         self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
@@ -368,13 +392,71 @@ class CrmAdapter(ABC):
         """`fetch_profile`, with the request budget for all its calls taken at
         once: a read that got its first call and no slot for the next would
         waste the first. Callers read profiles through this."""
+        if self.batch_size > 1:
+            return self._batcher().read(contact, fields, items)
         with calls_together(self.name, self.read_cost(fields, items)):
             return self.fetch_profile(contact, fields, items)
 
+    def _batcher(self) -> ReadBatcher:
+        """The one batcher of this adapter's reads (portal.crm.batching)."""
+        from portal.crm.batching import DEFAULT_WINDOW, ReadBatcher
+
+        with _BATCHERS_LOCK:
+            if self._reads is None:
+                window = float(self.options.get("read_batch_window", DEFAULT_WINDOW))
+                self._reads = ReadBatcher(self, window)
+            return self._reads
+
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
-        """How many calls `fetch_profile` makes for these fields and items, so
-        the rate limiter can reserve them together."""
+        """How many calls `fetch_profile` (and `fetch_profiles`, for up to
+        `batch_size` contacts) makes for these fields and items, so the rate
+        limiter can reserve them together. The conformance suite holds every
+        adapter to it."""
         return 1
+
+    # How many contacts one `fetch_profiles` reads in `read_cost` calls: 1
+    # where the CRM's API reads one contact's values and items at a time.
+    batch_size: ClassVar[int] = 1
+
+    def fetch_profiles(self, contacts: Sequence[Contact], fields: Sequence[FieldRef],
+                       items: Sequence[ItemRef]) -> dict[str, Profile | CrmError]:
+        """Several contacts' profiles by ref; a contact the CRM does not hold
+        (or refused) maps to its error. Adapters whose API reads many contacts
+        at once do it in `read_cost` calls for up to `batch_size` of them."""
+        found: dict[str, Profile | CrmError] = {}
+        for contact in contacts:
+            try:
+                found[contact.ref] = self.fetch_profile(contact, fields, items)
+            except CrmNotFound as exc:
+                found[contact.ref] = exc
+        return found
+
+    def write_cost(self, change: Change) -> int:
+        """The most calls `apply` makes for `change` once the adapter's
+        catalogue caches (tag ids, field options) are warm: what the
+        conformance suite holds the adapter to."""
+        return 1 + len(change.join) + len(change.leave) + len(change.add_tags) \
+            + len(change.remove_tags) + len(change.notes) + len(change.automations) + 1
+
+    # How many contacts' changes one `apply_many` carries; 1: no bulk write.
+    bulk_size: ClassVar[int] = 1
+
+    def apply_many(self, changes: Sequence[Change]) -> dict[str, CrmError | None]:
+        """Apply several contacts' changes (at most `bulk_size`, one per
+        contact), each exactly as `apply` would: by change id, None where it
+        landed, else the CRM's error for that record. Adapters with bulk
+        endpoints write them in a few calls for all."""
+        done: dict[str, CrmError | None] = {}
+        for n, change in enumerate(changes):
+            try:
+                self.apply(change)
+                done[change.id] = None
+            except CrmError as exc:
+                done[change.id] = exc
+                if exc.transient:  # the CRM is busy or down: the rest waits too
+                    done.update({later.id: exc for later in changes[n + 1:]})
+                    break
+        return done
 
     @abstractmethod
     def apply(self, change: Change) -> None:

@@ -46,6 +46,8 @@ class Unit:
     policy: CallPolicy = PAGE
     spent: bool = False  # some call went out: the rest finish what was started
     batch: Batch | None = None
+    fresh: bool = False  # the change being applied never reached the CRM before
+    page_calls: int = 0  # calls this request's pages took (not counted as others' demand)
 
 
 _unit: ContextVar[Unit | None] = ContextVar("portal_crm_unit", default=None)
@@ -95,7 +97,7 @@ def calls_together(crm: str, calls: int) -> Iterator[None]:
     the budget on pages that can be shown. Nothing is taken if no call is
     made (a cached profile); slots left unused expire with their window."""
     current = unit()
-    if calls <= 1:
+    if calls < 1:
         yield
         return
     outer, current.batch = current.batch, Batch(crm, calls)
@@ -103,3 +105,21 @@ def calls_together(crm: str, calls: int) -> Iterator[None]:
         yield
     finally:
         current.batch = outer
+
+
+@contextmanager
+def first_attempt(fresh: bool = True) -> Iterator[None]:
+    """Apply a change inside: its calls are a unit of their own (so the
+    writer can tell whether any of them went out), and `fresh` says it was
+    never sent to the CRM before, so an adapter need not read what an earlier
+    attempt may have written (notes, tags) before writing."""
+    outer = unit()
+    token = _unit.set(Unit(policy=outer.policy, fresh=fresh, page_calls=outer.page_calls))
+    try:
+        yield
+    finally:
+        _unit.reset(token)
+
+
+def is_first_attempt() -> bool:
+    return unit().fresh

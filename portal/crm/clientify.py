@@ -46,6 +46,7 @@ from portal.crm.planning import (
     full_name,
     items_in,
     marked_note,
+    notes_to_write,
     parse_moment,
     same_email,
     split_name,
@@ -124,6 +125,16 @@ class ClientifyCrm(CrmAdapter):
                            json={"marketing_status": not change.unsubscribe_all})
         self._write_notes(ref, change)
 
+    def write_cost(self, change: Change) -> int:
+        # The contact (its emails and tags), its fields and email, each tag (and
+        # the tag list to remove one), the marketing status, each note after
+        # reading the wall, each automation.
+        add, remove = tag_plan(change)
+        notes = len(notes_to_write(change))
+        return (1 + 2 * bool(change.fields) + len(add) + bool(remove) + len(remove)
+                + (change.unsubscribe_all is not None) + bool(notes) + notes
+                + len(change.automations))
+
     def _write_fields(self, ref: str, raw: Mapping[str, Any], change: Change) -> None:
         body: dict[str, Any] = {}
         custom = []
@@ -186,23 +197,26 @@ class ClientifyCrm(CrmAdapter):
     # --- set-up tools ----------------------------------------------------------
 
     def describe(self) -> Catalog:
-        body = self.http.json("GET", "custom-fields/", params={"object_type": "contact",
-                                                               "page_size": 200})
+        found = self._every("custom-fields/", object_type="contact")
         standard = tuple(CrmFieldInfo(name, name.replace("_", " ").capitalize(), "text",
                                       "textarea" if name in ("description", "remarks") else "text")
                          for name in STANDARD)
         email = CrmFieldInfo("email", "Email", "email", "email")
-        custom = tuple(_custom_field(f) for f in body.get("results", []))
-        tags = [t["name"] for t in self.http.json(
-            "GET", "contacts/tags/", params={"page_size": 200}).get("results", [])]
+        custom = tuple(_custom_field(f) for f in found)
+        tags = [t["name"] for t in self._every("contacts/tags/")]
         return Catalog(fields=(email, *standard, *custom),
                        items=tuple(CrmItemInfo(ItemRef("tag", t), t) for t in tags),
                        tags=tuple(tags))
 
     def automations(self) -> list[tuple[str, str]]:
         """(id, name) of the account's automations, for `portal fields`."""
-        found = self.http.json("GET", "automations/", params={"page_size": 200}).get("results", [])
-        return [(str(a["id"]), a.get("name", "")) for a in found]
+        return [(str(a["id"]), a.get("name", "")) for a in self._every("automations/")]
+
+    def _every(self, path: str, **params: str) -> list[dict[str, Any]]:
+        """Every row of a catalogue, following each page's `next`."""
+        return [row for body in self.http.pages(path, lambda body: body.get("next"),
+                                                params={**params, "page_size": 200})
+                for row in body.get("results", [])]
 
     def check_access(self) -> None:
         self.http.json("GET", "contacts/", params={"page_size": 1})

@@ -22,7 +22,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from importlib import metadata
@@ -162,6 +162,19 @@ def answer_json(response: requests.Response) -> Any:
         return None
 
 
+def _at(entry: Any, path: Sequence[str | int]) -> Any:
+    for step in path:
+        try:
+            entry = entry[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return entry
+
+
+def _entries(body: Any) -> list[dict[str, Any]]:
+    return [e for e in (body if isinstance(body, list) else [body]) if isinstance(e, dict)]
+
+
 class _EntryText(dict[str, Any]):
     """An error entry for `str.format_map`: a key it lacks reads as blank."""
 
@@ -185,6 +198,8 @@ class ErrorFormat:
     field: tuple[str | int, ...] = ()  # the path to the field name inside an entry
     reason: str = "{message}"
     quota: frozenset[str] = frozenset()  # codes saying the CRM's request quota is spent
+    records: tuple[str | int, ...] = ()  # where an error of a batch answer names its records
+    missing: tuple[str, str] = ("", "")  # key and value of a batch error about missing records
 
     def entries_of(self, response: requests.Response) -> list[dict[str, Any]]:
         body = answer_json(response)
@@ -228,6 +243,39 @@ class ErrorFormat:
         reason = redact(self.reason.format_map(_EntryText(entry, field=field)), secrets)
         return CrmValidationError(f"{self.vendor} refused {field or 'the change'}: {said}", crm=crm,
                                   reason=reason.strip() or said, field=field)
+
+    def batch_refusals(self, body: Any, refs: Collection[str], crm: str) -> dict[str, CrmError]:
+        """The records a batch answer's `errors` refuse, by ref: each error names
+        its records at `records` (all of the batch when it names none), and is
+        not found when it says so as `missing` says, else a refusal of the field."""
+        refused: dict[str, CrmError] = {}
+        for error in (body or {}).get("errors", []) if isinstance(body, dict) else []:
+            named = [str(r) for r in _at(error, self.records) or [] if str(r) in refs] or refs
+            status = 404 if self.missing[0] and error.get(self.missing[0]) == self.missing[1] else 400
+            refused.update({ref: self.refusal(status, error.get("errors") or error, crm)
+                            for ref in named})
+        return refused
+
+    def codes_in(self, body: Any) -> set[str]:
+        """The error codes of a parsed error body (an entry or a list of them)."""
+        return {str(e.get(self.code) or "") for e in _entries(body)}
+
+    def refusal(self, status: int, body: Any, crm: str) -> CrmError:
+        """The contract's error for one part of a batch or composite answer:
+        its own status and body (entries as in a whole answer), the quota codes
+        a wait, 404 not found, the rest a refusal naming the field."""
+        entries = _entries(body)
+        codes = self.codes_in(body)
+        if codes & self.quota:
+            return CrmRateLimited(f"{self.vendor} '{crm}' is limiting the portal "
+                                  f"({sorted(codes & self.quota)[0]}).", crm=crm)
+        if status == 404:
+            return CrmNotFound(f"{self.vendor} '{crm}': not found.", crm=crm)
+        entry = entries[0] if entries else {}
+        field = self.field_of(entry)
+        reason = self.reason.format_map(_EntryText(entry, field=field)).strip() or str(body)[:300]
+        return CrmValidationError(f"{self.vendor} refused {field or 'the change'}: {reason}",
+                                  crm=crm, reason=reason, field=field)
 
 
 class CrmHttp:
@@ -361,6 +409,19 @@ class CrmHttp:
                 return
             yield body
             where, params = follow(body), None
+
+    def offset_pages(self, path: str, key: str, *, size: int = 100, start: str = "offset",
+                     params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """Every page of a catalogue paged by `limit` and an offset (`start`):
+        pages of `size` rows under `key` until one comes back short."""
+        offset = 0
+        while True:
+            body = self.json("GET", path, params={**(params or {}), "limit": size, start: offset})
+            yield body or {}
+            rows = len((body or {}).get(key) or ())
+            offset += rows
+            if rows < size:
+                return
 
     def error_for(self, response: requests.Response, method: str, path: str) -> CrmError:
         special = self.classify(response) if self.classify is not None else None

@@ -1,104 +1,54 @@
-"""HubSpot: CRM v3 contacts and properties, Communication Preferences v4, CRM lists, notes.
+"""HubSpot: CRM v3 contacts, properties, lists and notes, Communication Preferences v4.
+Settings, secrets, items, `tags_property`, `resubscribe_type`: docs/crm/hubspot.md.
+Reads and writes go through the batch endpoints, a call each for up to 100 contacts.
 
-Settings and secrets: docs/crm/hubspot.md.
-
-Subscription items: "subscription_type" (ref = subscription id), "list" (ref =
-CRM list id; manual lists only) and "option" (ref = a multiple-checkbox
-property, value = one of its options).
-
-HubSpot has no contact tags. With `tags_property` set, tags are written as
-options of that multiple-checkbox property (each tag must exist as an
-option); without it the adapter reports `supports_tags = False` and refuses
-tag changes. "Unsubscribe from all" leaves the subscription types the
-change names, one by one: HubSpot's own unsubscribe-all would end types the
-portal does not show. HubSpot lifts an "unsubscribed from all email" (set in
-HubSpot) only when the contact subscribes to a type again: `resubscribe_type`
-names the type used when the contact lifts it without choosing one.
-
-A subscription status carries a legal basis and its explanation: the item's
-own (the portal's consent record, `Change.consents`) where the change has
-one, else the configured `legal_basis`. HubSpot ties subscription statuses
-to the email address, not to the contact: when a contact's address changes,
-the adapter sets the old address's statuses (and an unsubscribe from all) on
-the new one, so the contact's choices move with them.
-
-New contacts are made with `POST /crm/v3/objects/contacts`. Email is unique:
-a taken one is answered 409 "Contact already exists. Existing ID: N", and
-the adapter returns that contact.
-"""
+"Unsubscribe from all" leaves the subscription types the change names: HubSpot's
+own unsubscribe-all would end types the portal does not show. Each state carries
+the legal basis of the item's consent record, and an address's statuses move
+with the contact when its email changes (hubspot_preferences)."""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from portal.crm.base import (
-    Catalog,
-    Change,
-    Consent,
-    Contact,
-    CrmAdapter,
-    CrmAuthError,
-    CrmFieldInfo,
-    CrmItemInfo,
-    CrmNotFound,
-    CrmValidationError,
-    FieldRef,
-    FieldType,
-    ItemRef,
-    Profile,
-    Value,
-)
+from portal.crm import base, planning
 from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options, crm_reason
+from portal.crm.hubspot_preferences import Basis, move_statuses, statuses_to_move
 from portal.crm.oauth import OAuthApp, TokenManager, signed
-from portal.crm.planning import (
-    TextValues,
-    field_items,
-    full_name,
-    items_in,
-    items_of,
-    merged_options,
-    note_html,
-    option_edits,
-    parse_moment,
-    record_columns,
-    record_profile,
-    refuse_tags,
-    split_name,
-    taken_contact,
-    unwritten_notes,
-)
 
+log = logging.getLogger(__name__)
 LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_INTEREST_OTHER",
                "LEGITIMATE_INTEREST_PQL", "NON_GDPR", "PERFORMANCE_OF_CONTRACT", "PROCESS_AND_STORE")
-# The GDPR's bases as HubSpot names them; the first is used unless the configured
-# legal_basis is one of the same family (a kind of legitimate interest).
-BASES = {"consent": ("CONSENT_WITH_NOTICE",), "contract": ("PERFORMANCE_OF_CONTRACT",),
-         "legitimate_interest": ("LEGITIMATE_INTEREST_OTHER", "LEGITIMATE_INTEREST_CLIENT",
-                                 "LEGITIMATE_INTEREST_PQL")}
 SCOPES = ("crm.objects.contacts.read crm.objects.contacts.write crm.schemas.contacts.read "
           "communication_preferences.read_write crm.lists.read crm.lists.write oauth")
 OPT_OUT = "hs_email_optout"  # HubSpot's own "unsubscribed from all email" property
-NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association type note → contact
+CONTACTS = "0-1"  # HubSpot's object type id of contacts
+# HUBSPOT_DEFINED association type note → contact
+NOTE_TO_CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}
 EXISTING_ID = re.compile(r"Existing ID: (\d+)")  # in the 409 that answers a taken email
 OAUTH = OAuthApp(token_url="{api}/oauth/v1/token",  # noqa: S106 (an address, not a secret)
                  authorize_url="{app}/oauth/authorize", scopes=SCOPES)
-ERRORS = ErrorFormat("HubSpot", field=("context", "propertyName", 0))  # a 400 names the property
+# A 400 names the property; a batch's errors name their records in context.ids.
+ERRORS = ErrorFormat("HubSpot", field=("context", "propertyName", 0), records=("context", "ids"),
+                     missing=("category", "OBJECT_NOT_FOUND"))
 # Every value is a string; a multiple checkbox's options are joined by ";".
-VALUES = TextValues(separator=";", ticked=frozenset({"true"}))
-PORTAL_TYPES: dict[str, FieldType] = {
+VALUES = planning.TextValues(separator=";", ticked=frozenset({"true"}))
+PORTAL_TYPES: dict[str, base.FieldType] = {
     "text": "text", "textarea": "textarea", "phonenumber": "tel", "select": "select",
     "radio": "select", "checkbox": "multiselect", "booleancheckbox": "checkbox", "date": "date",
 }
 
 
-class HubSpotCrm(CrmAdapter):
+class HubSpotCrm(base.CrmAdapter):
     kind = "hubspot"
     default_rate = "100/10 seconds"  # the limit the CRM documents
     item_kinds = frozenset({"subscription_type", "list", "option"})
@@ -110,85 +60,117 @@ class HubSpotCrm(CrmAdapter):
         suffix = f"-{region}" if region and region != "na1" else ""
         self.base_url = str(self.options.get("base_url", f"https://api{suffix}.hubapi.com")).rstrip("/")
         self.app_url = str(self.options.get("app_url", f"https://app{suffix}.hubspot.com")).rstrip("/")
-        self.legal_basis = choice_option(name, self.options, "legal_basis", LEGAL_BASES)
-        self.legal_basis_explanation = str(self.options.get(
-            "legal_basis_explanation", "The contact chose this in the preference portal."))
+        self.basis = Basis(choice_option(name, self.options, "legal_basis", LEGAL_BASES), str(
+            self.options.get("legal_basis_explanation",
+                             "The contact chose this in the preference portal.")))
         self.tags_property = str(self.options.get("tags_property", ""))
         self.supports_tags = bool(self.tags_property)  # type: ignore[misc]
         self.resubscribe_type = str(self.options.get("resubscribe_type", ""))
         self.tokens: TokenManager | None = None
-        auth: requests.auth.AuthBase
+        auth: requests.auth.AuthBase | None = None
+        headers = {}
         if choice_option(name, self.options, "auth", ("private_app", "oauth")) == "oauth":
             self.tokens, auth = signed(self, OAUTH.client(
                 self, {"api": self.base_url, "app": self.app_url},
                 leeway=float(self.options.get("refresh_leeway", 300))))
             hint = f"the OAuth app of '{name}' (`portal crm authorize {name}`)"
         else:
-            auth = _StaticBearer(lambda: self.secret("private_app_token"))
+            headers["Authorization"] = f"Bearer {self.secret('private_app_token')}"
             hint = self.secret_env_name("private_app_token")
-        self.http = CrmHttp(name, self.base_url, auth=auth, errors=ERRORS, credentials_hint=hint,
-                            **client_options(self.options))
+        self.http = CrmHttp(name, self.base_url, auth=auth, headers=headers, errors=ERRORS,
+                            credentials_hint=hint, **client_options(self.options))
 
     # reading ------------------------------------------------------------------
 
-    def find_contacts(self, email: str) -> list[Contact]:
+    def find_contacts(self, email: str) -> list[base.Contact]:
         # email is unique in HubSpot: idProperty=email finds the one contact, 404 means none.
         # HubSpot keeps emails in lower case; asking in lower case matches whatever was typed.
         try:
             body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(email.strip().lower())}",
                                   params={"idProperty": "email", "properties": "email,firstname,lastname"})
-        except CrmNotFound:
+        except base.CrmNotFound:
             return []
         return [self._contact(body)]
 
-    def fetch_profile(
-        self, contact: Contact, fields: Sequence[FieldRef], items: Sequence[ItemRef]
-    ) -> Profile:
-        wanted = record_columns((f.crm_field for f in fields), items, "email", "firstname",
-                                "lastname", OPT_OUT)
-        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(contact.ref)}",
-                              params={"properties": ",".join(sorted(wanted))})
-        props = body.get("properties") or {}
-        kinds = {i.kind for i in items}  # v4 statuses and list memberships: a call each, if asked
-        found = {"subscription_type": self._subscribed_types(props.get("email") or contact.email)
-                 if "subscription_type" in kinds else set(),
-                 "list": self._lists_of(contact.ref) if "list" in kinds else set()}
-        return record_profile(self._contact(body), props, fields, items, _from_hubspot, OPT_OUT,
-                              items_in(items, found))
+    batch_size = 100  # the batch read endpoints' documented maximum of inputs
 
-    def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
-        # The contact, plus its v4 statuses and its list memberships when those items are asked.
+    def fetch_profiles(self, contacts: Sequence[base.Contact], fields: Sequence[base.FieldRef],
+                       items: Sequence[base.ItemRef]) -> dict[str, base.Profile | base.CrmError]:
+        """The contacts' properties, v4 statuses and list memberships: one batch call each."""
+        records = self._records([c.ref for c in contacts], planning.record_columns(
+            (f.crm_field for f in fields), items, "email", "firstname", "lastname", OPT_OUT))
+        kinds = {i.kind for i in items}
+        emails = [(r.get("properties") or {}).get("email") or "" for r in records.values()]
+        types = self._subscribed_types([e for e in emails if e]) \
+            if "subscription_type" in kinds else {}
+        lists = self._lists_of(list(records)) if "list" in kinds else {}
+
+        def profile(record: Mapping[str, Any]) -> base.Profile:
+            props = record.get("properties") or {}
+            member = {"subscription_type": types.get((props.get("email") or "").lower(), set()),
+                      "list": lists.get(str(record["id"]), set())}
+            return planning.record_profile(self._contact(record), props, fields, items,
+                                           _from_hubspot, OPT_OUT, planning.items_in(items, member))
+
+        return planning.record_profiles(self, contacts, records, profile)
+
+    def _records(self, refs: Sequence[str], names: Iterable[str]) -> dict[str, Any]:
+        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/read", json={
+            "inputs": [{"id": ref} for ref in refs], "properties": sorted(names),
+            "propertiesWithHistory": []})
+        return {str(r["id"]): r for r in body.get("results", [])}
+
+    def read_cost(self, fields: Sequence[base.FieldRef], items: Sequence[base.ItemRef]) -> int:
+        # The contacts, plus their v4 statuses and list memberships when those items are asked.
         kinds = {i.kind for i in items}
         return 1 + ("subscription_type" in kinds) + ("list" in kinds)
 
-    def _subscribed_types(self, email: str) -> set[str]:
-        body = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(email)}",
-                              params=self._channel())
-        return {str(s.get("subscriptionId")) for s in body.get("results", [])
-                if s.get("status") == "SUBSCRIBED"}
+    def _subscribed_types(self, emails: list[str]) -> dict[str, set[str]]:
+        body = self.http.json("POST", "/communication-preferences/v4/statuses/batch/read",
+                              params=self._channel(), json={"inputs": emails})
+        return {str(r.get("subscriberIdString", "")).lower(): {
+            str(s.get("subscriptionId")) for s in r.get("statuses", [])
+            if s.get("status") == "SUBSCRIBED"} for r in body.get("results", [])}
 
-    def _lists_of(self, contact_id: str) -> set[str]:
-        body = self.http.json("GET", f"/crm/v3/lists/records/0-1/{_path(contact_id)}/memberships")
-        return {str(m.get("listId")) for m in body.get("results", [])}
+    def _lists_of(self, contact_ids: list[str]) -> dict[str, set[str]]:
+        body = self.http.json("POST", "/crm/v3/lists/records/memberships/batch/read", json={
+            "inputs": [{"objectTypeId": CONTACTS, "recordId": i} for i in contact_ids]})
+        return {str(r.get("recordId")): {str(m.get("listId")) for m in
+                                         r.get("recordListMemberships", [])}
+                for r in body.get("results", [])}
 
-    def describe(self) -> Catalog:
+    def describe(self) -> base.Catalog:
         props = self.http.json("GET", "/crm/v3/properties/contacts",
                                params={"archived": "false"}).get("results", [])
         fields = [_field_info(p) for p in props if not (p.get("hidden") or p.get("calculated"))]
         definitions = self.http.json("GET", "/communication-preferences/v4/definitions")
-        types = [CrmItemInfo(ItemRef("subscription_type", str(d["id"])), d.get("name", str(d["id"])))
+        types = [base.CrmItemInfo(base.ItemRef("subscription_type", str(d["id"])),
+                                  d.get("name", str(d["id"])))
                  for d in definitions.get("results", []) if d.get("isActive", True)]
-        items = [*field_items(fields, self.item_kinds), *types, *self._list_items()]
-        return Catalog(fields=tuple(fields), items=tuple(items))
+        items = [*planning.field_items(fields, self.item_kinds), *types, *self._list_items()]
+        return base.Catalog(fields=tuple(fields), items=tuple(items))
 
-    def _list_items(self) -> list[CrmItemInfo]:
-        try:
-            found = self.http.json("POST", "/crm/v3/lists/search",
-                                   json={"processingTypes": ["MANUAL", "SNAPSHOT"], "count": 500})
-        except CrmAuthError:
-            return []  # the lists scopes are optional: without them there are no list items
-        return [CrmItemInfo(ItemRef("list", str(lst["listId"])), lst.get("name", ""))
-                for lst in found.get("lists", []) if lst.get("processingType") != "DYNAMIC"]
+    def _list_items(self) -> list[base.CrmItemInfo]:
+        """Manual and snapshot lists of contacts, every page. The lists scopes are
+        optional, and a list search HubSpot refuses costs the list items alone."""
+        found: list[dict[str, Any]] = []
+        offset, more = 0, True
+        while more:
+            try:
+                page = self.http.json("POST", "/crm/v3/lists/search", json={
+                    "offset": offset, "count": 500, "additionalProperties": [],
+                    "objectTypeId": CONTACTS, "processingTypes": ["MANUAL", "SNAPSHOT"]})
+            except base.CrmError as exc:
+                if exc.transient:
+                    raise
+                log.warning("HubSpot '%s' lists are not offered: %s", self.name, exc)
+                return []
+            found += page.get("lists", [])
+            more, offset = bool(page.get("hasMore")) and page.get("offset", 0) > offset, \
+                page.get("offset", 0)
+        return [base.CrmItemInfo(base.ItemRef("list", str(lst["listId"])), lst.get("name", ""))
+                for lst in found if lst.get("objectTypeId", CONTACTS) == CONTACTS
+                and lst.get("processingType") != "DYNAMIC"]
 
     def check_access(self) -> None:
         self.http.json("GET", "/crm/v3/objects/contacts", params={"limit": 1, "properties": "email"})
@@ -200,150 +182,137 @@ class HubSpotCrm(CrmAdapter):
             urls.append(self.tokens.client.token_url)
         return urls
 
-    def create_contact(self, email: str, name: str = "") -> Contact:
-        first, last = split_name(name)
+    def create_contact(self, email: str, name: str = "") -> base.Contact:
+        first, last = planning.split_name(name)
         answer, created = self.http.create(
             "/crm/v3/objects/contacts", taken=lambda r: r.status_code == 409,
-            json={"properties": {"email": email.strip(), "firstname": first, "lastname": last}})
+            json={"properties": {"email": email.strip(), "firstname": first, "lastname": last},
+                  "associations": []})
         if created:
             return self._contact(answer.json())
         # Email is unique: the 409 says "Contact already exists. Existing ID: N".
         existing = EXISTING_ID.search(crm_reason(answer))
-        return taken_contact(self, email, existing.group(1) if existing else "")
+        return planning.taken_contact(self, email, existing.group(1) if existing else "")
 
     # writing ------------------------------------------------------------------
 
-    def apply(self, change: Change) -> None:
-        ref = change.contact_ref
+    bulk_size = 100  # inputs the batch endpoints take
+
+    def apply(self, change: base.Change) -> None:
+        error = self.apply_many([change])[change.id]
+        if error is not None:
+            raise error
+
+    def apply_many(self, changes: Sequence[base.Change]) -> dict[str, base.CrmError | None]:
+        """All the changes in one call per kind of write (properties, each list,
+        v4 states, opt-outs, notes), after one read where options merge or an
+        opt-out lifts; each change's result from its own record's."""
+        plans, done = planning.plans(changes, self._plan)
+        current = self._current([p for p in plans if p.edits or p.change.unsubscribe_all is False])
+        for plan in plans:
+            plan.merge(current.get(plan.ref, {}), lambda chosen: str(VALUES.encode(chosen)))
+        moving = {p.change.id: statuses_to_move(self.http, self._channel(), p.change.email,
+                                                p.values.get("email", "")) for p in plans}
+        done.update(self._update([p for p in plans if p.values]))
+        plans = [p for p in plans if done.setdefault(p.change.id, None) is None]
+        try:
+            for plan in plans:
+                moved = moving[plan.change.id]
+                if moved is not None:
+                    move_statuses(self.http, self._channel(), moved, plan.values["email"], self.basis)
+            for list_id, (add, remove) in planning.moves(plans, "list").items():
+                self.http.json("PUT", f"/crm/v3/lists/{_path(list_id)}/memberships/add-and-remove",
+                               json={"recordIdsToAdd": add, "recordIdsToRemove": remove})
+            self._write_subscriptions(plans, current)
+            self._write_notes(plans)
+        except base.CrmError as exc:  # the CRM did not take the rest: all of it again later
+            done.update({p.change.id: exc for p in plans})
+        return done
+
+    def _plan(self, change: base.Change) -> planning.Plan:
+        """What one change writes; a refusal before any write raises."""
         props = {u.field.crm_field: _to_hubspot(u.field.type, u.value) for u in change.fields}
         if OPT_OUT in props:
-            raise CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
+            raise base.CrmValidationError(f"{OPT_OUT} is managed by HubSpot: use unsubscribe from all.",
                                      crm=self.name, field=OPT_OUT)
         self.refuse_unknown_items(change)
-        refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to a "
-                    "multiple-checkbox property")
+        planning.refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to "
+                             "a multiple-checkbox property")
+        for item in planning.items_of(change, "subscription_type")[0]:
+            _type_id(item, self.name)
         # Multiple-checkbox properties change option by option, merged with what is there.
-        edits = option_edits(change, self.tags_property)
-        current = self._read_for_write(ref, set(edits), change)
-        props.update({name: str(VALUES.encode(chosen))
-                      for name, chosen in merged_options(edits, current).items()})
-        moved_from = self._statuses_to_move(props, change)
-        if props:
-            self.http.json("PATCH", f"/crm/v3/objects/contacts/{_path(ref)}",
-                           json={"properties": props})
-        email = props.get("email") or current.get("email") or change.email
-        if moved_from is not None:
-            self._move_statuses(moved_from, email)
-        self._write_lists(ref, change)
-        self._write_subscriptions(email, change, current)
-        self._write_notes(ref, change, current)
+        return planning.Plan(change, props, planning.option_edits(change, self.tags_property))
 
-    def _write_lists(self, ref: str, change: Change) -> None:
-        join, leave = items_of(change, "list")
-        for action, items in (("add", join), ("remove", leave)):
-            for item in items:
-                self.http.json("PUT", f"/crm/v3/lists/{_path(item.ref)}/memberships/{action}",
-                               json=[ref])
+    def write_cost(self, change: base.Change) -> int:
+        lists = {i.ref for i in (*change.join, *change.leave) if i.kind == "list"}
+        types = any(i.kind == "subscription_type" for i in (*change.join, *change.leave))
+        moves = 2 * any(u.field.crm_field == "email" for u in change.fields)  # read the old
+        return (3 + len(lists) + types + moves  # read, update, notes
+                + 2 * bool(change.notes))  # a retry looks for the notes it may have written
 
-    def _write_subscriptions(self, email: str, change: Change, current: Mapping[str, Any]) -> None:
-        joins, leaves = items_of(change, "subscription_type")
+    def _current(self, plans: Sequence[planning.Plan]) -> dict[str, dict[str, Any]]:
+        """The properties the changes merge with or check: one batch read."""
+        names = {name for p in plans for name in p.edits} | {"email", OPT_OUT}
+        found = self._records([p.ref for p in plans], names) if plans else {}
+        return {ref: dict(r.get("properties") or {}) for ref, r in found.items()}
+
+    def _update(self, plans: Sequence[planning.Plan]) -> dict[str, base.CrmError | None]:
+        """The properties of all in one batch update; each change's result, by id."""
+        if not plans:
+            return {}
+        body = self.http.json("POST", "/crm/v3/objects/contacts/batch/update", json={
+            "inputs": [{"id": p.ref, "properties": p.values} for p in plans]})
+        refused = ERRORS.batch_refusals(body, {p.ref for p in plans}, self.name)
+        return {p.change.id: refused.get(p.ref) for p in plans}
+
+    def _write_subscriptions(self, plans: Sequence[planning.Plan], current: Mapping[str, Any]) -> None:
+        states: list[dict[str, Any]] = []
+        for plan in plans:
+            email = plan.values.get("email") or current.get(plan.ref, {}).get("email") \
+                or plan.change.email
+            for item, state in self._states(plan.change, current.get(plan.ref, {})):
+                basis, explanation = self.basis.of(plan.change.consent_for(item))
+                states.append({"subscriberIdString": email, "statusState": state,
+                               "subscriptionId": _type_id(item, self.name), "channel": "EMAIL",
+                               "legalBasis": basis, "legalBasisExplanation": explanation})
+        if states:  # "unsubscribe from all" is in them: the types it leaves, one by one
+            self.http.json("POST", "/communication-preferences/v4/statuses/batch/write",
+                           json={"inputs": states})
+
+    def _states(self, change: base.Change, current: Mapping[str, Any]) -> list[tuple[base.ItemRef, str]]:
+        """The v4 states a change sets. HubSpot lifts an opt-out from all email
+        only when the contact subscribes to a type again."""
+        joins, leaves = planning.items_of(change, "subscription_type")
         if change.unsubscribe_all is False and current.get(OPT_OUT) == "true" and not joins:
             if not self.resubscribe_type:
-                raise CrmValidationError(
+                raise base.CrmValidationError(
                     "HubSpot lifts an opt-out from all email only when the contact subscribes to "
                     f"a subscription type again: set resubscribe_type in [crm.{self.name}].",
                     crm=self.name)
-            joins = [ItemRef("subscription_type", self.resubscribe_type)]
-        for item in joins:
-            self._set_status(email, item, "SUBSCRIBED", change.consent_for(item))
-        # HubSpot's own unsubscribe-all would also end every type the change does not
-        # name: "unsubscribe from all" leaves the named types one by one instead.
-        for item in leaves:
-            self._set_status(email, item, "UNSUBSCRIBED", change.consent_for(item))
+            joins = [base.ItemRef("subscription_type", self.resubscribe_type)]
+        return [(i, "SUBSCRIBED") for i in joins] + [(i, "UNSUBSCRIBED") for i in leaves]
 
-    def _statuses_to_move(self, props: Mapping[str, str], change: Change
-                          ) -> tuple[list[dict[str, Any]], bool] | None:
-        """When the change gives the contact a new address: the statuses of the
-        address it had (read before it goes) and whether it was unsubscribed
-        from all email."""
-        new = props.get("email", "").strip().lower()
-        old = change.email.strip().lower()
-        if not new or new == old:
-            return None
-        body = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(old)}",
-                              params=self._channel())
-        statuses = [s for s in body.get("results", [])
-                    if s.get("status") in ("SUBSCRIBED", "UNSUBSCRIBED")]
-        wide = self.http.json("GET", f"/communication-preferences/v4/statuses/{_path(old)}"
-                              "/unsubscribe-all", params=self._channel())
-        return statuses, any(s.get("status") == "UNSUBSCRIBED" for s in wide.get("results", []))
-
-    def _move_statuses(self, moved: tuple[list[dict[str, Any]], bool], email: str) -> None:
-        statuses, opted_out = moved
-        for status in statuses:
-            self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}", json={
-                "channel": "EMAIL", "subscriptionId": int(status["subscriptionId"]),
-                "statusState": status["status"],
-                "legalBasis": status.get("legalBasis") or self.legal_basis,
-                "legalBasisExplanation": status.get("legalBasisExplanation")
-                or self.legal_basis_explanation})
-        if opted_out:
-            self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}"
-                           "/unsubscribe-all", params=self._channel())
-
-    def _read_for_write(self, ref: str, option_props: set[str], change: Change) -> dict[str, Any]:
-        """One read when the change needs current values: merged options, the
-        global opt-out, the email and which notes exist."""
-        if not (option_props or change.notes or change.unsubscribe_all is False):
-            return {}
-        params = {"properties": ",".join(sorted(option_props | {"email", OPT_OUT}))}
-        if change.notes:
-            params["associations"] = "notes"
-        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(ref)}", params=params)
-        current = dict(body.get("properties") or {})
-        notes = ((body.get("associations") or {}).get("notes") or {}).get("results", [])
-        current["__notes"] = [str(n["id"]) for n in notes]
-        return current
-
-    def _set_status(self, email: str, item: ItemRef, state: str, consent: Consent | None) -> None:
-        try:
-            subscription_id = int(item.ref)
-        except ValueError:
-            raise CrmValidationError(f"HubSpot subscription type ids are numbers, not '{item.ref}'.",
-                                     crm=self.name) from None
-        self.http.json("POST", f"/communication-preferences/v4/statuses/{_path(email)}", json={
-            "channel": "EMAIL", "subscriptionId": subscription_id, "statusState": state,
-            "legalBasis": self._basis(consent),
-            "legalBasisExplanation": consent.explanation if consent else self.legal_basis_explanation,
-        })
-
-    def _basis(self, consent: Consent | None) -> str:
-        """HubSpot's name for the item's legal basis; the configured one where
-        HubSpot has no name for it (a public task, a legal obligation)."""
-        names = BASES.get(consent.legal_basis, ()) if consent else ()
-        if not names or self.legal_basis in names:
-            return self.legal_basis
-        return names[0]
-
-    def _write_notes(self, ref: str, change: Change, current: Mapping[str, Any]) -> None:
-        def texts() -> list[str]:
-            note_ids = current.get("__notes") or []
-            if not note_ids:
-                return []
-            found = self.http.json("POST", "/crm/v3/objects/notes/batch/read", json={
-                "properties": ["hs_note_body"], "inputs": [{"id": i} for i in note_ids[-100:]]})
-            return [(n.get("properties") or {}).get("hs_note_body") or ""
-                    for n in found.get("results", [])]
-
+    def _write_notes(self, plans: Sequence[planning.Plan]) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        for note in unwritten_notes(change, texts):
-            body = (f"<p><strong>{note_html(note.title)}</strong></p><p>{note_html(note.body)}</p>"
-                    f"<p>{change.note_marker()}</p>")
-            self.http.json("POST", "/crm/v3/objects/notes", json={
-                "properties": {"hs_timestamp": stamp, "hs_note_body": body},
-                "associations": [{"to": {"id": ref}, "types": [
-                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_CONTACT}]}],
-            })
+        notes = [{"properties": {"hs_timestamp": stamp,
+                                 "hs_note_body": planning.marked_html(plan.change, note)},
+                  "associations": [{"to": {"id": plan.ref}, "types": [NOTE_TO_CONTACT]}]}
+                 for plan in plans
+                 for note in planning.unwritten_notes(plan.change, partial(self._notes, plan.ref))]
+        if notes:
+            self.http.json("POST", "/crm/v3/objects/notes/batch/create", json={"inputs": notes})
+
+    def _notes(self, ref: str) -> list[str]:
+        """The texts of a contact's notes, for a retry to see what it wrote before."""
+        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(ref)}",
+                              params={"associations": "notes"})
+        ids = [str(n["id"]) for n in ((body.get("associations") or {}).get("notes") or {})
+               .get("results", [])]
+        found = self.http.json("POST", "/crm/v3/objects/notes/batch/read", json={
+            "properties": ["hs_note_body"], "propertiesWithHistory": [],
+            "inputs": [{"id": i} for i in ids[-100:]]}) if ids else {}
+        return [(n.get("properties") or {}).get("hs_note_body") or ""
+                for n in found.get("results", [])]
 
     # helpers ------------------------------------------------------------------
 
@@ -353,29 +322,26 @@ class HubSpotCrm(CrmAdapter):
             params["businessUnitId"] = str(self.options["business_unit_id"])
         return params
 
-    def _contact(self, body: Mapping[str, Any]) -> Contact:
+    def _contact(self, body: Mapping[str, Any]) -> base.Contact:
         props = body.get("properties") or {}
-        return Contact(ref=str(body["id"]), email=props.get("email") or "",
-                       modified=parse_moment(body.get("updatedAt")),
-                       name=full_name(props.get("firstname"), props.get("lastname")))
+        return base.Contact(ref=str(body["id"]), email=props.get("email") or "",
+                       modified=planning.parse_moment(body.get("updatedAt")),
+                       name=planning.full_name(props.get("firstname"), props.get("lastname")))
 
 
-class _StaticBearer(requests.auth.AuthBase):
-    """A private-app token, read from the environment when first needed."""
-
-    def __init__(self, token: Any) -> None:
-        self._get = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._get()}"
-        return request
+def _type_id(item: base.ItemRef, crm: str) -> int:
+    try:
+        return int(item.ref)
+    except ValueError:
+        raise base.CrmValidationError(f"HubSpot subscription type ids are numbers, not '{item.ref}'.",
+                                 crm=crm) from None
 
 
 def _path(value: str) -> str:
     return quote(value, safe="@")
 
 
-def _from_hubspot(kind: str, value: Any) -> Value:
+def _from_hubspot(kind: str, value: Any) -> base.Value:
     """HubSpot sends every value as a string; a date may be midnight UTC in milliseconds."""
     if value is None or value == "":
         return None
@@ -384,7 +350,7 @@ def _from_hubspot(kind: str, value: Any) -> Value:
     return VALUES.decode(kind, value)
 
 
-def _to_hubspot(kind: str, value: Value) -> str:
+def _to_hubspot(kind: str, value: base.Value) -> str:
     if kind == "date" and isinstance(value, str) and value:
         # The documented write form for date properties: midnight UTC in milliseconds.
         day = date.fromisoformat(value)
@@ -392,10 +358,10 @@ def _to_hubspot(kind: str, value: Value) -> str:
     return str(VALUES.encode(value))
 
 
-def _field_info(prop: Mapping[str, Any]) -> CrmFieldInfo:
+def _field_info(prop: Mapping[str, Any]) -> base.CrmFieldInfo:
     choices = tuple((o["value"], o.get("label", o["value"])) for o in prop.get("options", [])
                     if not o.get("hidden"))
-    return CrmFieldInfo(
+    return base.CrmFieldInfo(
         key=prop["name"], label=prop.get("label", prop["name"]),
         type=f"{prop.get('type')}/{prop.get('fieldType')}",
         portal_type="email" if prop["name"] == "email" else PORTAL_TYPES.get(prop.get("fieldType", "")),

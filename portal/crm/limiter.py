@@ -6,9 +6,10 @@ one budget. `acquire` waits briefly for a slot and, when the wait would be
 longer than `max_wait`, raises CrmRateLimited with the wait as retry_after:
 pages don't hang, and the writer queues the change for later. Calls that
 continue started work come first, then new pages, then queue work (see
-portal.crm.calls for how callers say which is which). A page read that
-takes several calls reserves them all with its first, so it never spends
-one call and then finds no slot for the next.
+portal.crm.calls for how callers say which is which); while a page waits
+for the budget, saves and queue work that sent nothing yet take no slot at
+all. A page read that takes several calls reserves them all with its first,
+so it never spends one call and then finds no slot for the next.
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
 string, "100/10 seconds" too); "off" turns it off. The default is the limit
@@ -17,18 +18,25 @@ each adapter declares (`default_rate`), the one its CRM documents.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Mapping
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from portal.crm.base import CrmConfigError, CrmRateLimited
+from portal.crm.base import CrmBudgetSpent, CrmConfigError
 from portal.crm.calls import Batch, Unit, unit
 
-MARGIN = 0.25  # seconds; network and scheduling jitter between our clock and the CRM's
+# Seconds a waiting call adds after a slot frees: between our count and the
+# CRM's lie the network and the scheduling of the sending thread. A tenth of
+# the window, at most 0.25 s: 0.1 s on a per-second budget, 2.5% of a
+# ten-second one (a fixed 0.25 s cost a per-second budget a fifth of its calls).
+MARGIN = 0.25
+MARGIN_SHARE = 0.1
+
 
 class SharedLimiter:
     """`acquire(crm)` for the CRMs given in `rates` (name -> limits string)."""
@@ -42,6 +50,9 @@ class SharedLimiter:
         self.storage = storage
         self.window = MovingWindowRateLimiter(self.storage)
         self.items: dict[str, RateLimitItem] = {}
+        # A budget over a longer window is also paced per second: 100 calls per 10
+        # seconds spent in the first second would leave pages nothing for nine.
+        self.paces: dict[str, RateLimitItem] = {}
         for name, rate in rates.items():
             if not rate:
                 continue
@@ -51,6 +62,10 @@ class SharedLimiter:
                 raise CrmConfigError(f'[crm.{name}] rate_limit = "{rate}" is not a rate; write '
                                      'it like "5/second" or "100/10 seconds", or "off".',
                                      crm=name) from None
+            item = self.items[name]
+            if item.get_expiry() > 1 and item.amount >= item.get_expiry():  # a call a second, or more
+                self.paces[name] = RateLimitItemPerSecond(
+                    math.ceil(item.amount / item.get_expiry()), namespace="PACE")
         self.max_wait = max_wait
 
     def acquire(self, crm: str) -> None:
@@ -63,31 +78,58 @@ class SharedLimiter:
             batch.held -= 1
             return
         cost = _cost(batch, item.amount)
-        reserve = _reserve(item.amount, work)
         patience = self._patience(item, work)
         started = time.monotonic()
-        key = item.key_for("crm-out", crm)
         while True:
-            # The storage's own moving-window step, with the reserve taken off
-            # the limit: it checks that `reserve` slots stay free and takes all
-            # `cost` slots or none in one step, for every process (in Redis it
-            # is one script). Entries it trims on success are already outside
-            # the window, so calls counted against the whole limit still see
-            # every recent one.
-            if self.storage.acquire_entry(key, item.amount - reserve, item.get_expiry(),
-                                          amount=cost):
+            full = self._take(crm, cost, work)
+            if full is None:
                 work.spent = True
                 if batch is not None and not batch.taken:
                     batch.taken, batch.held = True, cost - 1
                 return
-            reset = self.window.get_window_stats(item, "crm-out", crm).reset_time
+            reset = self.window.get_window_stats(full, "crm-out", crm).reset_time
             # The margin keeps requests sent just as a slot frees from reaching
             # the CRM a hair inside its own window; the jitter spreads wakers.
-            wait = max(0.0, reset - time.time()) + MARGIN + random.uniform(0, 0.02)
+            wait = max(0.0, reset - time.time()) + _margin(item) + random.uniform(0, 0.02)
             if time.monotonic() - started + wait > patience:
-                raise CrmRateLimited(f"{crm}: the portal's own request budget is spent.",
-                                     crm=crm, retry_after=wait)
+                raise CrmBudgetSpent(f"{crm}: the portal's own request budget is spent.",
+                                     crm=crm, retry_after=wait, nothing_sent=not work.spent)
+            if not _yields(work):  # a contact's page waits: saves and queue work stand back
+                self.storage.incr(f"crm-pages-waiting/{crm}", max(1, math.ceil(wait)))
             time.sleep(wait)
+
+    def _take(self, crm: str, cost: int, work: Unit) -> RateLimitItem | None:
+        """Take the slots in each window of the CRM's budget (its pace first),
+        or give the window that has none. The storage's own moving-window step
+        does it, with the reserve taken off the limit: it checks that the
+        reserve stays free and takes all `cost` slots or none in one step, for
+        every process (in Redis it is one script). Entries it trims on success
+        are already outside the window, so calls counted against the whole
+        limit still see every recent one. While pages want the budget, in any
+        process, a save or queue work that has sent nothing yet takes no slot."""
+        windows = [w for w in (self.paces.get(crm), self.items[crm]) if w is not None]
+        if _yields(work) and self._pages_busy(crm, windows[0], work.page_calls):
+            return windows[0]
+        for window in windows:
+            taken = min(cost, window.amount)
+            if not self.storage.acquire_entry(window.key_for("crm-out", crm),
+                                              window.amount - _reserve(window.amount, work),
+                                              window.get_expiry(), amount=taken):
+                return window
+        if not _yields(work) and not work.spent:
+            self.storage.incr(f"crm-page-calls/{crm}", 1, amount=cost)
+            work.page_calls += cost
+        return None
+
+    def _pages_busy(self, crm: str, window: RateLimitItem, own: int) -> bool:
+        """Whether other contacts' pages want this CRM's budget now: one waits
+        for it, or their pages took a second's budget (a window's, for windows
+        of a second) within the last second; `own` are the calls of
+        this request's own page. A spike's saves then go to the queue, which
+        writes them in bulk once the pages are served."""
+        waiting = int(self.storage.get(f"crm-pages-waiting/{crm}"))  # type: ignore[arg-type]
+        calls = int(self.storage.get(f"crm-page-calls/{crm}")) - own  # type: ignore[arg-type]
+        return waiting > 0 or calls >= window.amount
 
     def _patience(self, item: RateLimitItem, work: Unit) -> float:
         """How long a call may wait for a slot: spent work and queue workers
@@ -95,8 +137,21 @@ class SharedLimiter:
         if not work.policy.wait:
             return 0.0
         if work.policy.background or work.spent:
-            return max(self.max_wait, 2 * item.get_expiry() + MARGIN)
+            return max(self.max_wait, 2 * item.get_expiry() + _margin(item))
         return self.max_wait
+
+    def reserve(self, crm: str) -> None:
+        """Take now, waiting as its first call would, every slot of the calls
+        announced with `calls_together`: a batched read holds its batch open
+        while it waits, and makes its calls once the budget is its own."""
+        self.acquire(crm)
+        batch = unit().batch
+        if batch is not None and batch.crm == crm and batch.taken:
+            batch.held += 1  # the first slot is not spent on a call yet
+
+
+def _margin(item: RateLimitItem) -> float:
+    return min(MARGIN, MARGIN_SHARE * item.get_expiry())
 
 
 def _cost(batch: Batch | None, amount: int) -> int:
@@ -114,3 +169,10 @@ def _reserve(amount: int, work: Unit) -> int:
         return 0
     reserve = max(1, amount * 2 // 5) if work.policy.background else amount // 5
     return min(reserve, amount - 1)  # a budget of one call a window still moves
+
+
+def _yields(work: Unit) -> bool:
+    """Saves and queue work that sent nothing yet give way to waiting pages:
+    the queue keeps the change, while a page without its profile is a
+    contact turned away."""
+    return not work.spent and (work.policy.background or not work.policy.wait)

@@ -202,9 +202,9 @@ class MauticCrm(CrmAdapter):
     # --- set-up tools ----------------------------------------------------------
 
     def describe(self) -> Catalog:
-        raw_fields = self.http.json("GET", "fields/contact", params={"limit": 500}).get("fields", [])
+        raw_fields = self._every("fields/contact", "fields")
         fields = []
-        for f in _records(raw_fields):
+        for f in raw_fields:
             props = f.get("properties") or {}
             choices = props.get("list", []) if isinstance(props, dict) else []
             if isinstance(choices, str):  # older Mautic: "a|b" or "label|value" lines
@@ -216,18 +216,20 @@ class MauticCrm(CrmAdapter):
                 custom=f["alias"] not in ("email", "firstname", "lastname"),
                 read_only=not f.get("isPublished", True),
             ))
-        body = self.http.json("GET", "segments", params={"limit": 500})
-        segments = _records(body.get("lists", body.get("segments")))
+        segments = self._every("segments", "lists")
         items = [CrmItemInfo(ItemRef("segment", str(s["id"])), s.get("name", "")) for s in segments]
-        tags = [t["tag"] for t in _records(
-            self.http.json("GET", "tags", params={"limit": 500}).get("tags"))]
+        tags = [t["tag"] for t in self._every("tags", "tags")]
         items += [CrmItemInfo(ItemRef("tag", t), t) for t in tags]
         return Catalog(fields=tuple(fields), items=tuple(items), tags=tuple(tags))
 
     def automations(self) -> list[tuple[str, str]]:
         """(id, name) of the instance's campaigns, for `portal fields`."""
-        body = self.http.json("GET", "campaigns", params={"limit": 500})
-        return [(str(c["id"]), c.get("name", "")) for c in _records(body.get("campaigns"))]
+        return [(str(c["id"]), c.get("name", "")) for c in self._every("campaigns", "campaigns")]
+
+    def _every(self, path: str, key: str) -> list[dict[str, Any]]:
+        """Every row of a catalogue, page by page (`start` and `limit`)."""
+        return [row for body in self.http.offset_pages(path, key, size=PAGE, start="start")
+                for row in _records(body.get(key))]
 
     def check_access(self) -> None:
         for path in ("contacts", "fields/contact", "segments", "campaigns"):
@@ -241,6 +243,9 @@ def _contact_of(answer: Any) -> dict[str, Any]:
     """The contact in an answer about one contact."""
     contact: dict[str, Any] = answer["contact"]
     return contact
+
+
+PAGE = 200  # rows a catalogue page asks for (Mautic's default is 30)
 
 
 def _records(found: Any) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ answer needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +15,10 @@ from portal.crm.base import (
     Change,
     Contact,
     CrmAdapter,
+    CrmError,
     CrmFieldInfo,
     CrmItemInfo,
+    CrmNotFound,
     CrmUnavailable,
     CrmUnsupported,
     FieldRef,
@@ -25,7 +27,8 @@ from portal.crm.base import (
     Profile,
     Value,
 )
-from portal.crm.base import tag_plan as tag_plan  # the Change's own rule, used by every adapter
+from portal.crm.base import tag_plan as tag_plan
+from portal.crm.calls import is_first_attempt  # the Change's own rule, used by every adapter
 
 # Multi-value field -> (values to add, values to drop).
 OptionEdits = dict[str, tuple[list[str], set[str]]]
@@ -100,8 +103,8 @@ def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> boo
 def unwritten_notes(change: Change, read: Callable[[], Iterable[str]]) -> tuple[Note, ...]:
     """The change's notes, or none when an earlier attempt wrote them: then a
     note text `read` finds carries the change's marker. It reads only when
-    there are notes."""
-    if not change.notes or note_written(change, None, read()):
+    there are notes and the change may have reached the CRM before."""
+    if not change.notes or (not is_first_attempt() and note_written(change, None, read())):
         return ()
     return change.notes
 
@@ -109,12 +112,13 @@ def unwritten_notes(change: Change, read: Callable[[], Iterable[str]]) -> tuple[
 def write_notes(change: Change, read: Callable[[], Iterable[str]], post: Callable[[Note], None],
                 start: Callable[[str], None]) -> None:
     """Start the change's automations and write its notes, skipping what an
-    earlier attempt did: the note texts `read` finds carry the change's marker.
-    Automations go first: if the note is missing, they were not started either."""
+    earlier attempt did: the note texts `read` finds carry the change's marker
+    (read only when an earlier attempt may have sent something). Automations
+    go first: if the note is missing, they were not started either."""
     notes = notes_to_write(change)
     if not notes:
         return
-    texts = list(read())
+    texts = [] if is_first_attempt() else list(read())
     if not note_written(change, None, texts):
         for automation in change.automations:
             start(automation)
@@ -166,6 +170,53 @@ def split_options(value: Any) -> list[str]:
 # --- record-style CRMs: a contact is one row of columns ------------------------
 
 
+@dataclass
+class Plan:
+    """One change on its way to a record-style CRM: the columns it sets, and
+    the multi-value options it edits (merged once the current values are read)."""
+
+    change: Change
+    values: dict[str, Any]
+    edits: OptionEdits
+
+    @property
+    def ref(self) -> str:
+        return self.change.contact_ref
+
+    def merge(self, current: Mapping[str, Any], encode: Callable[[list[str]], Any]) -> None:
+        """Set each edited multi-value column to its current options, edited."""
+        self.values.update({name: encode(chosen)
+                            for name, chosen in merged_options(self.edits, current).items()})
+
+
+def plans(changes: Iterable[Change], plan: Callable[[Change], Plan]
+          ) -> tuple[list[Plan], dict[str, CrmError | None]]:
+    """Each change's plan, and the changes `plan` refused before any write,
+    by change id, with their error."""
+    found: list[Plan] = []
+    refused: dict[str, CrmError | None] = {}
+    for change in changes:
+        try:
+            found.append(plan(change))
+        except CrmError as exc:
+            if exc.transient:
+                raise
+            refused[change.id] = exc
+    return found, refused
+
+
+def moves(plans: Iterable[Plan], kind: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Per item of `kind` (a list, a campaign), the contacts the plans add to
+    it and remove from it: one call per item for all of them."""
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for plan in plans:
+        for side, items in enumerate(items_of(plan.change, kind)):
+            for item in items:
+                found.setdefault(item.ref, ([], []))[side].append(plan.ref)
+    return found
+
+
+
 def record_values(change: Change, encode: Callable[[str, Value], Any],
                   opt_out: str) -> dict[str, Any]:
     """The columns a change sets: each field as `encode(type, value)` spells
@@ -197,6 +248,15 @@ def record_profile(contact: Contact, record: Mapping[str, Any], fields: Iterable
                    values={f.crm_field: decode(f.type, record.get(f.crm_field)) for f in fields},
                    subscribed=frozenset({i for i in items if record_has(record, i)} | set(elsewhere)),
                    opted_out_all=decode("checkbox", record.get(opt_out)) is True)
+
+
+def record_profiles(adapter: CrmAdapter, contacts: Sequence[Contact],
+                    records: Mapping[str, Mapping[str, Any]],
+                    profile: Callable[[Mapping[str, Any]], Profile]) -> dict[str, Profile | CrmError]:
+    """Each contact's profile from the records a batched read found, by ref;
+    a contact whose record did not come back is not found."""
+    return {c.ref: profile(records[c.ref]) if c.ref in records else CrmNotFound(
+        f"{adapter.name}: no record {c.ref} in the CRM.", crm=adapter.name) for c in contacts}
 
 
 def record_has(record: Mapping[str, Any], item: ItemRef) -> bool:
@@ -290,6 +350,14 @@ def note_html(text: str) -> str:
     """Plain text as HTML for a note body: escaped, line breaks kept."""
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("\n", "<br>"))
+
+
+def marked_html(change: Change, note: Note) -> str:
+    """A note as HTML for CRMs whose notes are rich text: the change's marker
+    first (a preview, the part some CRMs let a query see, then holds it), the
+    title, the body."""
+    return (f"<p>{change.note_marker()}</p><p><strong>{note_html(note.title)}</strong></p>"
+            f"<p>{note_html(note.body)}</p>")
 
 
 def split_name(name: str, email: str = "", last_required: bool = False) -> tuple[str, str]:

@@ -100,6 +100,7 @@ class ZohoCrm(CrmAdapter):
     default_rate = "10/second"  # the limit the CRM documents
     item_kinds = frozenset({"field", "option", "tag"})
     supports_tags = True
+    tag_name_limit = 25  # the Tag schema's maxLength in the CRM's v8 specification
 
     def __init__(self, name: str, options: Mapping[str, Any], state_dir: Path) -> None:
         super().__init__(name, options, state_dir)
@@ -212,11 +213,13 @@ class ZohoCrm(CrmAdapter):
     def _write_tags(self, ref: str, change: Change) -> None:
         add, remove = tag_plan(change)
         actions = self._api(f"{self.module}/{quote(ref)}/actions")
+        # The specification's bodies: the record ids, and over_write beside the tags.
         if add:
-            self.http.json("POST", f"{actions}/add_tags", params={"over_write": "false"},
-                           json={"tags": [{"name": t} for t in add]})
+            self.http.json("POST", f"{actions}/add_tags", json={
+                "tags": [{"name": t} for t in add], "over_write": False, "ids": [ref]})
         if remove:
-            self.http.json("POST", f"{actions}/remove_tags", json={"tags": [{"name": t} for t in remove]})
+            self.http.json("POST", f"{actions}/remove_tags", json={
+                "tags": [{"name": t} for t in remove], "ids": [ref]})
 
     def _write_notes(self, ref: str, change: Change) -> None:
         def texts() -> list[str]:

@@ -52,9 +52,18 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A transaction, committed when the block ends without an error."""
-        with self.engine.begin() as connection:
-            yield connection
+        """A transaction, committed when the block ends without an error.
+
+        On SQLite it takes the write lock from its first statement (BEGIN
+        IMMEDIATE): a transaction that reads and then writes would otherwise
+        be refused at once ("database is locked", WAL's stale snapshot) when
+        another wrote in between, instead of waiting its turn. Readers of
+        other connections still never wait."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def exclusive(self, *names: str) -> Iterator[Connection]:

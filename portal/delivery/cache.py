@@ -57,7 +57,10 @@ def build_cache(app: Flask, settings: Resilience) -> Cache:
     }
     if settings.cache == "filesystem":
         config["CACHE_DIR"] = str(Path(app.instance_path) / "cache")
-        config["CACHE_THRESHOLD"] = 20000  # one small file per contact seen lately
+        # One small file per contact seen lately, and no count of them: past a
+        # threshold the cache lists its whole folder on every write (20,000
+        # files made a write take 0.6 s). Entries expire by their timeout.
+        config["CACHE_THRESHOLD"] = 0
     if settings.cache == "redis":
         config["CACHE_REDIS_URL"] = settings.redis
     return Cache(app, config=config)
@@ -147,14 +150,16 @@ class ProfileCache:
         return f"profile:{crm}:{contact_ref}"
 
     def read(self, crm: CrmAdapter, contact: Contact, fields: Sequence[FieldRef],
-             items: Sequence[ItemRef]) -> Profile:
+             items: Sequence[ItemRef], *, fresh: bool = False) -> Profile:
         """The contact's profile: cached if fresh, else from the CRM; the older
-        copy when the CRM cannot answer (else the CRM's error)."""
+        copy when the CRM cannot answer (else the CRM's error). `fresh`: from
+        the CRM whatever the cache holds (a check that must see the CRM now),
+        kept for the pages that follow."""
         digest = _digest(fields, items)
         key = self._key(crm.name, contact.ref)
         cached = self.cache.get(key) if self.enabled else None
         old = _load(cached) if cached else None
-        if old and old[2] == digest and time.time() - old[1] < self.fresh_for:
+        if old and old[2] == digest and time.time() - old[1] < self.fresh_for and not fresh:
             return old[0]
         try:
             profile = crm.read_profile(contact, fields, items)

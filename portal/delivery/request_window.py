@@ -90,15 +90,28 @@ class DatabaseWindow(Storage, MovingWindowSupport):
             return False
         return True
 
-    # The fixed-window counters of `limits`: the outbound limiter never uses them.
+    # Short-lived counters (how many pages wait for a CRM, their calls in the
+    # last second), by which saves and queue work stand back for pages. Their
+    # rows hold the time they lapse, under keys no moving window uses.
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        raise NotImplementedError("only the moving window is kept in the database")
+        lapses = time.time() + expiry
+        with self.database.transaction() as db:
+            db.execute(insert(OutboundRequest), [{"key": key, "at": lapses}] * amount)
+        return self.get(key)
 
     def get(self, key: str) -> int:
-        raise NotImplementedError("only the moving window is kept in the database")
+        now = time.time()
+        with self.database.transaction() as db:
+            db.execute(delete(OutboundRequest).where(OutboundRequest.key == key,
+                                                     OutboundRequest.at <= now))
+            return int(db.execute(select(func.count()).select_from(OutboundRequest)
+                                  .where(OutboundRequest.key == key)).scalar_one())
 
     def get_expiry(self, key: str) -> float:
-        raise NotImplementedError("only the moving window is kept in the database")
+        with self.database.transaction() as db:
+            last = db.execute(select(func.max(OutboundRequest.at))
+                              .where(OutboundRequest.key == key)).scalar_one()
+        return float(last) if last is not None else time.time()
 
 
 class ForgivingRedisWindow(RedisStorage):
@@ -118,3 +131,15 @@ class ForgivingRedisWindow(RedisStorage):
             return super().get_moving_window(key, limit, expiry)
         except self.base_exceptions:
             return time.time(), limit
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        try:
+            return super().incr(key, expiry, amount)
+        except self.base_exceptions:
+            return 0  # a count that may be lost: pages and saves go on as if alone
+
+    def get(self, key: str) -> int:
+        try:
+            return super().get(key)
+        except self.base_exceptions:
+            return 0

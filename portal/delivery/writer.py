@@ -25,10 +25,12 @@ from portal.crm.base import (
     SAVE,
     Change,
     CrmAdapter,
+    CrmBudgetSpent,
     CrmError,
     CrmRateLimited,
     ItemRef,
     calls_under,
+    first_attempt,
 )
 from portal.delivery.cache import ProfileCache
 from portal.delivery.ledger import FAILED, PENDING, Entry, Ledger, new_entry, pending_changes
@@ -81,20 +83,24 @@ class Writer:
 
     # --- the web path ------------------------------------------------------------
 
-    def submit(self, change: Change) -> WriteResult:
+    def submit(self, change: Change, *, now: bool = True) -> WriteResult:
         """Apply `change` to the main CRM now, or keep it for the queue; mirrors
         get what the main CRM took (or will take), always through the queue.
         Whatever the save leaves for the queue is kept in one transaction,
-        committed before the contact is told the change is saved."""
+        committed before the contact is told the change is saved.
+        `now=False`: a write no contact waits for, kept for the queue at once
+        (it yields to pages and goes in bulk)."""
+        earlier = pending_changes(self.ledger, self.crm.name, change.contact_ref)
         # An older change still on its way: this one must land after it.
-        waits = bool(pending_changes(self.ledger, self.crm.name, change.contact_ref))
-        error = None if waits else self._apply_now(change)
+        waits = not all(_independent(older, change) for older in earlier)
+        error = None if waits or not now else self._apply_now(change)
         if error is not None and not error.transient:
             return WriteResult(Outcome.REFUSED, error)
-        queued = waits or error is not None
+        queued = waits or not now or error is not None
         keep = [self._entry(name, change) for name in self.mirrors]
         if queued:
-            why = "Waits for an earlier change of this contact." if waits else str(error)
+            why = ("Waits for an earlier change of this contact." if waits
+                   else "Written in the background." if not now else str(error))
             keep.insert(0, self._entry(self.crm.name, change, why, error))
         try:
             self.ledger.add(keep)
@@ -113,7 +119,7 @@ class Writer:
         """Apply the change to the main CRM; the error that kept it out, if any."""
         try:
             # When the CRM's budget is spent the queue is the better place to wait.
-            with calls_under(SAVE):
+            with calls_under(SAVE), first_attempt():
                 self.crm.apply(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
@@ -125,7 +131,10 @@ class Writer:
                error: CrmError | None = None) -> Entry:
         entry = new_entry(crm, change, self.policy.deadline, why)
         if error is not None:
-            entry = replace(entry, attempts=1,
+            # A write the portal's own budget stopped before its first call sent
+            # nothing: the queue's try is still the first.
+            sent = 0 if isinstance(error, CrmBudgetSpent) and error.nothing_sent else 1
+            entry = replace(entry, attempts=sent,
                             next_try=time.time() + self.policy.delay(1, error))
         return entry
 
@@ -133,20 +142,58 @@ class Writer:
 
     def deliver(self, entry_id: str) -> None:
         """Try one ledger entry (run by the queue). Safe to run twice: the lease
-        keeps two workers apart and a Change applies idempotently."""
+        keeps two workers apart and a Change applies idempotently. Where the
+        main CRM writes many contacts at once, the entry takes along other
+        contacts' changes that are due, up to the CRM's bulk size."""
         entry = self.ledger.get(entry_id)
         if entry is None or entry.status != PENDING or entry.next_try > time.time() + 1:
             return  # landed, failed, or a duplicate wake-up ahead of its time
         if not self.ledger.claim(entry_id, self.lease_seconds):
             return  # another worker holds it
+        group = [entry]
         try:
-            self._deliver(entry)
+            if entry.crm == self.crm.name and self.crm.bulk_size > 1 and not self._older(entry):
+                group += self._companions(entry)
+            if len(group) > 1:
+                self._deliver_many(group)
+            else:
+                self._deliver(entry)
         finally:
-            self.ledger.release(entry_id)
+            for claimed in group:
+                self.ledger.release(claimed.id)
+
+    def _companions(self, entry: Entry) -> list[Entry]:
+        """Due changes of other contacts, each its contact's oldest, claimed for
+        one bulk write with `entry`."""
+        now, taken = time.time(), {entry.contact_ref}
+        found: list[Entry] = []
+        for other in self.ledger.entries():  # oldest first
+            if len(found) + 1 >= self.crm.bulk_size:
+                break
+            if other.crm != entry.crm or other.status != PENDING or other.contact_ref in taken:
+                continue
+            taken.add(other.contact_ref)  # later entries of this contact wait for this one
+            if other.next_try <= now and self.ledger.claim(other.id, self.lease_seconds):
+                found.append(other)
+        return found
+
+    def _deliver_many(self, group: list[Entry]) -> None:
+        """One bulk write; each entry settled from its own record's result."""
+        try:
+            with first_attempt(all(e.attempts == 0 for e in group)):
+                results = self.crm.apply_many([e.change for e in group])
+        except CrmError as exc:
+            results = {e.change.id: exc for e in group}
+        for entry in group:
+            self._settle(entry, self.crm, results.get(entry.change.id))
+
+    def _older(self, entry: Entry) -> list[Entry]:
+        """The contact's changes still pending from before this one."""
+        return [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
+                if e.status == PENDING and e.created < entry.created]
 
     def _deliver(self, entry: Entry) -> None:
-        older = [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
-                 if e.status == PENDING and e.created < entry.created]
+        older = self._older(entry)
         if older:  # keep the contact's changes in order; the older one's landing wakes this
             when = max(time.time(), *(o.next_try for o in older)) + 1
             self._retry_later(entry, when, entry.last_error, count=False)
@@ -155,25 +202,33 @@ class Writer:
         if adapter is None:
             self._fail(entry, f"No CRM named {entry.crm} is configured any more.")
             return
+        error: CrmError | None = None
         try:
             addressed = self._for(adapter, entry.change)
             if addressed is not None:
-                adapter.apply(addressed)
+                with first_attempt(entry.attempts == 0):
+                    adapter.apply(addressed)
         except CrmError as exc:
-            attempts = entry.attempts + 1
-            if not exc.transient:
-                self._fail(replace(entry, attempts=attempts), f"{type(exc).__name__}: {exc}")
-            elif time.time() >= entry.deadline:
-                self._fail(replace(entry, attempts=attempts), f"Deadline passed; last: {exc}")
-            else:
-                when = time.time() + self.policy.delay(attempts, exc)
-                self._retry_later(replace(entry, attempts=attempts), when, str(exc))
+            error = exc
+        self._settle(entry, adapter, error)
+
+    def _settle(self, entry: Entry, adapter: CrmAdapter, error: CrmError | None) -> None:
+        """After an attempt: landed (out of the ledger), failed for good, or later."""
+        if error is None:
+            if adapter is self.crm:
+                self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
+            self.ledger.remove(entry.id)
+            log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
+            self._wake_next(entry)
             return
-        if adapter is self.crm:
-            self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
-        self.ledger.remove(entry.id)
-        log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
-        self._wake_next(entry)
+        attempts = entry.attempts + 1
+        if not error.transient:
+            self._fail(replace(entry, attempts=attempts), f"{type(error).__name__}: {error}")
+        elif time.time() >= entry.deadline:
+            self._fail(replace(entry, attempts=attempts), f"Deadline passed; last: {error}")
+        else:
+            when = time.time() + self.policy.delay(attempts, error)
+            self._retry_later(replace(entry, attempts=attempts), when, str(error))
 
     def _wake_next(self, landed: Entry) -> None:
         """The contact's next change for the same CRM may go now, unless a
@@ -231,3 +286,13 @@ class Writer:
     def _fail(self, entry: Entry, why: str) -> None:
         log.error("Entry %s failed for good, kept for an operator: %s", entry.id, why)
         self.ledger.save(replace(entry, status=FAILED, last_error=why))
+
+
+def _independent(earlier: Change, later: Change) -> bool:
+    """Whether `later` may land before `earlier`, still on its way: `earlier`
+    only sets fields `later` leaves alone (a newsletter token written in the
+    background), so their order changes nothing."""
+    only_fields = replace(earlier, join=(), leave=(), add_tags=(), remove_tags=(), notes=(),
+                          automations=(), unsubscribe_all=None, consents=(), erase=False)
+    touched = {u.field.crm_field for u in later.fields}
+    return earlier == only_fields and not touched & {u.field.crm_field for u in earlier.fields}

@@ -12,9 +12,12 @@ from typing import Any
 
 from babel import Locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from wtforms import DateField, Field, SelectField, SelectMultipleField
+from wtforms.fields.choices import SelectFieldBase
 from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
+from wtforms.widgets import Select, html_params
 
 # Unicode categories stored nowhere: controls, formatting (bidi, zero-width),
 # private use, surrogates, unassigned.
@@ -55,12 +58,43 @@ class ChoiceCheck:
             raise ValidationError(str(_l("Choose one of the options offered.")))
 
 
+class OptionsOnce(Select):
+    """WTForms' select, its options rendered once per list of choices: a
+    country list is some 250 options, and rendering each of them again for
+    every page was most of the page's work. Only the chosen ones differ."""
+
+    def __call__(self, field: SelectFieldBase, **kwargs: Any) -> Markup:
+        choices = getattr(field, "choices", None) or []
+        if field.has_groups() or any(getattr(c, "render_kw", None) for c in choices):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        if self.multiple:
+            kwargs["multiple"] = True
+        flags = getattr(field, "flags", {})
+        kwargs.update({k: getattr(flags, k) for k in self.validation_attrs
+                       if k not in kwargs and getattr(flags, k, False)})
+        data = field.data if isinstance(field.data, list) else [field.data]
+        chosen = {str(v) for v in data if v is not None}
+        options = "".join(selected if value in chosen else plain for value, plain, selected in
+                          _rendered(tuple((str(c.value), c.label) for c in choices)))
+        # Every part is escaped: html_params quotes, labels went through escape().
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+
+
+@lru_cache(maxsize=64)
+def _rendered(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    """(value, option, option selected) for each choice, as WTForms writes them."""
+    return tuple((value, f"<option {html_params(value=value)}>{escape(label or value)}</option>",
+                  f"<option {html_params(value=value, selected=True)}>{escape(label or value)}"
+                  "</option>") for value, label in choices)
+
+
 class PortalSelectField(ChoiceCheck, SelectField):
-    pass
+    widget = OptionsOnce()
 
 
 class PortalMultiField(ChoiceCheck, SelectMultipleField):
-    pass
+    widget = OptionsOnce(multiple=True)
 
 
 class VisibleText:

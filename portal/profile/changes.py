@@ -181,17 +181,20 @@ def _finish(config: Config, contact: Contact, updates: list[FieldUpdate], join: 
         automations=tuple(dict.fromkeys(automations)), unsubscribe_all=unsubscribe_all,
     )
     # Notes are for the organisation's staff: in the portal's default language.
+    # Each adapter ends a note with the change's marker, once.
     with force_locale(config.portal.default_language):
-        written = [_audit_note(config, d, unsubscribe_all, change.note_marker())]
+        # A save of free text alone has nothing to audit: its comment note says it all.
+        written = [_audit_note(config, d, unsubscribe_all)] \
+            if not d.is_empty() or unsubscribe_all else []
         for key, text in notes.items():
             spec = config.field(key)
             label = text_for(spec.label, config.portal.default_language) if spec else key
             title = _("Comment from the preference portal: %(label)s", label=label)
-            written.append(Note(title=title, body=f"{text}\n\n{change.note_marker()}"))
+            written.append(Note(title=title, body=text))
     return replace(change, notes=tuple(written))
 
 
-def _audit_note(config: Config, d: Diff, unsubscribe_all: bool | None, marker: str) -> Note:
+def _audit_note(config: Config, d: Diff, unsubscribe_all: bool | None) -> Note:
     lang = config.portal.default_language
     lines = []
     for spec, old, new in d.fields:
@@ -212,7 +215,7 @@ def _audit_note(config: Config, d: Diff, unsubscribe_all: bool | None, marker: s
     if unsubscribe_all:
         lines.append(_("Unsubscribed from all email."))
     title = text_for(config.portal.note_title, lang) or _("Changes from the preference portal")
-    return Note(title=title, body="\n".join([*lines, "", marker]))
+    return Note(title=title, body="\n".join(lines))
 
 
 def _shown(value: Value) -> str:

@@ -62,23 +62,47 @@ def build_form(config: Config, language: str, personal_allowed: bool,
     """A form with one field per editable spec, one box per subscription item
     (`sub_<key>`) and one per language (`lang_<code>`). `form_kwargs` go to
     FlaskForm: pass `formdata=None` to show stored values instead of the request's."""
+    data: dict[str, Any] = {}
+    for spec in editable_fields(config, personal_allowed, crm_choices):
+        if not spec.is_note:
+            data[spec.key] = kind_of(spec).form_value(values.get(spec.crm_field))
+    for item in config.items():
+        data[f"sub_{item.key}"] = item.key in subscribed
+    if config.portal.language_preference.mode != "off":
+        for code in config.portal.languages:
+            data[f"lang_{code}"] = code in languages
+    choices = tuple(sorted((key, tuple(options)) for key, options in crm_choices.items()))
+    return form_class(config, language, personal_allowed, choices)(data=data, **form_kwargs)
+
+
+_CLASSES: dict[tuple[int, str, bool, Any], tuple[Config, type[FlaskForm]]] = {}
+
+
+def form_class(config: Config, language: str, personal_allowed: bool,
+               crm_choices: tuple[tuple[str, Choices], ...]) -> type[FlaskForm]:
+    """The profile form's class for one configuration, language, scope and set
+    of CRM options: built once, not on every page (a class of some thirty
+    fields, a country list among them, was a good part of a page's work)."""
+    key = (id(config), language, personal_allowed, crm_choices)
+    found = _CLASSES.get(key)
+    if found is not None and found[0] is config:
+        return found[1]
 
     class ProfileForm(FlaskForm):
         pass
 
-    data: dict[str, Any] = {}
-    for spec in editable_fields(config, personal_allowed, crm_choices):
-        setattr(ProfileForm, spec.key, field_for(spec, language, crm_choices))
-        if not spec.is_note:
-            data[spec.key] = kind_of(spec).form_value(values.get(spec.crm_field))
+    options = dict(crm_choices)
+    for spec in editable_fields(config, personal_allowed, options):
+        setattr(ProfileForm, spec.key, field_for(spec, language, options))
     for item in config.items():
         setattr(ProfileForm, f"sub_{item.key}", BooleanField(text_for(item.label, language)))
-        data[f"sub_{item.key}"] = item.key in subscribed
     if config.portal.language_preference.mode != "off":
         for code in config.portal.languages:
             setattr(ProfileForm, f"lang_{code}", BooleanField(code))
-            data[f"lang_{code}"] = code in languages
-    return ProfileForm(data=data, **form_kwargs)
+    if len(_CLASSES) > 256:  # configurations reloaded many times: start again
+        _CLASSES.clear()
+    _CLASSES[key] = (config, ProfileForm)
+    return ProfileForm
 
 
 def offer_form(spec: FieldSpec, values: Mapping[str, Value], language: str,
@@ -108,3 +132,4 @@ def leave_form(config: Config, language: str) -> FlaskForm:
             Optional(), VisibleText(multiline=True),
             Length(max=COMMENT_MAX, message=_l("Use at most %(max)d characters.", max=COMMENT_MAX))])
     return LeaveForm()
+

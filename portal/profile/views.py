@@ -226,10 +226,12 @@ def not_saved(result: WriteResult) -> tuple[str, int]:
 
 
 def _ensure_newsletter_token(who: SignedIn, profile: Profile) -> None:
-    """Give the contact a newsletter token in the CRM the first time we see them."""
+    """Give the contact a newsletter token in the CRM the first time we see them:
+    through the queue, so the page spends none of the CRM's budget on it (the
+    pending change shows the token to the next read)."""
     field = token_field()
     if field is not None and not profile.values.get(field.crm_field):
-        issue_token(who.contact)
+        issue_token(who.contact, now=False)
 
 
 def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal.crm.base import Change, CrmConfigError, CrmRateLimited, FieldUpdate, ItemRef
+from portal.crm.base import Change, CrmConfigError, CrmRateLimited, FieldUpdate, ItemRef, Note
+from portal.crm.calls import first_attempt
 from tests.crm.harnesses import ActiveCampaignHarness
 from tests.fakes.activecampaign import DOCUMENTED_PER_SECOND
 
@@ -47,11 +48,33 @@ def test_rejoining_a_list_one_left_sends_the_resubscribe_source(ac, tmp_path):
     assert body["contactList"] == {"list": ac.lists[0], "contact": ref, "status": 1, "sourceid": 4}
 
 
-def test_joining_a_list_already_joined_sends_nothing(ac, tmp_path):
+def test_a_first_attempt_writes_without_reading_first(ac, tmp_path):
     adapter = ac.adapter(tmp_path)
-    ref = ac.seed_contact("jane@example.org", modified=WHEN, items=(ItemRef("list", ac.lists[0]),))
-    adapter.apply(Change(ref, "jane@example.org", join=(ItemRef("list", ac.lists[0]),)))
-    assert ac.server.calls_to("POST", "/api/3/contactLists") == []
+    ref = ac.seed_contact("jane@example.org", modified=WHEN)
+    fields = ac.fields()
+    change = Change(ref, "jane@example.org", fields=(FieldUpdate(fields["text"], "Ane"),),
+                    join=(ItemRef("list", ac.lists[0]), ItemRef("tag", "volunteer")),
+                    notes=(Note("Changes from the preference portal", "Name: Ane"),))
+    adapter.apply(change)  # warms the tag id cache, reading what an earlier try may have left
+    ac.server.calls.clear()
+    with first_attempt():
+        adapter.apply(Change(ref, "jane@example.org", fields=change.fields, join=change.join,
+                             notes=change.notes))
+    assert [c.method for c in ac.server.calls] == ["PUT", "POST", "POST", "POST"]
+    assert [c.path for c in ac.server.calls][1:] == ["/api/3/contactLists", "/api/3/contactTags",
+                                                    "/api/3/notes"]
+
+
+def test_a_retry_reads_what_an_earlier_attempt_wrote_and_writes_no_note_twice(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    ref = ac.seed_contact("jane@example.org", modified=WHEN)
+    change = Change(ref, "jane@example.org", join=(ItemRef("tag", "volunteer"),),
+                    notes=(Note("Changes from the preference portal", "Subscribed"),))
+    with first_attempt():
+        adapter.apply(change)
+    adapter.apply(change)  # the queue's retry after a timeout that hid the answer
+    assert len(ac.state.notes_of(ref)) == 1
+    assert len([t for t in ac.state.contact_tags.values() if t["contact"] == ref]) == 1
 
 
 def test_removing_a_tag_deletes_the_association_not_the_tag(ac, tmp_path):
@@ -109,3 +132,33 @@ def test_describe_lists_fields_with_choices_lists_and_tags(ac, tmp_path):
     assert by_key["phone"].portal_type == "tel"
     assert {i.item for i in catalog.items} >= {ItemRef("list", lid) for lid in ac.lists}
     assert "vip" in catalog.tags
+
+
+def test_catalogues_are_read_past_the_first_page(ac, tmp_path):
+    for n in range(150):
+        ac.state.add_field(f"Extra {n}", "text")
+        ac.state.add_list(f"List {n}")
+        ac.state.tag_id(f"tag-{n}")
+        ac.state.add_automation(f"Automation {n}")
+    late = ac.state.add_field("Volunteer", "checkbox", ("Sí",))  # a yes/no box past the first 100
+    adapter = ac.adapter(tmp_path)
+    catalog = adapter.describe()
+    assert late in {f.key for f in catalog.fields}
+    assert next(f for f in catalog.fields if f.key == late).portal_type == "checkbox"
+    assert len([i for i in catalog.items if i.item.kind == "list"]) == len(ac.state.lists)
+    assert "tag-149" in catalog.tags
+    assert len(adapter.automations()) == len(ac.state.automations)
+    ref = ac.seed_contact("jane@example.org", modified=WHEN)
+    adapter.apply(Change(ref, "jane@example.org", fields=(FieldUpdate(
+        ac.fields()["checkbox"].__class__(late, "checkbox"), True),)))
+    put = json.loads(ac.server.calls_to("PUT", "/api/3/contacts/")[-1].body)
+    assert put["contact"]["fieldValues"] == [{"field": late, "value": "||Sí||"}]
+
+
+def test_template_tags_are_not_offered_as_subscriptions(ac, tmp_path):
+    ac.state.tag_id("newsletter-template", kind="template")
+    ac.state.tag_id("volunteer")
+    catalog = ac.adapter(tmp_path).describe()
+    offered = {i.item.ref for i in catalog.items if i.item.kind == "tag"}
+    assert "volunteer" in offered and "newsletter-template" not in offered
+    assert "newsletter-template" not in catalog.tags

@@ -84,3 +84,23 @@ def test_an_email_change_replaces_the_address_the_contact_came_in_with(cl, tmp_p
                          fields=(FieldUpdate(FieldRef("email", "email"), "new.home@example.org"),)))
     assert [e["email"] for e in emails] == ["work@example.org", "new.home@example.org"]
     assert emails[1]["type"] == 2
+
+
+def test_catalogues_are_read_past_the_first_page(tmp_path, monkeypatch):
+    from tests.crm.harnesses import ClientifyHarness
+
+    harness = ClientifyHarness()
+    harness.start(tmp_path)
+    for key, value in harness.env().items():
+        monkeypatch.setenv(key, value)
+    try:
+        state = harness.state
+        for n in range(450):
+            state.custom_fields[f"extra{n}"] = {"id": 10_000 + n, "name": f"extra{n}",
+                                                "field_type": "text", "content_type": "contact"}
+            state.automations[20_000 + n] = f"Automation {n}"
+        adapter = harness.adapter(tmp_path)
+        assert "extra449" in {f.key for f in adapter.describe().fields}
+        assert len(adapter.automations()) == len(state.automations)
+    finally:
+        harness.stop()

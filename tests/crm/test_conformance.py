@@ -29,6 +29,7 @@ from portal.crm.base import (
     Note,
     Profile,
 )
+from portal.crm.calls import first_attempt
 from portal.delivery.cache import applied
 from tests.crm.harnesses import Harness
 
@@ -156,6 +157,31 @@ def test_profile_reads_every_field_and_item_within_the_call_budget(harness, adap
     items = harness.items()
     assert profile.subscribed == {items[0], items[2]}
     assert profile.contact.ref == ref
+
+
+def test_reads_and_writes_stay_within_the_costs_the_adapter_declares(harness, adapter):
+    needs_http(harness)
+    fields, items = list(harness.fields().values()), harness.items()
+    ref, other = seeded(harness), seeded(harness, "other@example.org")
+    adapter.apply(full_change(harness, other, "other@example.org"))  # warms tag and field caches
+    read(adapter, harness, other, "other@example.org")
+    contacts = [adapter.find_contact("jane@example.org"), adapter.find_contact("other@example.org")]
+    declared = adapter.read_cost(fields, items)
+    assert declared <= harness.fetch_budget  # no more than the fewest calls the API allows
+    before = harness.calls(adapter)
+    adapter.fetch_profile(contacts[0], fields, items)
+    assert harness.calls(adapter) - before <= declared
+    before = harness.calls(adapter)
+    found = adapter.fetch_profiles(contacts, fields, items)
+    batches = -(-len(contacts) // adapter.batch_size)
+    assert harness.calls(adapter) - before <= declared * batches
+    assert {p.contact.ref for p in found.values()} == {ref, other}
+    for fresh in (True, False):  # a save from the page, and a retry from the queue
+        change = full_change(harness, ref, "jane@example.org")
+        before = harness.calls(adapter)
+        with first_attempt(fresh):
+            adapter.apply(change)
+        assert harness.calls(adapter) - before <= adapter.write_cost(change), fresh
 
 
 def test_reading_a_missing_contact_is_not_found(harness, adapter):

@@ -13,11 +13,15 @@ from portal.crm.base import (
     Consent,
     CrmAuthError,
     CrmConfigError,
+    CrmNotFound,
     CrmUnsupported,
     CrmValidationError,
+    FieldRef,
+    FieldUpdate,
     ItemRef,
     Note,
 )
+from portal.crm.calls import first_attempt
 from tests.fakes import hubspot as fake
 
 
@@ -56,8 +60,8 @@ def test_a_private_app_token_is_sent_as_bearer(hub, tmp_path, monkeypatch):
 
 def test_a_wrong_private_app_token_names_its_variable(hub, tmp_path, monkeypatch):
     server, _ = hub
-    adapter = private_app(server, tmp_path, monkeypatch)
     monkeypatch.setenv("PORTAL_CRM_HS_PRIVATE_APP_TOKEN", "pat-wrong-1234")
+    adapter = build_adapter("hs", {"type": "hubspot", "base_url": server.url}, tmp_path)
     with pytest.raises(CrmAuthError, match="PORTAL_CRM_HS_PRIVATE_APP_TOKEN") as caught:
         adapter.find_contacts("jane@example.org")
     assert "pat-wrong-1234" not in str(caught.value)
@@ -69,10 +73,11 @@ def test_subscribing_sends_the_configured_legal_basis(hub, tmp_path, monkeypatch
     adapter = private_app(server, tmp_path, monkeypatch, legal_basis="LEGITIMATE_INTEREST_CLIENT",
                           legal_basis_explanation="Member of the association")
     adapter.apply(Change(ref, "jane@example.org", join=(ItemRef("subscription_type", "102"),)))
-    body = json.loads(server.calls_to("POST", "/communication-preferences/v4/statuses/")[0].body)
-    assert body == {"channel": "EMAIL", "subscriptionId": 102, "statusState": "SUBSCRIBED",
-                    "legalBasis": "LEGITIMATE_INTEREST_CLIENT",
-                    "legalBasisExplanation": "Member of the association"}
+    calls = server.calls_to("POST", "/communication-preferences/v4/statuses/batch/write")
+    assert json.loads(calls[0].body) == {"inputs": [{
+        "subscriberIdString": "jane@example.org", "channel": "EMAIL", "subscriptionId": 102,
+        "statusState": "SUBSCRIBED", "legalBasis": "LEGITIMATE_INTEREST_CLIENT",
+        "legalBasisExplanation": "Member of the association"}]}
     assert state.statuses[("jane@example.org", 102)]["status"] == "SUBSCRIBED"
 
 
@@ -90,8 +95,7 @@ def test_unsubscribe_from_all_leaves_the_named_types_and_no_other(hub, tmp_path,
     adapter.apply(Change(ref, "jane@example.org", unsubscribe_all=True,
                          leave=(ItemRef("subscription_type", "101"),)))
     # HubSpot's unsubscribe-all would end type 102 too, which the change does not name.
-    assert not server.calls_to("POST", "/communication-preferences/v4/statuses/jane@example.org/"
-                                       "unsubscribe-all")
+    assert not [c for c in server.calls if c.path.endswith("unsubscribe-all")]
     assert state.statuses[("jane@example.org", 101)]["status"] == "UNSUBSCRIBED"
     assert state.statuses[("jane@example.org", 102)]["status"] == "SUBSCRIBED"
 
@@ -217,3 +221,80 @@ def test_an_items_consent_record_is_kept_on_its_subscription_status(hub, tmp_pat
     kept = state.statuses[("jane@example.org", 101)]
     assert (kept["status"], kept["legalBasis"], kept["legalBasisExplanation"]) == \
         ("SUBSCRIBED", sent, record)
+
+
+def test_the_catalogue_offers_contact_lists_from_every_page_only(hub, tmp_path, monkeypatch):
+    server, state = hub
+    for n in range(600):  # more than one page of 500
+        state.lists[str(1000 + n)] = {"name": f"List {n}", "processingType": "MANUAL",
+                                      "members": set()}
+    state.lists["2000"] = {"name": "Big deals", "processingType": "MANUAL", "members": set(),
+                           "objectTypeId": "0-3"}
+    refs = {i.item.ref for i in private_app(server, tmp_path, monkeypatch).describe().items
+            if i.item.kind == "list"}
+    assert {"7", "8", "1000", "1599"} <= refs  # the last list sits on the second page
+    assert "2000" not in refs  # a list of deals is no subscription of a contact
+    searches = [json.loads(c.body) for c in server.calls if c.path == "/crm/v3/lists/search"]
+    assert [s["offset"] for s in searches] == [0, 500]
+    assert all(s["objectTypeId"] == "0-1" for s in searches)
+
+
+def test_a_refused_list_search_leaves_the_rest_of_the_catalogue(hub, tmp_path, monkeypatch):
+    server, _ = hub
+    adapter = private_app(server, tmp_path, monkeypatch)
+    server.faults.fail_status, server.faults.fail_next = 400, 0
+
+    @server.app.before_request
+    def refuse_list_searches():
+        from flask import request as asked
+        if asked.path == "/crm/v3/lists/search":
+            return {"status": "error", "message": "bad search", "category": "VALIDATION_ERROR"}, 400
+        return None
+
+    catalog = adapter.describe()
+    kinds = {i.item.kind for i in catalog.items}
+    assert kinds == {"subscription_type", "option"}
+    assert any(f.key == "topics" for f in catalog.fields)
+
+
+def test_several_contacts_are_read_in_the_calls_of_one(hub, tmp_path, monkeypatch):
+    server, state = hub
+    adapter = private_app(server, tmp_path, monkeypatch)
+    refs = [state.add_contact(f"c{n}@example.org", firstname=f"C{n}") for n in range(30)]
+    state.lists["7"]["members"].add(refs[3])
+    items = [ItemRef("list", "7"), ItemRef("subscription_type", "101")]
+    contacts = [adapter.find_contact(f"c{n}@example.org") for n in range(30)]
+    before = adapter.http.calls
+    found = adapter.fetch_profiles([*contacts, contacts[0].__class__("999999", "")], [], items)
+    assert adapter.http.calls - before == adapter.read_cost([], items) == 3
+    assert found[refs[3]].subscribed == {ItemRef("list", "7")}
+    assert found[refs[4]].subscribed == frozenset()
+    assert found["999999"].__class__.__name__ == "CrmNotFound"
+
+
+def test_changes_of_many_contacts_go_in_one_call_per_kind_of_write(hub, tmp_path, monkeypatch):
+    server, state = hub
+    adapter = private_app(server, tmp_path, monkeypatch)
+    refs = [state.add_contact(f"c{n}@example.org") for n in range(40)]
+    changes = [Change(ref, f"c{n}@example.org",
+                      fields=(FieldUpdate(FieldRef("firstname"), f"Name{n}"),),
+                      join=(ItemRef("list", "7"), ItemRef("subscription_type", "101")),
+                      notes=(Note("Changes from the preference portal", f"Name: Name{n}"),))
+               for n, ref in enumerate(refs)]
+    changes.append(Change("999999", "ghost@example.org",
+                          fields=(FieldUpdate(FieldRef("firstname"), "Ghost"),)))
+    server.calls.clear()
+    with first_attempt():
+        done = adapter.apply_many(changes)
+    assert [c.path for c in server.calls] == [
+        "/crm/v3/objects/contacts/batch/update", "/crm/v3/lists/7/memberships/add-and-remove",
+        "/communication-preferences/v4/statuses/batch/write", "/crm/v3/objects/notes/batch/create"]
+    assert [done[c.id] for c in changes[:-1]] == [None] * 40
+    assert isinstance(done[changes[-1].id], CrmNotFound)
+    assert state.contacts[refs[7]]["properties"]["firstname"] == "Name7"
+    assert set(refs) <= state.lists["7"]["members"]
+    assert state.statuses[("c7@example.org", 101)]["status"] == "SUBSCRIBED"
+    assert len(state.notes_of(refs[7])) == 1
+    with first_attempt(False):  # the queue's retry: nothing twice
+        adapter.apply_many(changes[:3])
+    assert len(state.notes_of(refs[0])) == 1

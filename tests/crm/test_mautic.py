@@ -85,3 +85,18 @@ def test_describe_lists_aliases_types_choices_segments_and_tags(mautic, tmp_path
     assert [c[0] for c in by_key["topics"].choices] == ["news", "events", "offers"]
     assert {i.item.ref for i in catalog.items if i.item.kind == "segment"} == set(mautic.segments)
     assert "vip" in catalog.tags
+
+
+def test_catalogues_are_read_past_the_first_page(mautic, tmp_path):
+    state = mautic.state
+    for n in range(600):  # more than the 500 a page once asked for
+        state.add_field(f"extra{n}", f"Extra {n}", "text")
+        state.add_segment(f"Segment {n}")
+        state.add_campaign(f"Campaign {n}")
+        state.tag_ids.setdefault(f"tag-{n}", len(state.tag_ids) + 1)
+    adapter = mautic.adapter(tmp_path)
+    catalog = adapter.describe()
+    assert "extra599" in {f.key for f in catalog.fields}
+    assert len([i for i in catalog.items if i.item.kind == "segment"]) == len(state.segments)
+    assert "tag-599" in catalog.tags
+    assert len(adapter.automations()) == len(state.campaigns)

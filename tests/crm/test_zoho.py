@@ -3,12 +3,23 @@ token answer, 204 on search, credits, token expiry and revocation."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from portal.config import ConfigError, load_config
 from portal.crm import build_adapter
-from portal.crm.base import Change, CrmAuthError, CrmConfigError, CrmRateLimited, ItemRef
+from portal.crm.base import (
+    Change,
+    CrmAuthError,
+    CrmConfigError,
+    CrmRateLimited,
+    CrmValidationError,
+    ItemRef,
+)
 from tests.fakes import zoho as fake
 from tests.fakes.server import FakeServer
+from tests.support.config import demo_config
 
 
 @pytest.fixture
@@ -154,3 +165,32 @@ def test_where_email_is_unique_creating_a_taken_email_returns_the_record_that_ha
     contact = adapter.create_contact("miren@example.org", "Someone Else")
     assert contact.ref == taken and contact.name == "Miren Agirre"
     assert len(state.contacts) == 1
+
+
+def test_tag_actions_send_the_record_ids_and_over_write_in_the_body(zoho, tmp_path):
+    server, state = zoho
+    ref = state.add_contact("jane@example.org")
+    state.tag(ref, "old")
+    adapter_for(server, tmp_path).apply(Change(ref, "jane@example.org", add_tags=("member",),
+                                               remove_tags=("old",)))
+    added = json.loads(server.calls_to("POST", f"/crm/v8/Contacts/{ref}/actions/add_tags")[0].body)
+    removed = json.loads(server.calls_to("POST", f"/crm/v8/Contacts/{ref}/actions/remove_tags")[0].body)
+    assert added == {"tags": [{"name": "member"}], "over_write": False, "ids": [ref]}
+    assert removed == {"tags": [{"name": "old"}], "ids": [ref]}
+    assert not server.calls_to("POST", f"/crm/v8/Contacts/{ref}/actions/add_tags")[0].query
+
+
+def test_a_tag_name_longer_than_zoho_takes_is_refused_by_the_fake_and_named_by_the_checks(
+        zoho, tmp_path):
+    server, state = zoho
+    ref = state.add_contact("jane@example.org")
+    long_name = "interested-in-every-weekend-event"  # 33 characters; Zoho takes 25
+    with pytest.raises(CrmValidationError):
+        adapter_for(server, tmp_path).apply(Change(ref, "jane@example.org", add_tags=(long_name,)))
+    path = demo_config(tmp_path, replace={'type = "local"': 'type = "zoho"\nclient_id = "c"',
+                                          '"welcome-weekly"': f'"{long_name}"'})
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert any(long_name in p and "at most 25" in p for p in caught.value.problems)
+    # The same file on a CRM without that limit is fine.
+    load_config(demo_config(tmp_path, replace={'"welcome-weekly"': f'"{long_name}"'}))

@@ -37,6 +37,7 @@ def test_the_database_holds_no_email_after_sign_in_requests(db_app, smtp):
         assert "unknown.person@example.org" in sent.text.lower()  # shown, not stored
     stored = everything_stored(db_app)
     assert len(stored) > 1000  # links, sessions and counters are there
+    # (The published layout holds the organisation's own addresses: its privacy page, info@.)
     for secret in (b"demo@example.org", b"jon@example.org", b"unknown.person@example.org",
-                   b"example.org", b"127.0.0.1", b"ane demo", b"etxeberria"):
+                   b"127.0.0.1", b"ane demo", b"etxeberria"):
         assert secret not in stored, secret

@@ -28,6 +28,9 @@ api-evangelist/activecampaign (openapi/activecampaign-contacts-api-openapi.yml,
 - `POST /api/3/contactAutomations` `{"contactAutomation": {"contact", "automation"}}`,
   `GET /api/3/automations`.
 - `GET /api/3/fields` with side-loaded `fieldOptions`, `GET /api/3/lists`, `GET /api/3/users/me`.
+- every list is paged as the reference's "Pagination" page says: `limit` (default 20,
+  at most 100) and `offset`, the count in `meta.total`.
+- tags have a `tagType`: "contact", or "template" for tags that label email templates.
 - rate limit: 5 requests a second per account, answered 429 with `Retry-After`
   (set `faults.per_second = 5` to enforce it; tests leave it off).
 """
@@ -124,12 +127,12 @@ class AcState:
         self.contact_lists.append(cl)
         return cl
 
-    def tag_id(self, name: str) -> str:
+    def tag_id(self, name: str, kind: str = "contact") -> str:
         for tag in self.tags.values():
             if tag["tag"] == name:
                 return tag["id"]
         tid = self.next_id()
-        self.tags[tid] = {"id": tid, "tag": name, "tagType": "contact", "description": ""}
+        self.tags[tid] = {"id": tid, "tag": name, "tagType": kind, "description": ""}
         return tid
 
     def tag_contact(self, cid: str, name: str) -> dict[str, Any]:
@@ -152,6 +155,14 @@ class AcState:
 
     def automations_of(self, cid: str) -> list[str]:
         return [ca["automation"] for ca in self.contact_automations if ca["contact"] == cid]
+
+
+def _page(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One page as the v3 reference pages every list: `limit` (20 by default, at
+    most 100) rows from `offset`."""
+    limit = min(int(request.args.get("limit", 20)), 100)
+    offset = int(request.args.get("offset", 0))
+    return rows[offset:offset + limit]
 
 
 def _error(status: int, message: str) -> Any:
@@ -261,18 +272,22 @@ def create_app(state: AcState) -> Flask:
 
     @app.get("/api/3/lists")
     def lists() -> Any:
-        return jsonify({"lists": list(state.lists.values()), "meta": {"total": str(len(state.lists))}})
+        return jsonify({"lists": _page(list(state.lists.values())),
+                        "meta": {"total": str(len(state.lists))}})
 
     @app.get("/api/3/fields")
     def fields() -> Any:
-        return jsonify({"fields": list(state.fields.values()), "fieldOptions": state.field_options,
+        page = _page(list(state.fields.values()))
+        shown = {f["id"] for f in page}  # options come side-loaded with their fields
+        return jsonify({"fields": page,
+                        "fieldOptions": [o for o in state.field_options if o["field"] in shown],
                         "fieldRels": [], "meta": {"total": str(len(state.fields))}})
 
     @app.get("/api/3/tags")
     def tags() -> Any:
         search = request.args.get("search", "").lower()
         found = [t for t in state.tags.values() if search in t["tag"].lower()]
-        return jsonify({"tags": found, "meta": {"total": str(len(found))}})
+        return jsonify({"tags": _page(found), "meta": {"total": str(len(found))}})
 
     @app.get("/api/3/tags/<tid>")
     def get_tag(tid: str) -> Any:
@@ -339,7 +354,7 @@ def create_app(state: AcState) -> Flask:
 
     @app.get("/api/3/automations")
     def automations() -> Any:
-        return jsonify({"automations": list(state.automations.values()),
+        return jsonify({"automations": _page(list(state.automations.values())),
                         "meta": {"total": str(len(state.automations))}})
 
     @app.post("/api/3/contactAutomations")

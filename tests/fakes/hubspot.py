@@ -22,7 +22,21 @@ Follows HubSpot/HubSpot-public-api-spec-collection (commit 99893791):
 - PublicApiSpecs/CRM/Lists/Rollouts/144891/v3/lists.json: GET
   /crm/v3/lists/records/0-1/{recordId}/memberships, PUT
   /crm/v3/lists/{listId}/memberships/add|remove (a JSON array of record ids,
-  answer with `recordsIdsAdded`), POST /crm/v3/lists/search.
+  answer with `recordsIdsAdded`), POST /crm/v3/lists/search (ListSearchRequest:
+  `offset` and `additionalProperties` required, `objectTypeId`, `count` up to
+  500, `hasMore` and the next `offset` in the answer), POST
+  /crm/v3/lists/records/memberships/batch/read (RecordIdInput).
+- The same contacts.json: POST /crm/v3/objects/contacts/batch/read (up to 100
+  inputs; `propertiesWithHistory` required; missing ids in one
+  OBJECT_NOT_FOUND error of a 207). subscriptions.json (v4): POST
+  statuses/batch/read?channel=EMAIL {"inputs": [emails]}, POST statuses/batch/write
+  {"inputs": [PublicStatusRequest]} (207 with errors for the inputs it refused),
+  statuses/batch/unsubscribe-all?channel=EMAIL {"inputs": [emails]}.
+- Writes in bulk: POST /crm/v3/objects/contacts/batch/update (up to 100;
+  refused records in errors naming them in context.ids, 207), PUT
+  /crm/v3/lists/{listId}/memberships/add-and-remove {recordIdsToAdd,
+  recordIdsToRemove}, POST /crm/v3/objects/notes/batch/create.
+- Every request is checked against those OpenAPI files (tests/fakes/openapi.py).
 - PublicApiSpecs/CRM/Notes/Rollouts/424/v3/notes.json: POST
   /crm/v3/objects/notes with `associations[{to:{id},types:[...]}]`, POST
   /crm/v3/objects/notes/batch/read.
@@ -45,6 +59,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from tests.fakes import openapi
+from tests.fakes.openapi import strict
 from tests.fakes.server import FakeServer
 from tests.fakes.tokens import FakeTokens
 
@@ -131,8 +147,17 @@ def _error(status: int, message: str, category: str, **extra: Any) -> Response:
     return response
 
 
+def _batch_answer(results: list[Any], errors: list[Any]) -> Response:
+    """A batch endpoint's answer: 207 with the refused inputs under "errors"."""
+    answer = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                      "results": results, **({"errors": errors, "numErrors": len(errors)}
+                                             if errors else {})})
+    answer.status_code = 207 if errors else 200
+    return answer
+
+
 def create_app(state: HubSpotState) -> Flask:
-    app = Flask("fake_hubspot")
+    app = strict(Flask("fake_hubspot"), openapi.HUBSPOT)
 
     @app.before_request
     def authenticate() -> Response | None:
@@ -152,8 +177,9 @@ def create_app(state: HubSpotState) -> Flask:
     def token() -> Response:
         return state.tokens.answer(request.form)
 
-    def contact_json(contact: dict[str, Any]) -> dict[str, Any]:
-        wanted = [p for p in request.args.get("properties", "").split(",") if p]
+    def contact_json(contact: dict[str, Any], properties: str | None = None) -> dict[str, Any]:
+        asked = request.args.get("properties", "") if properties is None else properties
+        wanted = [p for p in asked.split(",") if p]
         props = dict(contact["properties"])
         props["hs_email_optout"] = "true" if props.get("email", "").lower() in state.opted_out \
             else "false"
@@ -185,6 +211,32 @@ def create_app(state: HubSpotState) -> Flask:
             return _error(404, "resource not found", "OBJECT_NOT_FOUND")
         return jsonify(contact_json(contact))
 
+    @app.post("/crm/v3/objects/contacts/batch/read")
+    def batch_read_contacts() -> Response:
+        # BatchReadInputSimplePublicObjectId: at most 100 inputs; ids not found
+        # come back as one OBJECT_NOT_FOUND error and the answer is 207.
+        body = request.get_json()
+        if len(body["inputs"]) > 100:
+            return _error(400, "Batch input cannot exceed 100 inputs", "VALIDATION_ERROR")
+        wanted = ",".join(body.get("properties", []))
+        found, missing = [], []
+        for item in body["inputs"]:
+            contact = state.contacts.get(str(item["id"]))
+            if contact is None:
+                missing.append(str(item["id"]))
+            else:
+                found.append(contact_json(contact, wanted))
+        answer = {"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                  "results": found}
+        if missing:
+            answer.update(numErrors=1, errors=[{
+                "status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get "
+                "some CONTACT objects, they may be deleted or not exist.",
+                "context": {"ids": missing}, "errors": [], "links": {}}])
+        response = jsonify(answer)
+        response.status_code = 207 if missing else 200
+        return response
+
     @app.post("/crm/v3/objects/contacts")
     def create_contact() -> Response:
         props = dict(request.get_json()["properties"])
@@ -198,12 +250,7 @@ def create_app(state: HubSpotState) -> Flask:
         response.status_code = 201
         return response
 
-    @app.patch("/crm/v3/objects/contacts/<contact_id>")
-    def update_contact(contact_id: str) -> Response:
-        contact = lookup(contact_id)
-        if contact is None:
-            return _error(404, "resource not found", "OBJECT_NOT_FOUND")
-        props = request.get_json()["properties"]
+    def problems_in(props: dict[str, Any]) -> list[dict[str, Any]]:
         problems = []
         for name, value in props.items():
             spec = state.properties.get(name)
@@ -219,13 +266,45 @@ def create_app(state: HubSpotState) -> Flask:
                 if bad:
                     problems.append({"message": f"{bad[0]} was not one of the allowed options",
                                      "code": "INVALID_OPTION", "context": {"propertyName": [name]}})
-        if problems:
-            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors=problems)
+        return problems
+
+    def store(contact: dict[str, Any], props: dict[str, Any]) -> None:
         with state.lock:
             for name, value in props.items():
                 contact["properties"][name] = "" if value is None else str(value)
             contact["updatedAt"] = _now()
+
+    @app.patch("/crm/v3/objects/contacts/<contact_id>")
+    def update_contact(contact_id: str) -> Response:
+        contact = lookup(contact_id)
+        if contact is None:
+            return _error(404, "resource not found", "OBJECT_NOT_FOUND")
+        props = request.get_json()["properties"]
+        if problems := problems_in(props):
+            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors=problems)
+        store(contact, props)
         return jsonify(contact_json(contact))
+
+    @app.post("/crm/v3/objects/contacts/batch/update")
+    def batch_update_contacts() -> Response:
+        # BatchInputSimplePublicObjectBatchInput: at most 100; each refused record is
+        # an error naming it in context.ids, the answer then 207.
+        inputs = request.get_json()["inputs"]
+        if len(inputs) > 100:
+            return _error(400, "Batch input cannot exceed 100 inputs", "VALIDATION_ERROR")
+        results, errors = [], []
+        for item in inputs:
+            contact = state.contacts.get(str(item["id"]))
+            problems = problems_in(item["properties"]) if contact is not None else []
+            if contact is None or problems:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR" if problems
+                               else "OBJECT_NOT_FOUND", "message": "Record not updated",
+                               "context": {"ids": [str(item["id"])]}, "errors": problems,
+                               "links": {}})
+                continue
+            store(contact, item["properties"])
+            results.append(contact_json(contact, ""))
+        return _batch_answer(results, errors)
 
     @app.get("/crm/v3/properties/contacts")
     def properties() -> Response:
@@ -259,6 +338,50 @@ def create_app(state: HubSpotState) -> Flask:
             return bad
         return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
                         "results": [status_json(email, i) for i in state.definitions]})
+
+    @app.post("/communication-preferences/v4/statuses/batch/read")
+    def batch_statuses() -> Response:
+        if (bad := channel_ok()) is not None:
+            return bad
+        return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                        "results": [{"subscriberIdString": email, "statuses": [
+                            status_json(email, i) for i in state.definitions]}
+                            for email in request.get_json()["inputs"]]})
+
+    @app.post("/communication-preferences/v4/statuses/batch/write")
+    def batch_write_statuses() -> Response:
+        # BatchInputPublicStatusRequest: each input names its subscriber and type.
+        results, errors = [], []
+        for item in request.get_json()["inputs"]:
+            sub_id, email = item["subscriptionId"], item["subscriberIdString"]
+            if sub_id not in state.definitions:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR",
+                               "message": f"Invalid subscription id {sub_id!r}", "context": {},
+                               "errors": [], "links": {}})
+                continue
+            with state.lock:
+                if item["statusState"] == "SUBSCRIBED":
+                    state.opted_out.discard(email.lower())
+                state.statuses[(email.lower(), sub_id)] = {
+                    "status": item["statusState"], "legalBasis": item.get("legalBasis"),
+                    "legalBasisExplanation": item.get("legalBasisExplanation"), "timestamp": _now()}
+            results.append(status_json(email, sub_id))
+        return _batch_answer(results, errors)
+
+    @app.post("/communication-preferences/v4/statuses/batch/unsubscribe-all")
+    def batch_unsubscribe_all() -> Response:
+        if (bad := channel_ok()) is not None:
+            return bad
+        emails = request.get_json()["inputs"]
+        with state.lock:
+            for email in emails:
+                state.opted_out.add(email.lower())
+                for sub_id in state.definitions:
+                    state.statuses[(email.lower(), sub_id)] = {"status": "UNSUBSCRIBED",
+                                                               "timestamp": _now()}
+        return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                        "results": [{"subscriberIdString": e, "statuses": [
+                            status_json(e, i) for i in state.definitions]} for e in emails]})
 
     @app.post("/communication-preferences/v4/statuses/<email>")
     def set_status(email: str) -> Response:
@@ -327,17 +450,53 @@ def create_app(state: HubSpotState) -> Flask:
             spec["members"].difference_update(present)
             return jsonify({"recordIdsRemoved": present, "recordIdsMissing": missing})
 
+    @app.put("/crm/v3/lists/<list_id>/memberships/add-and-remove")
+    def add_and_remove(list_id: str) -> Response:
+        spec = state.lists.get(list_id)
+        if spec is None:
+            return _error(404, f"List {list_id} not found", "OBJECT_NOT_FOUND")
+        if spec["processingType"] == "DYNAMIC":
+            return _error(400, "Memberships of DYNAMIC lists cannot be edited", "VALIDATION_ERROR")
+        body = request.get_json()
+        add = [str(i) for i in body["recordIdsToAdd"] if str(i) in state.contacts]
+        remove = [str(i) for i in body["recordIdsToRemove"] if str(i) in state.contacts]
+        with state.lock:
+            spec["members"].update(add)
+            spec["members"].difference_update(remove)
+        missing = [str(i) for i in [*body["recordIdsToAdd"], *body["recordIdsToRemove"]]
+                   if str(i) not in state.contacts]
+        return jsonify({"recordsIdsAdded": add, "recordIdsRemoved": remove,
+                        "recordIdsMissing": missing})
+
     @app.post("/crm/v3/lists/search")
     def search_lists() -> Response:
-        return jsonify({"total": len(state.lists), "hasMore": False, "offset": 0, "lists": [
+        # ListSearchRequest: offset and additionalProperties are required (checked
+        # against the spec by `strict`); `count` at most 500, `objectTypeId` filters.
+        body = request.get_json()
+        kind = body.get("objectTypeId")
+        matching = [(i, s) for i, s in state.lists.items()
+                    if kind is None or s.get("objectTypeId", "0-1") == kind]
+        start, count = int(body["offset"]), min(int(body.get("count", 20)), 500)
+        page = matching[start:start + count]
+        return jsonify({"total": len(matching), "hasMore": start + count < len(matching),
+                        "offset": start + len(page), "lists": [
             {"listId": i, "name": s["name"], "processingType": s["processingType"],
-             "objectTypeId": "0-1"} for i, s in state.lists.items()]})
+             "objectTypeId": s.get("objectTypeId", "0-1")} for i, s in page]})
+
+    @app.post("/crm/v3/lists/records/memberships/batch/read")
+    def batch_memberships() -> Response:
+        results = [{"objectTypeId": "0-1", "recordId": str(i["recordId"]),
+                    "recordListMemberships": [
+                        {"listId": list_id, "listVersion": 1, "firstAddedTimestamp": _now(),
+                         "lastAddedTimestamp": _now()}
+                        for list_id, spec in state.lists.items() if i["recordId"] in spec["members"]]}
+                   for i in request.get_json()["inputs"]]
+        return jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                        "results": results})
 
     # notes ---------------------------------------------------------------------------
 
-    @app.post("/crm/v3/objects/notes")
-    def create_note() -> Response:
-        body = request.get_json()
+    def note_from(body: dict[str, Any]) -> dict[str, Any] | Response:
         props = body.get("properties", {})
         if not props.get("hs_timestamp"):
             return _error(400, "hs_timestamp is required", "VALIDATION_ERROR")
@@ -347,8 +506,28 @@ def create_app(state: HubSpotState) -> Flask:
             return _error(400, "The note must be associated to one contact", "VALIDATION_ERROR")
         note_id = str(next(state.ids))
         state.notes[note_id] = {"id": note_id, "contact": targets[0], "properties": dict(props)}
-        response = jsonify({"id": note_id, "properties": props, "createdAt": _now(),
-                            "updatedAt": _now(), "archived": False})
+        return {"id": note_id, "properties": props, "createdAt": _now(), "updatedAt": _now(),
+                "archived": False}
+
+    @app.post("/crm/v3/objects/notes")
+    def create_note() -> Response:
+        answer = note_from(request.get_json())
+        if isinstance(answer, Response):
+            return answer
+        response = jsonify(answer)
+        response.status_code = 201
+        return response
+
+    @app.post("/crm/v3/objects/notes/batch/create")
+    def batch_create_notes() -> Response:
+        made = []
+        for item in request.get_json()["inputs"]:
+            answer = note_from(item)
+            if isinstance(answer, Response):
+                return answer
+            made.append(answer)
+        response = jsonify({"status": "COMPLETE", "startedAt": _now(), "completedAt": _now(),
+                            "results": made})
         response.status_code = 201
         return response
 

@@ -305,25 +305,30 @@ def create_app(state: MauticState) -> Flask:
             state.campaign_members.append((camp, cid))
         return jsonify({"success": True})
 
+    def page(rows: list[Any]) -> list[Any]:
+        # "start" and "limit" (30 by default), as the API's collections page.
+        start, limit = int(request.args.get("start", 0)), int(request.args.get("limit", 30))
+        return rows[start:start + limit]
+
     @app.get("/api/fields/contact")
     def fields() -> Any:
         found = list(state.fields.values())
-        return jsonify({"total": len(found), "fields": found})
+        return jsonify({"total": len(found), "fields": page(found)})
 
     @app.get("/api/segments")
     def segments() -> Any:
-        return jsonify({"total": len(state.segments),
-                        "lists": {str(k): v for k, v in state.segments.items()}})
+        return jsonify({"total": len(state.segments), "lists": {
+            str(k): v for k, v in page(list(state.segments.items()))}})
 
     @app.get("/api/tags")
     def tags() -> Any:
         return jsonify({"total": len(state.tag_ids),
-                        "tags": [{"id": i, "tag": t} for t, i in state.tag_ids.items()]})
+                        "tags": page([{"id": i, "tag": t} for t, i in state.tag_ids.items()])})
 
     @app.get("/api/campaigns")
     def campaigns() -> Any:
-        return jsonify({"total": len(state.campaigns),
-                        "campaigns": {str(k): v for k, v in state.campaigns.items()}})
+        return jsonify({"total": len(state.campaigns), "campaigns": {
+            str(k): v for k, v in page(list(state.campaigns.items()))}})
 
     return app
 

@@ -32,6 +32,11 @@ format.py) relies on:
   documented). Each answer carries Sforce-Limit-Info.
 - GET .../sobjects/Contact/describe → {"fields": [{"name", "label", "type",
   "custom", "updateable", "picklistValues": [...]}]}.
+- POST .../composite {"allOrNone", "compositeRequest": [{"method", "url",
+  "referenceId", "body"}]} (the REST API's "Send Multiple Requests Using
+  Composite"): at most 25 subrequests, `@{referenceId.field}` naming an
+  earlier answer, allOrNone rolling back on the first error (the rest
+  PROCESSING_HALTED), 200 at the top level; one call against the limits.
 - Notes: ContentNote (Content base64) linked by ContentDocumentLink
   {ContentDocumentId, LinkedEntityId, ShareType}; ContentNote.TextPreview
   holds the start of the text (its length is unconfirmed; the fake keeps 200).
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -53,7 +59,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.server import FakeServer
+from tests.fakes.server import SUBREQUEST, FakeServer
 from tests.fakes.tokens import FakeTokens
 
 PREFIX = {"Contact": "003", "Lead": "00Q", "Campaign": "701", "CampaignMember": "00v",
@@ -433,7 +439,58 @@ def create_app(state: SalesforceState) -> Flask:
             return _errors(404, "ENTITY_IS_DELETED", "entity is deleted")
         return Response(status=204)
 
+    @app.post("/services/data/v<version>/composite")
+    def composite(version: str) -> Response:
+        # "Send Multiple Requests Using Composite": up to 25 subrequests, later ones
+        # naming earlier answers as @{referenceId.field}; with allOrNone an error rolls
+        # every subrequest back and the others answer PROCESSING_HALTED; the top level
+        # answers 200 either way.
+        body = request.get_json()
+        subrequests = body.get("compositeRequest") or []
+        if not subrequests or len(subrequests) > 25:
+            return _errors(400, "INVALID_BATCH_REQUEST", "1 to 25 subrequests are allowed")
+        saved = {name: {k: dict(v) for k, v in rows.items()} for name, rows in state.records.items()}
+        answers: list[dict[str, Any]] = []
+        by_reference: dict[str, Any] = {}
+        client = app.test_client()
+        for sub in subrequests:
+            def bound(text: str) -> str:
+                return re.sub(r"@\{(\w+)\.(\w+)\}",
+                              lambda m: str((by_reference.get(m[1]) or {}).get(m[2], "")), text)
+            sent = bound(json.dumps(sub.get("body"))) if "body" in sub else None
+            got = client.open(bound(sub["url"]), method=sub["method"], data=sent,
+                              content_type="application/json", environ_overrides={SUBREQUEST: True},
+                              headers={"Authorization": request.headers.get("Authorization", "")})
+            answer = got.get_json(silent=True)
+            by_reference[sub["referenceId"]] = answer if isinstance(answer, dict) else {}
+            answers.append({"body": answer, "httpHeaders": {}, "httpStatusCode": got.status_code,
+                            "referenceId": sub["referenceId"]})
+            if got.status_code >= 400 and body.get("allOrNone"):
+                state.records = saved
+                halted = [{"errorCode": "PROCESSING_HALTED",
+                           "message": "The transaction was rolled back since another operation "
+                                      "in the same transaction failed."}]
+                answers = [a if a is answers[-1] else {**a, "body": halted, "httpStatusCode": 400}
+                           for a in answers]
+                answers += [{"body": halted, "httpHeaders": {}, "httpStatusCode": 400,
+                             "referenceId": s["referenceId"]} for s in subrequests[len(answers):]]
+                break
+        return jsonify({"compositeResponse": answers})
+
+    # One request at a time inside the org, as its records are plain dicts: a
+    # query must not see a write half done (the latency the server adds runs
+    # before, outside the lock). A composite call's subrequests take it again.
+    serial = threading.RLock()
+    for name, view in list(app.view_functions.items()):
+        app.view_functions[name] = _one_at_a_time(view, serial)
     return app
+
+
+def _one_at_a_time(view: Any, lock: threading.RLock) -> Any:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return view(*args, **kwargs)
+    return locked
 
 
 def start() -> tuple[FakeServer, SalesforceState]:

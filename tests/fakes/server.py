@@ -20,6 +20,10 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+# The WSGI environ key a fake sets on the requests it makes to itself while
+# answering one call (Salesforce's composite subrequests).
+SUBREQUEST = "fake.subrequest"
+
 
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:  # tests read calls, not logs
@@ -38,7 +42,8 @@ class Call:
 @dataclass
 class Faults:
     latency: float = 0.0  # seconds added to every answer
-    per_second: int = 0  # 0: no limit; else answers 429 past this many requests a second
+    per_second: int = 0  # 0: no limit; else answers 429 past this many requests a window
+    window: float = 1.0  # seconds of that window (HubSpot: 100 requests per 10 seconds)
     retry_after: str = "1"
     fail_next: int = 0  # answer the next N requests with `fail_status`
     fail_status: int = 500
@@ -118,6 +123,8 @@ class FakeServer:
     # the faults ---------------------------------------------------------------
 
     def _before(self) -> Any:
+        if request.environ.get(SUBREQUEST):
+            return None  # part of a call already counted, delayed and limited (a composite's)
         call = Call(request.method, request.path, dict(request.args),
                     dict(request.headers), request.get_data())
         with self._lock:
@@ -160,7 +167,7 @@ class FakeServer:
         if not limit:
             return False
         now = time.monotonic()
-        while self._window and now - self._window[0] >= 1.0:
+        while self._window and now - self._window[0] >= self.faults.window:
             self._window.popleft()
         if len(self._window) >= limit:
             return True

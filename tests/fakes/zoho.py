@@ -25,7 +25,8 @@ and the Zoho Python SDK's handling of 204:
   MANDATORY_NOT_FOUND on "Last_Name". Email is not unique by default, so a taken one
   gets a second record; with `unique_email` (an administrator's "do not allow duplicate
   values") it is 400 DUPLICATE_DATA on "Email" with `duplicate_record` {"id", "module"}.
-- POST /crm/v8/Contacts/{id}/actions/add_tags|remove_tags {"tags": [{"name"}]}.
+- POST /crm/v8/Contacts/{id}/actions/add_tags|remove_tags {"tags": [{"name"}]};
+  tags.json gives a tag's name `maxLength: 25`: a longer one is 400 INVALID_DATA.
 - GET /crm/v8/Contacts/{id}/Notes; POST /crm/v8/Notes with
   Parent_Id {"module": {"api_name"}, "id"}.
 - GET /crm/v8/settings/fields?module=Contacts, /crm/v8/settings/tags?module=Contacts.
@@ -45,8 +46,12 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from tests.fakes import openapi
+from tests.fakes.openapi import strict
 from tests.fakes.server import FakeServer
 from tests.fakes.tokens import FakeTokens
+
+TAG_NAME_MAX = 25  # tags.json: the name's maxLength
 
 
 def _now() -> str:
@@ -119,7 +124,7 @@ def _record_error(code: str, message: str, **details: Any) -> Response:
 
 
 def create_app(state: ZohoState) -> Flask:
-    app = Flask("fake_zoho")
+    app = strict(Flask("fake_zoho"), openapi.ZOHO, answer_types=True)
 
     @app.before_request
     def authenticate() -> Response | None:
@@ -225,6 +230,8 @@ def create_app(state: ZohoState) -> Flask:
         if contact_id not in state.contacts or action not in ("add_tags", "remove_tags"):
             return _error(400, "INVALID_DATA", "the id given seems to be invalid")
         names = [t["name"] for t in request.get_json().get("tags", [])]
+        if any(len(name) > TAG_NAME_MAX for name in names):
+            return _error(400, "INVALID_DATA", "the tag name is longer than 25 characters")
         with state.lock:
             for name in names:
                 if action == "add_tags":

@@ -90,7 +90,7 @@ def test_429_with_retry_after_is_honoured(portal_app, ac, smtp):
     delivery(portal_app).queue.start_worker()
     wait_until(lambda: ledger_empty(portal_app), what="the change to land")
     writes = ac.server.calls_to("PUT", f"/api/3/contacts/{ac.contact}")
-    assert len(writes) == 1
+    assert len(writes) == 2  # the one answered 429 (not written), then the queue's
     assert ac.row["firstName"] == "Patient"
 
 
@@ -186,3 +186,14 @@ def test_embedded_worker_starts_with_the_first_request(portal_for, ac, smtp):
     save(client, ac, first_name="Embedded")
     wait_until(lambda: ledger_empty(app), what="the embedded worker to deliver")
     assert ac.row["firstName"] == "Embedded"
+
+
+def test_each_note_carries_its_change_marker_once(portal_app, ac, smtp):
+    client = signed_in_client(portal_app, smtp)
+    client.get("/profile/")
+    save(client, ac, first_name="Once", comments="Marked once.")
+    delivery(portal_app).queue.start_worker()  # whatever the budget left for the queue
+    wait_until(lambda: ledger_empty(portal_app), what="the change to land")
+    notes = ac.notes()
+    assert len(notes) == 2  # the audit note and the comment
+    assert all(note.count("[portal change ") == 1 for note in notes), notes

@@ -218,9 +218,13 @@ def test_language_tags_mode(make_app, smtp):
 
 def test_newsletter_link_reaches_subscriptions_only(client, smtp, app):
     sign_in(client, smtp)
-    client.get("/profile/")  # the first visit writes the contact's newsletter token
+    client.get("/profile/")  # the first visit gives the contact a newsletter token...
+    assert stored(client, "portal_token")["portal_token"] is None  # ...through the queue
+    deliver_the_queue(app)
     token = stored(client, "portal_token")["portal_token"]
     assert token
+    client.get("/profile/")
+    assert not delivery(app).ledger.entries()  # written once, not on every visit
     fresh = app.test_client()
     page = fresh.get(f"/n/{token}")
     assert page.status_code == 200
@@ -241,6 +245,13 @@ def test_newsletter_link_reaches_subscriptions_only(client, smtp, app):
     page = other.get(f"/n/{token}")
     other.post(f"/n/{token}", data={"csrf_token": csrf_token(page.data)})
     assert other.get("/profile/").status_code == 302
+
+
+def deliver_the_queue(app):
+    with app.app_context():
+        parts = delivery(app)
+        for entry in parts.ledger.entries():
+            parts.writer.deliver(entry.id)
 
 
 def test_pages_are_not_framed_or_cached(signed):
@@ -270,3 +281,11 @@ def test_choices_can_come_from_the_crm(make_app, smtp):
     form = current_form(client)
     form["sector"] = "astronaut"
     assert client.post("/profile/", data=form).status_code == 400
+
+
+def test_a_comment_alone_is_one_note_with_no_empty_audit_note(signed):
+    form = current_form(signed)
+    form["comments"] = "Please write in Basque."
+    assert signed.post("/profile/", data=form).status_code == 302
+    notes = crm_of(signed).notes_of(demo_contact(signed).ref)
+    assert len(notes) == 1 and "Please write in Basque." in notes[0]["body"]

@@ -1,0 +1,83 @@
+"""Concurrent page reads on a CRM with batch reads go out together, and a
+contact alone pays no wait for companions."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from portal.crm import build_adapters
+from portal.crm.base import PAGE, Contact, ItemRef, calls_under, new_unit_of_work
+from tests.fakes import hubspot as fake
+
+ITEMS = [ItemRef("list", "7"), ItemRef("subscription_type", "101")]
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    server, state = fake.start()
+    monkeypatch.setenv("PORTAL_CRM_HS_PRIVATE_APP_TOKEN", "pat-eu1-test")
+    yield server, state
+    server.stop()
+
+
+def adapter_for(server, tmp_path, **options):
+    return build_adapters({"hs": {"type": "hubspot", "base_url": server.url, **options}},
+                          tmp_path)["hs"]
+
+
+def read_all(adapter, contacts):
+    found, threads = {}, []
+
+    def page(contact):
+        new_unit_of_work()
+        with calls_under(PAGE):
+            found[contact.ref] = adapter.read_profile(contact, [], ITEMS)
+
+    for contact in contacts:
+        threads.append(threading.Thread(target=page, args=(contact,)))
+        threads[-1].start()
+    for thread in threads:
+        thread.join(30)
+    return found
+
+
+def test_a_crowd_of_page_reads_shares_batch_calls(hub, tmp_path):
+    server, state = hub
+    refs = [state.add_contact(f"c{n}@example.org") for n in range(40)]
+    state.lists["7"]["members"].add(refs[5])
+    adapter = adapter_for(server, tmp_path)
+    contacts = [Contact(ref, "") for ref in refs]
+    server.faults.latency = 0.1
+    server.calls.clear()
+    found = read_all(adapter, contacts)
+    assert len(found) == 40
+    assert found[refs[5]].subscribed == {ItemRef("list", "7")}
+    assert found[refs[6]].subscribed == frozenset()
+    # Three calls a batch (contacts, statuses, lists); one read alone would take 120.
+    assert len(server.calls) % 3 == 0 and len(server.calls) <= 3 * 5
+
+
+def test_a_contact_alone_pays_no_wait_for_companions(hub, tmp_path):
+    server, state = hub
+    state.add_contact("alone@example.org")
+    adapter = adapter_for(server, tmp_path, read_batch_window=2.0)
+    contact = adapter.find_contact("alone@example.org")
+    started = time.monotonic()
+    read_all(adapter, [contact])
+    assert time.monotonic() - started < 1.0
+
+
+def test_reads_waiting_for_the_budget_ride_in_one_batch(hub, tmp_path):
+    server, state = hub
+    contacts = [Contact(state.add_contact(f"c{n}@example.org"), "") for n in range(30)]
+    adapter = adapter_for(server, tmp_path, rate_limit="3/second")
+    for n in range(3):  # the budget is spent when the crowd arrives
+        adapter.find_contact(f"c{n}@example.org")
+    server.calls.clear()
+    found = read_all(adapter, contacts)
+    assert len(found) == 30
+    assert len(server.calls) <= 6  # at most two batches of three calls
+    assert server.rate_limited == 0
