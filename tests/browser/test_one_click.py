@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.flows import DESKTOP, PHONE, axe_violations, focus_by_tab
+from tests.browser.flows import PHONE, focus_by_tab
+from tests.browser.test_rights import check
 from tests.support.live import serve
 from tests.web.test_one_click import NOTICES, VOLUNTEERING, WEEKLY, issue, one_click_path, subscribed
 
 HEADINGS = {"es": ("Darme de baja de todos vuestros correos", "Te has dado de baja"),
             "eu": ("Eman baja zuen mezu guztietatik", "Baja eman duzu")}
-
-
-def check(page, folder, name: str) -> None:
-    for width, size in (("phone", PHONE), ("desktop", DESKTOP)):
-        page.set_viewport_size(size)
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-        report = axe_violations(page)
-        assert not report, f"{name} at {width}: {report}"
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= size["width"], name
 
 
 @pytest.mark.parametrize("language", ["es", "eu"])
