@@ -97,6 +97,12 @@ class LinkRequestThrottle:
             Budget("email", email_fingerprint(self.keys, email), self.per_email),
         ])
 
+    def allow_address(self, counter: str, address: str, per_hour: int) -> bool:
+        """Count one request of a public door limited only by client address
+        (`counter` names the door); False when its budget is spent."""
+        key = self.keys.fingerprint("client address", address)
+        return self.counters.spend([Budget(counter, key, per_hour)])
+
 
 def hourly_counters(storage_url: str, database: Database) -> HourlyCounters:
     """Redis when `storage_url` names it; else the database, which every worker shares."""

@@ -20,6 +20,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from portal.auth.newsletter_field import issue_token, stored_token, token_field
+from portal.config import current
 from portal.crm.base import BACKGROUND, CrmAdapter, CrmError, CrmRateLimited, calls_under
 from portal.delivery import delivery
 from portal.delivery.writer import Outcome
@@ -66,18 +67,24 @@ def _email_column(header: list[str]) -> int:
 @click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8-sig"),
               help="Also the addresses in this file (\"-\" reads them from the input).")
 @click.option("--replace", is_flag=True, help="Replace existing tokens: their links stop working.")
-def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: bool) -> None:
-    """Write a newsletter token into the CRM for each contact and print its link."""
+@click.option("--item", "item", default=None, metavar="KEY",
+              help="Print the one-click unsubscribe headers for this item (its key) only.")
+def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: bool,
+                 item: str | None) -> None:
+    """Write a newsletter token into the CRM for each contact and print its
+    link and the List-Unsubscribe headers of its one-click unsubscribe."""
     crm = delivery().crm
     if token_field() is None:
         raise click.ClickException("Set [portal] newsletter_token_field first.")
+    if item is not None and item not in {spec.key for spec in current().items()}:
+        raise click.ClickException(f"No item has the key {item!r}: see [[groups.items]] key.")
     addresses: Iterable[str] = emails + tuple(emails_in(from_file)) if from_file else emails
     addresses = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
     if not addresses:
         raise click.ClickException("Name at least one address, or a file with --from-file.")
     counts = {"issued": 0, "kept": 0, "missing": 0, "failed": 0}
     for email in addresses:
-        outcome = _issue_one(crm, email, replace)
+        outcome = _issue_one(crm, email, replace, item)
         counts[outcome] += 1
     click.echo(f"{counts['issued']} issued, {counts['kept']} already had one, "
                f"{counts['missing']} not found, {counts['failed']} failed.", err=True)
@@ -85,11 +92,11 @@ def issue_tokens(emails: tuple[str, ...], from_file: TextIO | None, replace: boo
         raise SystemExit(1)
 
 
-def _issue_one(crm: CrmAdapter, email: str, replace: bool) -> str:
+def _issue_one(crm: CrmAdapter, email: str, replace: bool, item: str | None) -> str:
     while True:
         try:
             with calls_under(BACKGROUND):
-                return _write_token(crm, email, replace)
+                return _write_token(crm, email, replace, item)
         except CrmRateLimited as exc:
             # The CRM's budget is spent for now: wait for it, keep the place.
             time.sleep(exc.retry_after or 1.0)
@@ -98,7 +105,7 @@ def _issue_one(crm: CrmAdapter, email: str, replace: bool) -> str:
             return "failed"
 
 
-def _write_token(crm: CrmAdapter, email: str, replace: bool) -> str:
+def _write_token(crm: CrmAdapter, email: str, replace: bool, item: str | None) -> str:
     contact = crm.find_contact(email)
     if contact is None:
         click.echo(f"{email}: no such contact", err=True)
@@ -113,4 +120,15 @@ def _write_token(crm: CrmAdapter, email: str, replace: bool) -> str:
         outcome = "issued"
     with current_app.test_request_context(base_url=public_root()):
         click.echo(f"{email}: {external_url('auth.newsletter_link', token=token)}")
+        for name, value in list_unsubscribe_headers(token, item):
+            click.echo(f"  {name}: {value}")
     return outcome
+
+
+def list_unsubscribe_headers(token: str, item: str | None = None) -> list[tuple[str, str]]:
+    """The headers a campaign's message carries for a one-click unsubscribe
+    (RFC 8058), for one item or, without `item`, for all."""
+    url = external_url("one_click.unsubscribe", token=token, item=item) if item else \
+        external_url("one_click.unsubscribe", token=token)
+    return [("List-Unsubscribe", f"<{url}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]

@@ -91,6 +91,8 @@ def read_profile_order(c: Checker, table: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 UNSUBSCRIBE_OFFERS = {"fewer": "select", "pause": "date", "reason": "select"}
+ONE_CLICK_KEYS = ("one_click", "one_click_per_address_per_hour")
+ONE_CLICK_MEANINGS = ("item", "all")
 OFFER_KEYS = frozenset({"crm_field", "label", "help", "choices", "earliest", "latest"})
 
 
@@ -100,7 +102,7 @@ def read_unsubscribe(c: Checker, table: Any, languages: Sequence[str]) -> Unsubs
     if not isinstance(table, dict):
         c.report(w, "must be a table")
         return UnsubscribeOffers()
-    refuse_unknown(c, table, w, (*UNSUBSCRIBE_OFFERS, "only_some"))
+    refuse_unknown(c, table, w, (*UNSUBSCRIBE_OFFERS, "only_some", *ONE_CLICK_KEYS))
     offers: dict[str, FieldSpec | None] = {}
     for key, kind in UNSUBSCRIBE_OFFERS.items():
         entry = table.get(key)
@@ -119,7 +121,18 @@ def read_unsubscribe(c: Checker, table: Any, languages: Sequence[str]) -> Unsubs
                 spec = replace(spec, earliest=spec.earliest or "today+1",
                                latest=spec.latest or "today+365")
             offers[key] = spec
-    return UnsubscribeOffers(only_some=c.get(table, "only_some", bool, w, True), **offers)
+    one_click = c.get(table, "one_click", str, w, "item")
+    if one_click not in ONE_CLICK_MEANINGS:
+        c.report(f"{w}.one_click", 'must be "item" (a link naming an item leaves that item) or '
+                 '"all" (every one-click link leaves what "unsubscribe from all" leaves)')
+        one_click = "item"
+    per_hour = c.get(table, "one_click_per_address_per_hour", int, w, 600)
+    if per_hour < 1:
+        c.report(f"{w}.one_click_per_address_per_hour", "must be 1 or more")
+        per_hour = 600
+    return UnsubscribeOffers(only_some=c.get(table, "only_some", bool, w, True),
+                             one_click=one_click, one_click_per_address_per_hour=per_hour,
+                             **offers)
 
 
 def read_public_url(c: Checker, table: Mapping[str, Any], demo: bool) -> str:

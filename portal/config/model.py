@@ -131,6 +131,12 @@ class UnsubscribeOffers:
     pause: FieldSpec | None = None  # a date the CRM's automations read: no email until then
     only_some: bool = True  # a way back to the subscriptions, to leave only some
     reason: FieldSpec | None = None  # "why are you leaving?"; no crm_field: the answer is a note
+    # What a one-click unsubscribe link naming an item leaves: "item" (that item)
+    # or "all" (what "unsubscribe from all" leaves); a link naming none leaves all.
+    one_click: str = "item"
+    # One-click requests let through per client address and hour. Mail providers
+    # send their users' one-click requests from a few addresses: keep it generous.
+    one_click_per_address_per_hour: int = 600
 
 
 PROFILE_SECTIONS = ("subscriptions", "details", "languages")

@@ -1,5 +1,6 @@
 """Tokens never reach a log: the paths of sign-in and newsletter links
-(`/link/<token>`, `/n/<token>`) and of the links the contact's rights send
+(`/link/<token>`, `/n/<token>`), of one-click unsubscribes (`/u/<token>`,
+`/u/<token>/<item>`) and of the links the contact's rights send
 (`/rights/confirm/<token>`, `/rights/undo/<token>`, `/rights/not-me/<token>`)
 are cut down to their first characters in every log line of the web servers
 the README runs (Werkzeug's, and gunicorn's access and error logs). The

@@ -118,6 +118,15 @@ def unsubscribe_all_change(config: Config, contact: Contact, profile: Profile,
     return replace(change, notes=(*change.notes, _leaving_note(config, change, leaving)))
 
 
+def leave_change(config: Config, contact: Contact, profile: Profile,
+                 items: Sequence[ItemSpec]) -> Change:
+    """Leave `items` (those the contact is in), with their follow-ups: a
+    one-click unsubscribe from one item."""
+    d = Diff(left=[item for item in items if item.item in profile.subscribed])
+    return _finish(config, contact, [], [], [item.item for item in d.left], d, {},
+                   unsubscribe_all=None)
+
+
 def undo_unsubscribe_all_change(config: Config, contact: Contact, profile: Profile,
                                 item_keys: Collection[str], lift_opt_out: bool) -> Change:
     """Join again the items an "unsubscribe from all" left, without the

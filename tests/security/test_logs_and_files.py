@@ -35,6 +35,21 @@ def test_gunicorns_access_log_holds_no_token(serve, smtp):
     assert sign_in_token[:12] not in log
 
 
+def test_one_click_unsubscribes_leave_no_token_in_the_access_log(serve, smtp):
+    portal = serve(PUBLIC)
+    token = newsletter_link(portal).rsplit("/", 1)[1]
+    mail_client = portal.session()
+    mail_client.get(portal.url + "/u/" + token)  # a mail scanner
+    answer = mail_client.post(portal.url + "/u/" + token + "/weekly",
+                              data="List-Unsubscribe=One-Click",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
+    time.sleep(0.5)  # gunicorn writes its access log after the answer
+    log = portal.log_text()
+    assert "GET /u/" in log and "POST /u/" in log  # the requests are logged...
+    assert token not in log and token[:12] not in log  # ...their tokens are not
+
+
 def test_the_development_servers_log_holds_no_token(app, smtp, caplog):
     caplog.set_level(logging.INFO, logger="werkzeug")
     with serve_over_http(app) as url:
