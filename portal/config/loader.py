@@ -61,9 +61,21 @@ def build(c: Checker, path: Path, raw: Mapping[str, Any]) -> Config:
              if name not in CORE_SECTIONS}
     sections = {name: value for name, value in built.items() if value is not None}
     config = replace(config, **sections)
+    check_register_fields(c, config)
     if config.wordpress is not None and not config.wordpress.site_name:
         config = replace(config, wordpress=replace(config.wordpress, site_name=portal.name))
     return config
+
+
+def check_register_fields(c: Checker, config: Config) -> None:
+    """`[register] fields` names fields the layout has, other than the address."""
+    for key in config.register.fields:
+        spec = config.field(key)
+        if spec is None:
+            c.report("register.fields", f'names "{key}", which is not the key of a [[fields]] block')
+        elif spec.type == "email":
+            c.report("register.fields", f'must not list "{key}": the register link proved the '
+                     "address")
 
 
 def read_section(c: Checker, name: str, table: Any) -> Any:
