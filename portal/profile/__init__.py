@@ -7,8 +7,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from portal.profile import leaving, site, views
+    from portal.profile import leaving, register, site, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(leaving.bp)
     app.register_blueprint(site.bp)
+    app.register_blueprint(register.bp)

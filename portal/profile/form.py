@@ -58,13 +58,18 @@ def choices_unavailable(config: Config, crm_choices: CrmChoices) -> set[str]:
 
 def build_form(config: Config, language: str, personal_allowed: bool,
                values: Mapping[str, Value], subscribed: set[str], languages: Sequence[str],
-               crm_choices: CrmChoices, **form_kwargs: Any) -> FlaskForm:
+               crm_choices: CrmChoices, extra: Mapping[str, Field] | None = None,
+               **form_kwargs: Any) -> FlaskForm:
     """A form with one field per editable spec, one box per subscription item
-    (`sub_<key>`) and one per language (`lang_<code>`). `form_kwargs` go to
-    FlaskForm: pass `formdata=None` to show stored values instead of the request's."""
+    (`sub_<key>`) and one per language (`lang_<code>`), and the `extra` fields
+    a page adds. `form_kwargs` go to FlaskForm: pass `formdata=None` to show
+    stored values instead of the request's."""
 
     class ProfileForm(FlaskForm):
         pass
+
+    for name, extra_field in (extra or {}).items():
+        setattr(ProfileForm, name, extra_field)
 
     data: dict[str, Any] = {}
     for spec in editable_fields(config, personal_allowed, crm_choices):
