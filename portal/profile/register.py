@@ -8,6 +8,7 @@ new contact in."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -132,7 +133,7 @@ def _register(config: Config, asked: Config, form: FlaskForm,
     return redirect(url_for("profile.show"))
 
 
-def _name(config: Config, values: dict[str, object]) -> str:
+def _name(config: Config, values: Mapping[str, object]) -> str:
     """The contact's name, from the fields the browser would fill with one."""
     parts = sorted((spec for spec in config.fields if spec.autocomplete in NAME_PARTS),
                    key=lambda spec: NAME_PARTS.index(spec.autocomplete))
