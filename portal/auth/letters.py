@@ -21,6 +21,9 @@ from portal.i18n import text_for
 from portal.mail import Mailer, MailError
 
 log = logging.getLogger(__name__)
+# The letters' templates (emails/NAME.txt and .html), as the operator's log names them.
+LETTERS = {"sign_in": "Sign-in link", "members_only": "Members-only letter",
+           "register": "Register link"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def send_what_fits(app: Flask, letter: LinkLetter) -> None:
         try:
             letter.mailer.send(msg)
         except MailError as exc:
-            log.error("The answer to a sign-in request was not sent: %s", exc)
+            log.error("%s not sent: %s", LETTERS[template], exc)
 
 
 def _l_sign_in(site: str) -> str:

@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import update
 
 from portal.auth.doors import doors
+from portal.crm.base import ItemRef
 from portal.db import database
 from portal.db.models import SignInLink, utcnow
-from portal.crm.base import ItemRef
 from portal.delivery import delivery
 from tests.conftest import csrf_token
-from tests.resilience.conftest import ac, portal_for  # noqa: F401 (fixtures: a CRM that goes down)
 from tests.rights.conftest import rows
 from tests.support.smtp import Inbox
 from tests.web.test_sign_in_requests import ask
