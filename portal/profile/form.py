@@ -3,7 +3,7 @@ field types (portal.fields)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -58,18 +58,15 @@ def choices_unavailable(config: Config, crm_choices: CrmChoices) -> set[str]:
 
 def build_form(config: Config, language: str, personal_allowed: bool,
                values: Mapping[str, Value], subscribed: set[str], languages: Sequence[str],
-               crm_choices: CrmChoices, extra: Mapping[str, Field] | None = None,
+               crm_choices: CrmChoices, extra: Mapping[str, Callable[[], Field]] | None = None,
                **form_kwargs: Any) -> FlaskForm:
     """A form with one field per editable spec, one box per subscription item
-    (`sub_<key>`) and one per language (`lang_<code>`), and the `extra` fields
-    a page adds. `form_kwargs` go to FlaskForm: pass `formdata=None` to show
-    stored values instead of the request's."""
+    (`sub_<key>`) and one per language (`lang_<code>`), then the fields
+    `extra` makes for a page. `form_kwargs` go to FlaskForm: pass
+    `formdata=None` to show stored values instead of the request's."""
 
     class ProfileForm(FlaskForm):
         pass
-
-    for name, extra_field in (extra or {}).items():
-        setattr(ProfileForm, name, extra_field)
 
     data: dict[str, Any] = {}
     for spec in editable_fields(config, personal_allowed, crm_choices):
@@ -83,6 +80,9 @@ def build_form(config: Config, language: str, personal_allowed: bool,
         for code in config.portal.languages:
             setattr(ProfileForm, f"lang_{code}", BooleanField(code))
             data[f"lang_{code}"] = code in languages
+    # Made last, so that they come last (WTForms orders fields as they were made).
+    for name, make in (extra or {}).items():
+        setattr(ProfileForm, name, make())
     return ProfileForm(data=data, **form_kwargs)
 
 

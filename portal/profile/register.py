@@ -55,10 +55,13 @@ def register_form(config: Config, **form_kwargs: Any) -> FlaskForm:
     every box unticked, and the box that says the legal text was read."""
     no_languages = replace(config, portal=replace(config.portal,
                                                   language_preference=LanguagePreference("off")))
-    accept = BooleanField(_l("I have read the legal notice and the privacy policy"), validators=[
-        InputRequired(message=_l("To sign up, tick this box once you have read the legal notice."))])
     return build_form(no_languages, current_language(), True, {}, set(), [], crm_choices(),
-                      extra={"accept": accept}, **form_kwargs)
+                      extra={"accept": _accept_box}, **form_kwargs)
+
+
+def _accept_box() -> BooleanField:
+    return BooleanField(_l("I have read the legal notice and the privacy policy"), validators=[
+        InputRequired(message=_l("To sign up, tick this box once you have read the legal notice."))])
 
 
 @bp.get("/<token>")

@@ -127,6 +127,8 @@ def test_the_legal_box_is_required_and_what_was_typed_is_kept(app, smtp):
                                            "last_name": "Agirre"})
     assert missing_name.status_code == 400
     assert 'href="#first_name"' in missing_name.data.decode()
+    both = client.post(path, data={"csrf_token": csrf_token(page.data)}).data.decode()
+    assert both.index('href="#first_name"') < both.index('href="#accept"')  # in the page's order
     assert 'value="Agirre"' in missing_name.data.decode()
     assert delivery(app).crm.find_contact(NEW) is None
 
