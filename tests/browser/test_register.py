@@ -9,21 +9,11 @@ import re
 import pytest
 
 from portal.delivery import delivery
-from tests.browser.flows import DESKTOP, PHONE, axe_violations, focus_by_tab
+from tests.browser.flows import DESKTOP, PHONE, check_page, focus_by_tab
 from tests.support.live import serve
 from tests.web.test_register import REGISTER
 
 NEW = "miren.new@example.org"
-
-
-def check(page, folder, name: str) -> None:
-    """Screenshots and axe at both widths; fail with axe's report."""
-    for width, size in (("phone", PHONE), ("desktop", DESKTOP)):
-        page.set_viewport_size(size)
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-        report = axe_violations(page)
-        assert not report, f"{name} at {width}: {report}"
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= size["width"], name
 
 
 @pytest.mark.parametrize("language", ["es", "eu"])
@@ -43,11 +33,11 @@ def test_registering_passes_axe_and_works_by_keyboard(browser, make_app, smtp, a
         body = smtp.wait_for(NEW)[-1].get_body(("plain",)).get_content()
         page.goto(re.search(r"https?://\S+/register/\S+", body).group(0))
         assert page.locator("html").get_attribute("lang") == language
-        check(page, folder, f"register-{language}")
+        check_page(page, folder, f"register-{language}")
         assert not page.locator("input[type=checkbox]:checked").count()  # nothing pre-ticked
         page.locator("#register-form button[value=register]").click()
         page.locator("#error-summary").wait_for()
-        check(page, folder, f"register-errors-{language}")
+        check_page(page, folder, f"register-errors-{language}")
         page.set_viewport_size(DESKTOP)
         focus_by_tab(page, "#first_name")
         page.keyboard.type("Miren")
