@@ -21,6 +21,7 @@ EXTENSION = "portal.auth"
 @dataclass
 class Doors:
     links: SignInLinks
+    register: SignInLinks  # links to the register page, for addresses that are no contact's
     newsletter: NewsletterTokens
     throttle: LinkRequestThrottle
     background: ThreadPoolExecutor  # work done after the answer (sending sign-in links)
@@ -31,6 +32,8 @@ def build(app: Flask) -> Doors:
     secret = app.config["SECRET_KEY"]
     return Doors(
         links=SignInLinks(secret, database(app), config.portal.link_lifetime_minutes * 60),
+        register=SignInLinks(secret, database(app), config.portal.link_lifetime_minutes * 60,
+                             purpose="register"),
         newsletter=NewsletterTokens(secret),
         throttle=LinkRequestThrottle(config.portal.link_requests_per_email_per_hour,
                                      config.portal.link_requests_per_address_per_hour,

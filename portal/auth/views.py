@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     current_app,
     flash,
@@ -17,7 +15,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -26,15 +23,16 @@ from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
 from portal.auth.doors import doors
+from portal.auth.letters import LinkLetter, send_what_fits
 from portal.auth.links import LinkState
 from portal.auth.newsletter_field import newsletter_contact, remember_token
 from portal.auth.session import FULL, SUBSCRIPTIONS, sign_in, sign_out, signed_in
-from portal.config import Config, current
-from portal.crm.base import CrmAdapter, CrmError
+from portal.config import current
+from portal.crm.base import CrmError
 from portal.delivery import delivery
 from portal.hosting.urls import external_url
 from portal.i18n import current_language
-from portal.mail import Mailer, MailError, mailer
+from portal.mail import mailer
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -85,58 +83,21 @@ def request_link() -> str | Response | tuple[str, int]:
 
 
 def email_sign_in_link(email: str) -> bool:
-    """Send `email` a sign-in link, if it is a contact's; False when the
-    request limits refuse it. The answer must not tell whether the email is
-    known: the token is made for every address, and the CRM look-up and the
-    sending happen after the answer."""
+    """Send `email` what fits it (portal.auth.letters); False when the request
+    limits refuse it. The answer must not tell whether the email is known, nor
+    whether it is a member's: the same links are made for every address, and
+    the CRM look-up and the sending happen after the answer."""
     shared = doors()
     if not shared.throttle.allow(email, request.remote_addr or "unknown"):
         return False
-    token = shared.links.issue(email)
-    link = external_url("auth.use_link", token=token)
+    config = current()
+    link = external_url("auth.use_link", token=shared.links.issue(email))
+    register_link = external_url("register.page", token=shared.register.issue(email)) \
+        if config.register.enabled else ""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
-    shared.background.submit(send_link_if_known, app, LinkLetter(
-        current(), delivery().crm, mailer(), email, link, current_language()))
+    shared.background.submit(send_what_fits, app, LinkLetter(
+        config, delivery().crm, mailer(), email, link, register_link, current_language()))
     return True
-
-
-@dataclass(frozen=True)
-class LinkLetter:
-    """A sign-in link to send after the answer, if the address is a contact's."""
-
-    config: Config
-    crm: CrmAdapter
-    mailer: Mailer
-    email: str
-    link: str
-    language: str
-
-
-def send_link_if_known(app: Flask, letter: LinkLetter) -> None:
-    email, link, language = letter.email, letter.link, letter.language
-    with app.app_context():
-        try:
-            contact = letter.crm.find_contact(email)
-        except CrmError as exc:
-            log.warning("Could not look up a sign-in request in the CRM: %s", exc)
-            return
-        if contact is None:
-            return
-        minutes = letter.config.portal.link_lifetime_minutes
-        with app.test_request_context(), force_locale(language):
-            site = letter.config.portal.name
-            msg = letter.mailer.message(
-                to=email,
-                subject=_("Your link to %(site)s", site=site),
-                text=render_template("emails/sign_in.txt", link=link, minutes=minutes, site=site),
-                html=render_template("emails/sign_in.html", link=link, minutes=minutes, site=site,
-                                     language=language),
-                language=language,
-            )
-        try:
-            letter.mailer.send(msg)
-        except MailError as exc:
-            log.error("Sign-in link not sent: %s", exc)
 
 
 @bp.get("/sign-in/sent")

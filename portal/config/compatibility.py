@@ -138,6 +138,12 @@ def _tags(adapter: CrmAdapter, config: Config) -> list[Finding]:
               if i.on_subscribe.tags or i.on_unsubscribe.tags]
     if config.portal.language_preference.mode == "tags":
         asking.append('portal.language_preference (mode = "tags")')
+    if config.portal.audience.tags:
+        asking.append("portal.audience")
+    asking += [f'field "{spec.key}" (audience)' for spec in config.fields if spec.audience]
+    asking += [f'item "{item.key}" (audience)' for item in config.items() if item.audience]
+    if config.register.tags:
+        asking.append("register.tags")
     if not asking or adapter.supports_tags:
         return []
     return [_finding(False, N_("%(crm)s has no tags, but %(asking)s asks for them"),

@@ -9,10 +9,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal.config.checker import Checker
-from portal.config.layout import read_field
+from portal.config.layout import read_field, read_tags
 from portal.config.model import (
     LANGUAGES,
     PROFILE_SECTIONS,
+    Audience,
     FieldSpec,
     LanguagePreference,
     MailSettings,
@@ -76,6 +77,7 @@ def read_portal(c: Checker, table: Mapping[str, Any]) -> PortalSettings:
         language_preference=read_language_preference(c, table.get("language_preference", {})),
         profile_order=read_profile_order(c, table),
         unsubscribe=read_unsubscribe(c, table.get("unsubscribe", {}), languages),
+        audience=read_audience(c, table.get("audience", {}), languages),
         **positive,
     )
 
@@ -133,6 +135,21 @@ def read_unsubscribe(c: Checker, table: Any, languages: Sequence[str]) -> Unsubs
     return UnsubscribeOffers(only_some=c.get(table, "only_some", bool, w, True),
                              one_click=one_click, one_click_per_address_per_hour=per_hour,
                              **offers)
+
+
+def read_audience(c: Checker, table: Any, languages: Sequence[str]) -> Audience:
+    """`[portal.audience]`: who may have a sign-in link (contacts with one of `tags`)."""
+    w = "portal.audience"
+    if not isinstance(table, dict):
+        c.report(w, "must be a table with tags")
+        return Audience()
+    refuse_unknown(c, table, w, (f.name for f in fields(Audience)))
+    join_url = c.labels(table, "join_url", w, languages, required=False)
+    for url in dict.fromkeys(join_url.values()):
+        if url_problem(url, https=True):
+            c.report(f"{w}.join_url", url_problem(url, https=True))
+    return Audience(tags=read_tags(c, table, w), join_url=join_url,
+                    tell_others=c.get(table, "tell_others", bool, w, True))
 
 
 def read_public_url(c: Checker, table: Mapping[str, Any], demo: bool) -> str:

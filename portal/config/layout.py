@@ -118,6 +118,7 @@ def read_field(c: Checker, table: Mapping[str, Any], w: str, languages: Sequence
         autocomplete=_autocomplete(c, table, w),
         read_only_help=c.labels(table, "read_only_help", w, languages, required=False),
         wanted=c.get(table, "wanted", bool, w, False),
+        audience=read_audience_tags(c, table, w),
     )
 
 
@@ -216,7 +217,29 @@ def read_item(c: Checker, entry: Mapping[str, Any], w: str, languages: Sequence[
         on_subscribe=read_followup(c, entry.get("on_subscribe", {}), f"{w}.on_subscribe"),
         on_unsubscribe=read_followup(c, entry.get("on_unsubscribe", {}), f"{w}.on_unsubscribe"),
         legal_basis=read_legal_basis(c, entry, w),
+        audience=read_audience_tags(c, entry, w),
     )
+
+
+def read_audience_tags(c: Checker, table: Mapping[str, Any], w: str) -> tuple[str, ...]:
+    """A field's or item's `audience = { tags = [...] }`: only contacts with
+    one of these tags see it (none: every contact)."""
+    audience = table.get("audience", {})
+    if not isinstance(audience, dict):
+        c.report(f"{w}.audience", Text(N_("must be a table like { tags = [\"member\"] }")))
+        return ()
+    for key in sorted(set(audience) - {"tags"}):
+        c.report(f"{w}.audience.{key}", Text(N_("is not a setting of audience (use tags)")))
+    return read_tags(c, audience, f"{w}.audience")
+
+
+def read_tags(c: Checker, table: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """`tags = [...]`: names of CRM tags."""
+    tags = c.get(table, "tags", list, where, [])
+    if not all(isinstance(tag, str) and tag.strip() for tag in tags):
+        c.report(f"{where}.tags", Text(N_("must be a list of tag names")))
+        return ()
+    return tuple(tag.strip() for tag in tags)
 
 
 def read_legal_basis(c: Checker, entry: Mapping[str, Any], w: str) -> str:

@@ -67,9 +67,21 @@ def build(c: Checker, path: Path, raw: Mapping[str, Any]) -> Config:
     for where, problem in long_tag_names(config, {name: tag_name_limit(config.crms[name])
                                                   for name in crms if name in config.crms}):
         c.report(where, problem)
+    check_register_fields(c, config)
     if config.wordpress is not None and not config.wordpress.site_name:
         config = replace(config, wordpress=replace(config.wordpress, site_name=portal.name))
     return config
+
+
+def check_register_fields(c: Checker, config: Config) -> None:
+    """`[register] fields` names fields the layout has, other than the address."""
+    for key in config.register.fields:
+        spec = config.field(key)
+        if spec is None:
+            c.report("register.fields", f'names "{key}", which is not the key of a [[fields]] block')
+        elif spec.type == "email":
+            c.report("register.fields", f'must not list "{key}": the register link proved the '
+                     "address")
 
 
 def read_section(c: Checker, name: str, table: Any) -> Any:

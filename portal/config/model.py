@@ -12,6 +12,7 @@ from typing import Any
 
 from portal.config.embed import EmbedSettings
 from portal.config.proxy import ProxySettings
+from portal.config.register import RegisterSettings
 from portal.config.resilience import Resilience
 from portal.config.rights import RightsSettings
 from portal.config.staff import StaffSettings
@@ -48,6 +49,7 @@ class FieldSpec:
     autocomplete: str = ""  # the browser's autofill name ("given-name", "bday", ...)
     read_only_help: Labels = field(default_factory=dict)  # shown instead of `help` when read-only
     wanted: bool = False  # counted by the profile completeness indicator
+    audience: tuple[str, ...] = ()  # shown only to contacts with one of these tags; () = all
 
     @property
     def ref(self) -> FieldRef:
@@ -79,6 +81,7 @@ class ItemSpec:
     on_subscribe: Followup = Followup()
     on_unsubscribe: Followup = Followup()
     legal_basis: str = "consent"  # what the contact's being in it rests on: crm.base.LEGAL_BASES
+    audience: tuple[str, ...] = ()  # offered only to contacts with one of these tags; () = all
 
     @property
     def item(self) -> ItemRef:
@@ -139,6 +142,17 @@ class UnsubscribeOffers:
     one_click_per_address_per_hour: int = 600
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who the portal is for: contacts with one of `tags` (none: every contact).
+    The others are told so by email, with how to join when `join_url` is set,
+    unless `tell_others` is false."""
+
+    tags: tuple[str, ...] = ()
+    join_url: Labels = field(default_factory=dict)  # one address, or one per language
+    tell_others: bool = True
+
+
 PROFILE_SECTIONS = ("subscriptions", "details", "languages")
 
 
@@ -165,6 +179,7 @@ class PortalSettings:
     language_preference: LanguagePreference = LanguagePreference("off")
     profile_order: tuple[str, ...] = PROFILE_SECTIONS
     unsubscribe: UnsubscribeOffers = UnsubscribeOffers()
+    audience: Audience = Audience()
 
 
 @dataclass(frozen=True)
@@ -194,6 +209,7 @@ class Config:
     page: PageTexts = field(default_factory=PageTexts)
     staff: StaffSettings = field(default_factory=StaffSettings)  # who may use the workspace
     rights: RightsSettings = field(default_factory=RightsSettings)
+    register: RegisterSettings = field(default_factory=RegisterSettings)
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)

@@ -11,6 +11,7 @@ from flask import g
 from portal.config import Config, current
 from portal.crm.base import Contact, CrmError, FieldRef, ItemRef, Profile
 from portal.delivery import delivery
+from portal.delivery.audience import audience_tag_items
 from portal.delivery.cache import applied
 from portal.delivery.ledger import pending_changes
 
@@ -41,7 +42,10 @@ def language_tag_items(config: Config) -> dict[str, ItemRef]:
 
 
 def item_refs(config: Config) -> list[ItemRef]:
-    return [item.item for item in config.items()] + list(language_tag_items(config).values())
+    """Every item the portal reads: the configured ones, the language tags
+    and the tags that say who sees what."""
+    return list(dict.fromkeys([*(item.item for item in config.items()),
+                               *language_tag_items(config).values(), *audience_tag_items(config)]))
 
 
 def read_profile(contact: Contact) -> Profile:

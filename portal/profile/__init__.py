@@ -7,9 +7,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from portal.profile import leaving, one_click, site, views
+    from portal.profile import leaving, one_click, register, site, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(leaving.bp)
     app.register_blueprint(site.bp)
     app.register_blueprint(one_click.bp)
+    app.register_blueprint(register.bp)

@@ -3,7 +3,7 @@ field types (portal.fields)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -58,10 +58,12 @@ def choices_unavailable(config: Config, crm_choices: CrmChoices) -> set[str]:
 
 def build_form(config: Config, language: str, personal_allowed: bool,
                values: Mapping[str, Value], subscribed: set[str], languages: Sequence[str],
-               crm_choices: CrmChoices, **form_kwargs: Any) -> FlaskForm:
+               crm_choices: CrmChoices, extra: Mapping[str, Callable[[], Field]] | None = None,
+               **form_kwargs: Any) -> FlaskForm:
     """A form with one field per editable spec, one box per subscription item
-    (`sub_<key>`) and one per language (`lang_<code>`). `form_kwargs` go to
-    FlaskForm: pass `formdata=None` to show stored values instead of the request's."""
+    (`sub_<key>`) and one per language (`lang_<code>`), then the fields
+    `extra` makes for a page. `form_kwargs` go to FlaskForm: pass
+    `formdata=None` to show stored values instead of the request's."""
     data: dict[str, Any] = {}
     for spec in editable_fields(config, personal_allowed, crm_choices):
         if not spec.is_note:
@@ -72,7 +74,10 @@ def build_form(config: Config, language: str, personal_allowed: bool,
         for code in config.portal.languages:
             data[f"lang_{code}"] = code in languages
     choices = tuple(sorted((key, tuple(options)) for key, options in crm_choices.items()))
-    return form_class(config, language, personal_allowed, choices)(data=data, **form_kwargs)
+    cls = form_class(config, language, personal_allowed, choices)
+    if extra:  # made last, so that they come last (WTForms orders fields as they were made)
+        cls = type("PageForm", (cls,), {name: make() for name, make in extra.items()})
+    return cls(data=data, **form_kwargs)
 
 
 _CLASSES: dict[tuple[int, str, bool, Any], tuple[Config, type[FlaskForm]]] = {}

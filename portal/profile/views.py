@@ -16,6 +16,7 @@ from portal.auth.session import FULL, SignedIn, login_required, sign_out, signed
 from portal.auth.views import email_sign_in_link
 from portal.config import Config, FieldSpec, GroupSpec, current
 from portal.crm.base import Change, CrmError, Profile, Value
+from portal.delivery.audience import held_tags, seen_by
 from portal.delivery.reader import contact_languages, crm_choices, read_profile
 from portal.delivery.writer import Outcome, WriteResult
 from portal.fields import kind_of
@@ -65,12 +66,12 @@ def show() -> str | tuple[str, int]:
 @login_required
 def save() -> str | Response | tuple[str, int]:
     who = _who()
-    config = current()
     try:
         profile = _read(who)
     except CrmError as exc:
         log.warning("Profile read before save failed: %s", exc)
         return render_template("errors/crm_unavailable.html"), 503
+    config = seen_config(profile)
     form = _form(who, profile)
     # A field whose CRM choices cannot be read now is left as it is, not refused.
     unknown = set(request.form) - set(form._fields) - FORM_CONTROL_KEYS - \
@@ -145,9 +146,15 @@ def _personal_allowed(who: SignedIn) -> bool:
     return who.scope == FULL
 
 
+def seen_config(profile: Profile) -> Config:
+    """The configuration as this contact sees it: without the fields and
+    items kept for contacts with tags they do not hold."""
+    return seen_by(current(), held_tags(profile.subscribed))
+
+
 def _form(who: SignedIn, profile: Profile, stored: bool = False) -> FlaskForm:
     """The profile form, filled from the request, or from the CRM when `stored`."""
-    config = current()
+    config = seen_config(profile)
     subscribed = {item.key for item in config.items() if item.item in profile.subscribed}
     kwargs = {"formdata": None} if stored else {}
     return build_form(config, current_language(), _personal_allowed(who), profile.values,
@@ -172,7 +179,7 @@ def _submission(config: Config, form: FlaskForm) -> Submission:
 
 
 def _select_all(who: SignedIn, profile: Profile, form: FlaskForm, group_key: str) -> str:
-    group = next((g for g in current().groups if g.key == group_key), None)
+    group = next((g for g in seen_config(profile).groups if g.key == group_key), None)
     if group is None:
         abort(400)
     for item in group.items:
@@ -235,7 +242,7 @@ def _ensure_newsletter_token(who: SignedIn, profile: Profile) -> None:
 
 
 def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
-    config = current()
+    config = seen_config(profile)
     language = current_language()
     fields = []
     # A newsletter link travels in forwarded mail: it shows no personal data at all.

@@ -65,7 +65,8 @@ def _field(spec: FieldSpec) -> dict[str, Any]:
         "choices": [{"value": c.value, "label": _texts(c.label)} for c in spec.choices],
         "choices_from_crm": spec.choices_from_crm, "earliest": spec.earliest,
         "latest": spec.latest, "autocomplete": spec.autocomplete,
-        "read_only_help": _texts(spec.read_only_help), "wanted": spec.wanted}
+        "read_only_help": _texts(spec.read_only_help), "wanted": spec.wanted,
+        "audience": _audience(spec.audience)}
     table.update({key: value for key, value in optional.items() if value})
     if not spec.editable:  # editable is the default: only its opposite is written
         table["editable"] = False
@@ -97,7 +98,14 @@ def _item(item: ItemSpec) -> dict[str, Any]:
         if followup.tags or followup.automations:
             table[name] = {k: list(v) for k, v in
                            (("tags", followup.tags), ("automations", followup.automations)) if v}
+    if item.audience:
+        table["audience"] = _audience(item.audience)
     return table
+
+
+def _audience(tags: Sequence[str]) -> dict[str, Any]:
+    """`audience = { tags = [...] }`; empty (every contact) when there are no tags."""
+    return {"tags": list(tags)} if tags else {}
 
 
 def _page(page: PageTexts) -> dict[str, Any]:

@@ -179,6 +179,7 @@ def update_field(table: dict[str, Any], form: Mapping[str, str]) -> None:
         _set(table, key, form.get(key, "").strip())
     _set(table, "choices_from_crm", "choices_from_crm" in form)
     _set(table, "choices", read_choices(form.get("choices", "")))
+    update_audience(table, form)
 
 
 def update_group(table: dict[str, Any], form: Mapping[str, str]) -> None:
@@ -203,6 +204,13 @@ def update_item(table: dict[str, Any], form: Mapping[str, str]) -> None:
         followup = {"tags": _words(form.get(f"{event}_tags", "")),
                     "automations": _words(form.get(f"{event}_automations", ""))}
         _set(table, event, {k: v for k, v in followup.items() if v})
+    update_audience(table, form)
+
+
+def update_audience(table: dict[str, Any], form: Mapping[str, str]) -> None:
+    """Who sees a field or an item: the tags typed, separated by commas."""
+    tags = _words(form.get("audience_tags", ""))
+    _set(table, "audience", {"tags": tags} if tags else {})
 
 
 def update_page(document: Document, form: Mapping[str, str]) -> None:

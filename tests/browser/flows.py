@@ -39,3 +39,14 @@ def axe_violations(page) -> str:
 
     results = Axe().run(page, options=WCAG_21_AA)
     return results.generate_report() if results.violations_count else ""
+
+
+def check_page(page, folder, name: str) -> None:
+    """Screenshots and axe at phone and desktop widths, nothing overflowing
+    sideways; fail with axe's report."""
+    for width, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+        report = axe_violations(page)
+        assert not report, f"{name} at {width}: {report}"
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= size["width"], name

@@ -7,21 +7,11 @@ from __future__ import annotations
 import pytest
 
 from portal.delivery import delivery
-from tests.browser.flows import DESKTOP, PHONE, axe_violations, sign_in
+from tests.browser.flows import PHONE, check_page, sign_in
 from tests.rights.conftest import link_to
 from tests.support.live import serve
 
 NEW = "ane.new@example.org"
-
-
-def check(page, folder, name: str) -> None:
-    """Screenshots and axe at both widths; fail with axe's report."""
-    for width, size in (("phone", PHONE), ("desktop", DESKTOP)):
-        page.set_viewport_size(size)
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-        report = axe_violations(page)
-        assert not report, f"{name} at {width}: {report}"
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= size["width"], name
 
 
 @pytest.mark.parametrize("language", ["es", "eu"])
@@ -38,10 +28,10 @@ def test_the_rights_pages_pass_axe_at_phone_and_desktop_widths(browser, make_app
         page.locator("input[name=email]").fill(NEW)
         page.locator("button[name=action][value=save]").click()
         page.locator(".message-success").first.wait_for()
-        check(page, folder, f"profile-after-asking-{language}")
+        check_page(page, folder, f"profile-after-asking-{language}")
         confirm = link_to(smtp.wait_for(NEW)[-1], "/rights/confirm/")
         page.goto(confirm)
-        check(page, folder, f"confirm-email-{language}")
+        check_page(page, folder, f"confirm-email-{language}")
         page.locator("main form button[type=submit]").click()
         page.wait_for_url("**/profile/")
         page.locator("input[name=sub_events]").check()
@@ -51,7 +41,7 @@ def test_the_rights_pages_pass_axe_at_phone_and_desktop_widths(browser, make_app
                            ("/rights/forget", "forget"), ("/rights/forget/confirm", "forget-confirm")):
             page.goto(base + path)
             assert page.locator("html").get_attribute("lang") == language
-            check(page, folder, f"{name}-{language}")
+            check_page(page, folder, f"{name}-{language}")
         crm = delivery(app).crm
         crm.create_contact("taken@example.org", "Someone Else")
         page.goto(base + "/profile/")
@@ -63,11 +53,11 @@ def test_the_rights_pages_pass_axe_at_phone_and_desktop_widths(browser, make_app
         page.goto(later)
         page.locator("main form button[type=submit]").click()
         page.locator("main [role=alert]").wait_for()
-        check(page, folder, f"address-taken-{language}")
+        check_page(page, folder, f"address-taken-{language}")
         page.goto(base + "/rights/forget/confirm")
         page.locator("main form button[type=submit]").click()
         page.wait_for_url("**/rights/forgotten")
-        check(page, folder, f"forgotten-{language}")
+        check_page(page, folder, f"forgotten-{language}")
     context.close()
 
 

@@ -202,6 +202,17 @@ def test_doctor_says_hubspot_has_no_tags_when_the_configuration_asks_for_them(
     assert not [f for f in findings if "language_preference" in f.what]
 
 
+def test_doctor_says_hubspot_has_no_tags_for_a_members_only_portal(hub, tmp_path, monkeypatch):
+    from portal.config import load_config
+    from portal.config.compatibility import check_catalog
+    from tests.support.config import demo_config
+
+    server, _ = hub
+    config = load_config(demo_config(tmp_path, append='[portal.audience]\ntags = ["member"]'))
+    findings = check_catalog(private_app(server, tmp_path, monkeypatch), config)
+    assert [f for f in findings if not f.ok and "portal.audience" in f.what]
+
+
 @pytest.mark.parametrize(("configured", "basis", "sent"), [
     ("CONSENT_WITH_NOTICE", "legitimate_interest", "LEGITIMATE_INTEREST_OTHER"),
     ("LEGITIMATE_INTEREST_CLIENT", "legitimate_interest", "LEGITIMATE_INTEREST_CLIENT"),
