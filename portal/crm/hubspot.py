@@ -16,13 +16,20 @@ from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
 from portal.crm import base, planning
 from portal.crm.http import CrmHttp, ErrorFormat, choice_option, client_options, crm_reason
-from portal.crm.hubspot_preferences import Basis, move_statuses, statuses_to_move
+from portal.crm.hubspot_catalogue import CONTACTS, catalogue
+from portal.crm.hubspot_preferences import (
+    Basis,
+    move_statuses,
+    quoted,
+    states_of,
+    statuses_to_move,
+    type_id,
+)
 from portal.crm.oauth import OAuthApp, TokenManager, signed
 
 log = logging.getLogger(__name__)
@@ -31,7 +38,6 @@ LEGAL_BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "LEGITIMATE_
 SCOPES = ("crm.objects.contacts.read crm.objects.contacts.write crm.schemas.contacts.read "
           "communication_preferences.read_write crm.lists.read crm.lists.write oauth")
 OPT_OUT = "hs_email_optout"  # HubSpot's own "unsubscribed from all email" property
-CONTACTS = "0-1"  # HubSpot's object type id of contacts
 # HUBSPOT_DEFINED association type note → contact
 NOTE_TO_CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}
 EXISTING_ID = re.compile(r"Existing ID: (\d+)")  # in the 409 that answers a taken email
@@ -42,10 +48,6 @@ ERRORS = ErrorFormat("HubSpot", field=("context", "propertyName", 0), records=("
                      missing=("category", "OBJECT_NOT_FOUND"))
 # Every value is a string; a multiple checkbox's options are joined by ";".
 VALUES = planning.TextValues(separator=";", ticked=frozenset({"true"}))
-PORTAL_TYPES: dict[str, base.FieldType] = {
-    "text": "text", "textarea": "textarea", "phonenumber": "tel", "select": "select",
-    "radio": "select", "checkbox": "multiselect", "booleancheckbox": "checkbox", "date": "date",
-}
 
 
 class HubSpotCrm(base.CrmAdapter):
@@ -86,7 +88,7 @@ class HubSpotCrm(base.CrmAdapter):
         # email is unique in HubSpot: idProperty=email finds the one contact, 404 means none.
         # HubSpot keeps emails in lower case; asking in lower case matches whatever was typed.
         try:
-            body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(email.strip().lower())}",
+            body = self.http.json("GET", f"/crm/v3/objects/contacts/{quoted(email.strip().lower())}",
                                   params={"idProperty": "email", "properties": "email,firstname,lastname"})
         except base.CrmNotFound:
             return []
@@ -140,37 +142,7 @@ class HubSpotCrm(base.CrmAdapter):
                 for r in body.get("results", [])}
 
     def describe(self) -> base.Catalog:
-        props = self.http.json("GET", "/crm/v3/properties/contacts",
-                               params={"archived": "false"}).get("results", [])
-        fields = [_field_info(p) for p in props if not (p.get("hidden") or p.get("calculated"))]
-        definitions = self.http.json("GET", "/communication-preferences/v4/definitions")
-        types = [base.CrmItemInfo(base.ItemRef("subscription_type", str(d["id"])),
-                                  d.get("name", str(d["id"])))
-                 for d in definitions.get("results", []) if d.get("isActive", True)]
-        items = [*planning.field_items(fields, self.item_kinds), *types, *self._list_items()]
-        return base.Catalog(fields=tuple(fields), items=tuple(items))
-
-    def _list_items(self) -> list[base.CrmItemInfo]:
-        """Manual and snapshot lists of contacts, every page. The lists scopes are
-        optional, and a list search HubSpot refuses costs the list items alone."""
-        found: list[dict[str, Any]] = []
-        offset, more = 0, True
-        while more:
-            try:
-                page = self.http.json("POST", "/crm/v3/lists/search", json={
-                    "offset": offset, "count": 500, "additionalProperties": [],
-                    "objectTypeId": CONTACTS, "processingTypes": ["MANUAL", "SNAPSHOT"]})
-            except base.CrmError as exc:
-                if exc.transient:
-                    raise
-                log.warning("HubSpot '%s' lists are not offered: %s", self.name, exc)
-                return []
-            found += page.get("lists", [])
-            more, offset = bool(page.get("hasMore")) and page.get("offset", 0) > offset, \
-                page.get("offset", 0)
-        return [base.CrmItemInfo(base.ItemRef("list", str(lst["listId"])), lst.get("name", ""))
-                for lst in found if lst.get("objectTypeId", CONTACTS) == CONTACTS
-                and lst.get("processingType") != "DYNAMIC"]
+        return catalogue(self.http, self.name, self.item_kinds)
 
     def check_access(self) -> None:
         self.http.json("GET", "/crm/v3/objects/contacts", params={"limit": 1, "properties": "email"})
@@ -221,7 +193,7 @@ class HubSpotCrm(base.CrmAdapter):
                 if moved is not None:
                     move_statuses(self.http, self._channel(), moved, plan.values["email"], self.basis)
             for list_id, (add, remove) in planning.moves(plans, "list").items():
-                self.http.json("PUT", f"/crm/v3/lists/{_path(list_id)}/memberships/add-and-remove",
+                self.http.json("PUT", f"/crm/v3/lists/{quoted(list_id)}/memberships/add-and-remove",
                                json={"recordIdsToAdd": add, "recordIdsToRemove": remove})
             self._write_subscriptions(plans, current)
             self._write_notes(plans)
@@ -239,7 +211,7 @@ class HubSpotCrm(base.CrmAdapter):
         planning.refuse_tags(self, change, "HubSpot contacts have no tags: set tags_property to "
                              "a multiple-checkbox property")
         for item in planning.items_of(change, "subscription_type")[0]:
-            _type_id(item, self.name)
+            type_id(item, self.name)
         # Multiple-checkbox properties change option by option, merged with what is there.
         return planning.Plan(change, props, planning.option_edits(change, self.tags_property))
 
@@ -270,27 +242,13 @@ class HubSpotCrm(base.CrmAdapter):
         for plan in plans:
             email = plan.values.get("email") or current.get(plan.ref, {}).get("email") \
                 or plan.change.email
-            for item, state in self._states(plan.change, current.get(plan.ref, {})):
-                basis, explanation = self.basis.of(plan.change.consent_for(item))
-                states.append({"subscriberIdString": email, "statusState": state,
-                               "subscriptionId": _type_id(item, self.name), "channel": "EMAIL",
-                               "legalBasis": basis, "legalBasisExplanation": explanation})
+            opted_out = current.get(plan.ref, {}).get(OPT_OUT) == "true"
+            states += [self.basis.state(email, item, state, plan.change.consent_for(item), self.name)
+                       for item, state in states_of(plan.change, opted_out, self.resubscribe_type,
+                                                    self.name)]
         if states:  # "unsubscribe from all" is in them: the types it leaves, one by one
             self.http.json("POST", "/communication-preferences/v4/statuses/batch/write",
                            json={"inputs": states})
-
-    def _states(self, change: base.Change, current: Mapping[str, Any]) -> list[tuple[base.ItemRef, str]]:
-        """The v4 states a change sets. HubSpot lifts an opt-out from all email
-        only when the contact subscribes to a type again."""
-        joins, leaves = planning.items_of(change, "subscription_type")
-        if change.unsubscribe_all is False and current.get(OPT_OUT) == "true" and not joins:
-            if not self.resubscribe_type:
-                raise base.CrmValidationError(
-                    "HubSpot lifts an opt-out from all email only when the contact subscribes to "
-                    f"a subscription type again: set resubscribe_type in [crm.{self.name}].",
-                    crm=self.name)
-            joins = [base.ItemRef("subscription_type", self.resubscribe_type)]
-        return [(i, "SUBSCRIBED") for i in joins] + [(i, "UNSUBSCRIBED") for i in leaves]
 
     def _write_notes(self, plans: Sequence[planning.Plan]) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -304,7 +262,7 @@ class HubSpotCrm(base.CrmAdapter):
 
     def _notes(self, ref: str) -> list[str]:
         """The texts of a contact's notes, for a retry to see what it wrote before."""
-        body = self.http.json("GET", f"/crm/v3/objects/contacts/{_path(ref)}",
+        body = self.http.json("GET", f"/crm/v3/objects/contacts/{quoted(ref)}",
                               params={"associations": "notes"})
         ids = [str(n["id"]) for n in ((body.get("associations") or {}).get("notes") or {})
                .get("results", [])]
@@ -329,18 +287,6 @@ class HubSpotCrm(base.CrmAdapter):
                        name=planning.full_name(props.get("firstname"), props.get("lastname")))
 
 
-def _type_id(item: base.ItemRef, crm: str) -> int:
-    try:
-        return int(item.ref)
-    except ValueError:
-        raise base.CrmValidationError(f"HubSpot subscription type ids are numbers, not '{item.ref}'.",
-                                 crm=crm) from None
-
-
-def _path(value: str) -> str:
-    return quote(value, safe="@")
-
-
 def _from_hubspot(kind: str, value: Any) -> base.Value:
     """HubSpot sends every value as a string; a date may be midnight UTC in milliseconds."""
     if value is None or value == "":
@@ -356,15 +302,3 @@ def _to_hubspot(kind: str, value: base.Value) -> str:
         day = date.fromisoformat(value)
         return str(int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000))
     return str(VALUES.encode(value))
-
-
-def _field_info(prop: Mapping[str, Any]) -> base.CrmFieldInfo:
-    choices = tuple((o["value"], o.get("label", o["value"])) for o in prop.get("options", [])
-                    if not o.get("hidden"))
-    return base.CrmFieldInfo(
-        key=prop["name"], label=prop.get("label", prop["name"]),
-        type=f"{prop.get('type')}/{prop.get('fieldType')}",
-        portal_type="email" if prop["name"] == "email" else PORTAL_TYPES.get(prop.get("fieldType", "")),
-        choices=choices if prop.get("type") == "enumeration" else (),
-        custom=not prop.get("hubspotDefined", False),
-        read_only=bool((prop.get("modificationMetadata") or {}).get("readOnlyValue")))
