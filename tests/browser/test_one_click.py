@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.flows import PHONE, focus_by_tab
-from tests.browser.test_rights import check
+from tests.browser.flows import PHONE, check_page, focus_by_tab
 from tests.support.live import serve
 from tests.web.test_one_click import NOTICES, VOLUNTEERING, WEEKLY, issue, one_click_path, subscribed
 
@@ -31,13 +30,13 @@ def test_confirm_and_done_pages_pass_axe_and_work_by_keyboard(browser, make_app,
         page.goto(f"{base}{path}?lang={language}")
         assert page.locator("html").get_attribute("lang") == language
         assert page.locator("h1").inner_text() == HEADINGS[language][0]
-        check(page, folder, f"confirm-{language}")
+        check_page(page, folder, f"confirm-{language}")
         assert subscribed(app) == {WEEKLY, NOTICES, VOLUNTEERING}  # opening it changed nothing
         focus_by_tab(page, "main form button[type=submit]")
         page.keyboard.press("Enter")
         page.locator("h1", has_text=HEADINGS[language][1]).wait_for()
         assert page.locator("html").get_attribute("lang") == language
-        check(page, folder, f"done-{language}")
+        check_page(page, folder, f"done-{language}")
         assert subscribed(app) == {NOTICES, VOLUNTEERING}
         assert context.cookies() == []  # no session for anyone who unsubscribes
     context.close()
