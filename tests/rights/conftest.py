@@ -17,7 +17,7 @@ from sqlalchemy import MetaData, select
 from portal.crm.base import Contact, FieldRef, ItemRef
 from portal.db import database
 from portal.delivery import delivery
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import csrf_token, deliver_queued, sign_in
 from tests.resilience.conftest import ac, portal_for  # noqa: F401 (fixtures: a CRM that goes down)
 from tests.support.smtp import Inbox, free_port
 from tests.web.test_profile import current_form
@@ -98,14 +98,6 @@ def link_to(message: EmailMessage, path: str) -> str:
     found = [link for link in links_in(message) if path in link]
     assert len(found) == 1, (path, links_in(message))
     return found[0]
-
-
-def deliver_queued(app: Flask) -> None:
-    """Deliver what waits in the queue now, as its workers would within seconds
-    (a first profile view writes the contact's newsletter token there)."""
-    with app.app_context():
-        for entry in delivery(app).ledger.entries():
-            delivery(app).writer.deliver(entry.id)
 
 
 def newsletter_client(app: Flask, email: str = DEMO) -> FlaskClient:
