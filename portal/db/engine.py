@@ -53,23 +53,19 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A transaction, committed when the block ends without an error.
-
-        On SQLite it takes the write lock from its first statement (BEGIN
-        IMMEDIATE): a transaction that reads and then writes would otherwise
-        be refused at once ("database is locked", WAL's stale snapshot) when
-        another wrote in between, instead of waiting its turn. Readers of
-        other connections still never wait."""
-        with self.engine.connect() as connection:
-            if self.dialect == "sqlite":
-                connection.execution_options(sqlite_begin="IMMEDIATE")
-            with connection.begin():
-                yield connection
+        On SQLite one that reads and then writes may be refused at its first
+        write ("database is locked": another connection wrote since it read):
+        such a transaction is `exclusive()`, which holds the write lock from
+        its first statement."""
+        with self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def exclusive(self, *names: str) -> Iterator[Connection]:
         """A transaction that no other holder of any of `names` runs at the
         same time, in this process or another: transaction-level advisory
-        locks on PostgreSQL, the database's write lock on SQLite."""
+        locks on PostgreSQL, the database's write lock on SQLite (taken from
+        the first statement, also without `names`: for a read, then a write)."""
         with self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 connection.execution_options(sqlite_begin="IMMEDIATE")

@@ -58,7 +58,7 @@ class StaffSessions:
     def load(self, cookie: str) -> StaffMember | None:
         now = utcnow()
         id_hash = token_hash(cookie)
-        with self.database.transaction() as db:
+        with self.database.exclusive() as db:  # read, then touch the session
             row = db.execute(select(StaffSession).where(StaffSession.id_hash == id_hash)).one_or_none()
             if row is None:
                 return None

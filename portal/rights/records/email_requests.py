@@ -82,7 +82,7 @@ def ask_email_change(contact: Contact, new_address: str, *, door: str, language:
     config = current()
     records = rights_records()
     now = utcnow()
-    with database().transaction() as db:
+    with database().exclusive(f"email-change:{contact.ref}") as db:  # count, then write
         asked = db.execute(select(func.count()).select_from(EmailChange).where(
             EmailChange.contact_ref == contact.ref,
             EmailChange.requested_at > now - ASKED_WITHIN)).scalar_one()
