@@ -213,7 +213,7 @@ def read_item(c: Checker, entry: Mapping[str, Any], w: str, languages: Sequence[
         value=c.get(entry, "value", str, w, None),
         label=c.labels(entry, "label", w, languages),
         description=c.labels(entry, "description", w, languages, required=False),
-        image=c.get(entry, "image", str, w, None),
+        image=c.labels(entry, "image", w, languages, required=False),
         on_subscribe=read_followup(c, entry.get("on_subscribe", {}), f"{w}.on_subscribe"),
         on_unsubscribe=read_followup(c, entry.get("on_unsubscribe", {}), f"{w}.on_unsubscribe"),
         legal_basis=read_legal_basis(c, entry, w),

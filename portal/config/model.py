@@ -76,7 +76,7 @@ class ItemSpec:
     ref: str
     label: Labels
     description: Labels = field(default_factory=dict)
-    image: str | None = None
+    image: Labels = field(default_factory=dict)  # one image for all languages, or one each
     value: str | None = None
     on_subscribe: Followup = Followup()
     on_unsubscribe: Followup = Followup()

@@ -261,7 +261,7 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
     groups = [
         GroupView(group, text_for(group.label), text_for(group.description),
                   [(form[f"sub_{item.key}"], text_for(item.label), text_for(item.description),
-                    item.image) for item in group.items])
+                    text_for(item.image) or None) for item in group.items])
         for group in config.groups
     ]
     language_boxes = [(form[f"lang_{code}"], code) for code in config.portal.languages

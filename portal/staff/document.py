@@ -90,8 +90,8 @@ def _item(item: ItemSpec) -> dict[str, Any]:
         table["value"] = item.value
     if _texts(item.description):
         table["description"] = _texts(item.description)
-    if item.image:
-        table["image"] = item.image
+    if _texts(item.image):
+        table["image"] = _texts(item.image)
     if item.legal_basis != "consent":  # consent is the default: only another basis is written
         table["legal_basis"] = item.legal_basis
     for name, followup in (("on_subscribe", item.on_subscribe), ("on_unsubscribe", item.on_unsubscribe)):

@@ -194,7 +194,7 @@ def update_item(table: dict[str, Any], form: Mapping[str, str]) -> None:
     _set(table, "value", form.get("value", "").strip())
     table["label"] = texts(form, "label")
     _set(table, "description", texts(form, "description"))
-    _set(table, "image", form.get("image", "").strip())
+    _set(table, "image", texts(form, "image"))
     basis = form.get("legal_basis", "consent").strip()
     if basis == "consent":
         table.pop("legal_basis", None)

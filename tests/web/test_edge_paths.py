@@ -293,6 +293,19 @@ def test_one_minute_is_said_in_the_singular(make_app, smtp, language, said, neve
 # --- what the page offers where --------------------------------------------------------
 
 
+def test_an_items_image_may_be_one_per_language(make_app, smtp):
+    basque = "https://www.example.org/eu/asteko-buletina.svg"
+    client = make_app(replace={'image = "img/weekly.svg"':
+                               f'image = {{ es = "img/weekly.svg", eu = "{basque}" }}'}).test_client()
+    sign_in(client, smtp)
+    images = {lang: re.findall(r'<img src="([^"]+)"[^>]*class="item-image"',
+                               client.get(f"/profile/?lang={lang}").data.decode())
+              for lang in ("es", "eu", "en")}
+    # English has none of its own: the default language's, as for any text.
+    assert images == {"es": ["/static/img/weekly.svg"], "eu": [basque],
+                      "en": ["/static/img/weekly.svg"]}
+
+
 def test_read_only_fields_show_their_own_help_not_an_inputs_hint(make_app, smtp):
     client = make_app(replace={'pattern = \'^\\+?[0-9 ]{6,20}$\'':
                                'pattern = \'^\\+?[0-9 ]{6,20}$\'\neditable = false'}).test_client()
