@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from portal.config import Config
+from portal.config.memo import PerConfig
 from portal.crm.base import Contact, CrmAdapter, ItemRef
 
 
@@ -44,7 +45,7 @@ def held_tags(subscribed: Iterable[ItemRef]) -> set[str]:
     return {item.ref for item in subscribed if item.kind == "tag"}
 
 
-_SEEN: dict[tuple[int, frozenset[str]], tuple[Config, Config]] = {}
+_SEEN: PerConfig[Config] = PerConfig()
 
 
 def seen_by(config: Config, tags: Collection[str]) -> Config:
@@ -56,15 +57,8 @@ def seen_by(config: Config, tags: Collection[str]) -> Config:
     named = {item.ref for item in audience_tag_items(config)} - set(config.portal.audience.tags)
     if not named:
         return config
-    key = (id(config), frozenset(named & set(tags)))
-    found = _SEEN.get(key)
-    if found is not None and found[0] is config:
-        return found[1]
-    if len(_SEEN) > 256:  # configurations published many times: start again
-        _SEEN.clear()
-    seen = _filtered(config, key[1])
-    _SEEN[key] = (config, seen)
-    return seen
+    held = frozenset(named & set(tags))
+    return _SEEN.get(config, held, lambda: _filtered(config, held))
 
 
 def _filtered(config: Config, tags: Collection[str]) -> Config:

@@ -13,6 +13,7 @@ from wtforms import BooleanField, Field, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal.config import Config, FieldSpec
+from portal.config.memo import PerConfig
 from portal.crm.base import Value
 from portal.fields import Choices, kind_of
 from portal.fields.widgets import VisibleText
@@ -80,7 +81,7 @@ def build_form(config: Config, language: str, personal_allowed: bool,
     return cls(data=data, **form_kwargs)
 
 
-_CLASSES: dict[tuple[int, str, bool, Any], tuple[Config, type[FlaskForm]]] = {}
+_CLASSES: PerConfig[type[FlaskForm]] = PerConfig()
 
 
 def form_class(config: Config, language: str, personal_allowed: bool,
@@ -88,15 +89,15 @@ def form_class(config: Config, language: str, personal_allowed: bool,
     """The profile form's class for one configuration, language, scope and set
     of CRM options: built once, not on every page (a class of some thirty
     fields, a country list among them, was a good part of a page's work)."""
-    key = (id(config), language, personal_allowed, crm_choices)
-    found = _CLASSES.get(key)
-    if found is not None and found[0] is config:
-        return found[1]
+    return _CLASSES.get(config, (language, personal_allowed, crm_choices),
+                        lambda: _built(config, language, personal_allowed, dict(crm_choices)))
 
+
+def _built(config: Config, language: str, personal_allowed: bool,
+           options: CrmChoices) -> type[FlaskForm]:
     class ProfileForm(FlaskForm):
         pass
 
-    options = dict(crm_choices)
     for spec in editable_fields(config, personal_allowed, options):
         setattr(ProfileForm, spec.key, field_for(spec, language, options))
     for item in config.items():
@@ -104,9 +105,6 @@ def form_class(config: Config, language: str, personal_allowed: bool,
     if config.portal.language_preference.mode != "off":
         for code in config.portal.languages:
             setattr(ProfileForm, f"lang_{code}", BooleanField(code))
-    if len(_CLASSES) > 256:  # configurations reloaded many times: start again
-        _CLASSES.clear()
-    _CLASSES[key] = (config, ProfileForm)
     return ProfileForm
 
 
