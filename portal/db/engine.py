@@ -32,7 +32,7 @@ def normalised_url(url: str) -> URL:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_seconds: float = SQLITE_BUSY_SECONDS) -> None:
         self.url = normalised_url(url)
         self.dialect = self.url.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -40,10 +40,11 @@ class Database:
                              f"{self.dialect} ({self.safe_url}).")
         options: dict[str, Any] = {"pool_pre_ping": self.dialect == "postgresql"}
         if self.dialect == "sqlite":
-            options["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
+            options["connect_args"] = {"timeout": busy_seconds}
         self.engine: Engine = create_engine(self.url, **options)
-        if self.dialect == "sqlite":
-            _take_over_sqlite_transactions(self.engine)
+        self._writers = WriterQueue(busy_seconds) if self.dialect == "sqlite" else None
+        if self._writers is not None:
+            _take_over_sqlite_transactions(self.engine, self._writers)
 
     @property
     def safe_url(self) -> str:
@@ -57,8 +58,18 @@ class Database:
         write ("database is locked": another connection wrote since it read):
         such a transaction is `exclusive()`, which holds the write lock from
         its first statement."""
-        with self.engine.begin() as connection:
+        with self._writing_ends(), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def _writing_ends(self) -> Iterator[None]:
+        """Lets the next writer of this process in once the block's
+        transaction has committed or rolled back."""
+        try:
+            yield
+        finally:
+            if self._writers is not None:
+                self._writers.leave()
 
     @contextmanager
     def exclusive(self, *names: str) -> Iterator[Connection]:
@@ -66,7 +77,7 @@ class Database:
         same time, in this process or another: transaction-level advisory
         locks on PostgreSQL, the database's write lock on SQLite (taken from
         the first statement, also without `names`: for a read, then a write)."""
-        with self.engine.connect() as connection:
+        with self._writing_ends(), self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin():
@@ -97,14 +108,14 @@ class Database:
             return
         database_file = self.url.database
         if not database_file or database_file == ":memory:":
-            with self.engine.connect() as connection:
+            with self._writing_ends(), self.engine.connect() as connection:
                 yield connection
             return
         path = Path(database_file)
         with open(path.with_name(f"{path.name}.{name}.lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # freed when the file closes, or its process dies
             try:
-                with self.engine.connect() as connection:
+                with self._writing_ends(), self.engine.connect() as connection:
                     yield connection
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -120,10 +131,54 @@ def lock_key(name: str) -> int:
                           signed=True)
 
 
-def _take_over_sqlite_transactions(engine: Engine) -> None:
+class WriterQueue:
+    """SQLite's writers, one at a time in each process.
+
+    SQLite has one write lock, and a connection that finds it taken polls
+    with growing sleeps: with dozens of threads writing at once, a writer
+    can miss every turn until its busy timeout ends ("database is locked").
+    A thread that is about to write queues here instead, so only one
+    thread per process at a time waits for SQLite's lock. A thread keeps
+    its place until its transaction has ended (`leave`)."""
+
+    def __init__(self, wait_seconds: float) -> None:
+        self.wait_seconds = wait_seconds
+        self._lock = threading.Lock()
+        self._held = threading.local()
+
+    def enter(self) -> None:
+        if getattr(self._held, "yes", False):
+            return
+        # Bounded like SQLite's own wait: a thread that writes on a second
+        # connection inside its first transaction is left to SQLite as before.
+        self._held.yes = self._lock.acquire(timeout=self.wait_seconds)
+
+    def leave(self) -> None:
+        if getattr(self._held, "yes", False):
+            self._held.yes = False
+            self._lock.release()
+
+
+READS = ("SELECT", "BEGIN", "PRAGMA")
+
+
+def _writes(statement: str) -> bool:
+    words = statement.split(None, 2)
+    return bool(words) and (words[0].upper() not in READS
+                            or [w.upper() for w in words[:2]] == ["BEGIN", "IMMEDIATE"])
+
+
+def _take_over_sqlite_transactions(engine: Engine, writers: WriterQueue) -> None:
     """Python's sqlite3 begins transactions itself, late and always DEFERRED;
     SQLAlchemy's documented recipe lets us say BEGIN, and BEGIN IMMEDIATE
-    where a transaction must hold the write lock from its first statement."""
+    where a transaction must hold the write lock from its first statement.
+    A statement that writes (or BEGIN IMMEDIATE) first takes its thread's
+    place among the process's writers."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before_statement(_connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if _writes(statement):
+            writers.enter()
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

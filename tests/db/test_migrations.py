@@ -37,7 +37,7 @@ def test_the_migrations_build_exactly_the_models(db_app):
 
 def test_every_migration_can_be_undone_and_done_again(db_app):
     db = database(db_app)
-    with db.engine.connect() as connection:
+    with turn(db) as connection:
         command.downgrade(alembic_config(connection), "base")
         connection.commit()
     assert current(db) is None
