@@ -35,6 +35,10 @@ from portal.db.keys import Keys, seal, unseal
 from portal.db.shared_models import LedgerRow
 
 PENDING, FAILED = "pending", "failed"
+# lease_until of an entry no worker ever took; a released entry keeps a
+# small non-zero value: a worker that takes it again knows an earlier
+# delivery may have sent part of it (and died before saying how it went).
+NEVER_LEASED, RELEASED = 0.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ class Ledger:
                 db.execute(delete(LedgerRow).where(LedgerRow.id == entry.id))
                 db.execute(insert(LedgerRow).values(
                     id=entry.id, crm=entry.crm, contact_ref=entry.contact_ref,
-                    created=entry.created, lease_until=0.0, **self._columns(entry)))
+                    created=entry.created, lease_until=NEVER_LEASED, **self._columns(entry)))
 
     def get(self, entry_id: str) -> Entry | None:
         with self.database.transaction() as db:
@@ -156,19 +160,21 @@ class Ledger:
                 .with_for_update(skip_locked=True)).scalars().all()
         return list(found)
 
-    def claim(self, entry_id: str, seconds: float) -> bool:
+    def claim(self, entry_id: str, seconds: float) -> Lease | None:
         """Hold the entry for `seconds` unless another worker holds it."""
         now = time.time()
         with self.database.exclusive() as db:  # SQLite: the write lock from the first read
-            if not _unheld(db, entry_id, now):
-                return False
+            earlier = _unheld(db, entry_id, now)
+            if earlier is None:
+                return None
             db.execute(update(LedgerRow).where(LedgerRow.id == entry_id)
                        .values(lease_until=now + seconds))
-        return True
+        return Lease(first=earlier == NEVER_LEASED)
 
     def release(self, entry_id: str) -> None:
         with self.database.transaction() as db:
-            db.execute(update(LedgerRow).where(LedgerRow.id == entry_id).values(lease_until=0.0))
+            db.execute(update(LedgerRow).where(LedgerRow.id == entry_id)
+                       .values(lease_until=RELEASED))
 
     def leased(self, entry_id: str) -> bool:
         with self.database.transaction() as db:
@@ -177,13 +183,19 @@ class Ledger:
         return until is not None and until > time.time()
 
 
-def _unheld(db: Connection, entry_id: str, now: float) -> bool:
+@dataclass(frozen=True)
+class Lease:
+    first: bool  # no worker held the entry before: nothing of it can have reached the CRM
+
+
+def _unheld(db: Connection, entry_id: str, now: float) -> float | None:
     """Lock the entry's row if it exists, no worker's lease covers `now` and no
-    other transaction has the row locked (PostgreSQL skips a locked row)."""
-    row = db.execute(select(LedgerRow.id)
+    other transaction has the row locked (PostgreSQL skips a locked row); its
+    earlier lease_until, else None."""
+    row = db.execute(select(LedgerRow.lease_until)
                      .where(LedgerRow.id == entry_id, LedgerRow.lease_until < now)
                      .with_for_update(skip_locked=True)).first()
-    return row is not None
+    return None if row is None else float(row.lease_until)
 
 
 def pending_changes(ledger: Ledger, crm: str, contact_ref: str) -> list[Change]:

@@ -33,7 +33,15 @@ from portal.crm.base import (
     first_attempt,
 )
 from portal.delivery.cache import ProfileCache
-from portal.delivery.ledger import FAILED, PENDING, Entry, Ledger, new_entry, pending_changes
+from portal.delivery.ledger import (
+    FAILED,
+    PENDING,
+    Entry,
+    Lease,
+    Ledger,
+    new_entry,
+    pending_changes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +156,10 @@ class Writer:
         entry = self.ledger.get(entry_id)
         if entry is None or entry.status != PENDING or entry.next_try > time.time() + 1:
             return  # landed, failed, or a duplicate wake-up ahead of its time
-        if not self.ledger.claim(entry_id, self.lease_seconds):
+        lease = self.ledger.claim(entry_id, self.lease_seconds)
+        if lease is None:
             return  # another worker holds it
+        entry = _tried(entry, lease)
         group = [entry]
         try:
             if entry.crm == self.crm.name and self.crm.bulk_size > 1 and not self._older(entry):
@@ -173,8 +183,10 @@ class Writer:
             if other.crm != entry.crm or other.status != PENDING or other.contact_ref in taken:
                 continue
             taken.add(other.contact_ref)  # later entries of this contact wait for this one
-            if other.next_try <= now and self.ledger.claim(other.id, self.lease_seconds):
-                found.append(other)
+            lease = self.ledger.claim(other.id, self.lease_seconds) if other.next_try <= now \
+                else None
+            if lease is not None:
+                found.append(_tried(other, lease))
         return found
 
     def _deliver_many(self, group: list[Entry]) -> None:
@@ -286,6 +298,14 @@ class Writer:
     def _fail(self, entry: Entry, why: str) -> None:
         log.error("Entry %s failed for good, kept for an operator: %s", entry.id, why)
         self.ledger.save(replace(entry, status=FAILED, last_error=why))
+
+
+def _tried(entry: Entry, lease: Lease) -> Entry:
+    """The entry as this delivery sees it: one an earlier delivery took and
+    never settled (its worker died, or its database write failed after the
+    CRM's answer) counts as tried, so the adapter looks before it writes
+    notes and tags again."""
+    return entry if lease.first else replace(entry, attempts=max(entry.attempts, 1))
 
 
 def _independent(earlier: Change, later: Change) -> bool:

@@ -43,6 +43,7 @@ class Account:
     events: str = ""
     contact: str = ""
     drop_after: dict[str, int] = field(default_factory=dict)  # "METHOD /path" -> answers to lose
+    hold_after: dict[str, float] = field(default_factory=dict)  # "METHOD /path" -> seconds
     arrivals: list[float] = field(default_factory=list)  # when each request arrived (monotonic)
 
     @property
@@ -76,6 +77,7 @@ def start_account(contact: bool = True, first_ids: int = 100) -> Account:
         from flask import request
 
         key = f"{request.method} {request.path}"
+        time.sleep(account.hold_after.get(key, 0))  # the work is done, the answer slow
         if account.drop_after.get(key, 0) > 0:
             account.drop_after[key] -= 1
             _drop_connection()

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from portal.crm.base import Change, Note
 from portal.delivery import delivery
-from tests.resilience.conftest import save, signed_in_client, wait_until
+from tests.resilience.conftest import EMAIL, save, signed_in_client, wait_until
 
 CONSUMER = str(Path(sys.executable).with_name("huey_consumer"))
 
@@ -68,3 +69,40 @@ def test_worker_killed_while_holding_a_job(portal_for, ac, smtp, tmp_path, reque
             second.kill()
     assert ac.row["firstName"] == "Survivor"
     assert len([n for n in ac.notes() if "Written exactly once." in n]) == 1
+
+
+def test_worker_killed_after_the_crm_took_a_note_of_a_first_try(portal_for, ac, tmp_path):
+    """A change no one tried yet (kept for the background, nothing sent): the
+    worker's note reaches the CRM, then the worker dies before it can say so.
+    The next worker must look before it writes the note again."""
+    app = portal_for(resilience={"embedded_worker": False})
+    services = delivery(app)
+    change = Change(contact_ref=ac.contact, email=EMAIL,
+                    notes=(Note("Portal", "Kept for the background, written once."),))
+    with app.app_context():
+        services.writer.submit(change, now=False)
+    [entry] = services.ledger.entries()
+    assert entry.attempts == 0
+    ac.hold_after["POST /api/3/notes"] = 5.0
+
+    first = start_consumer(tmp_path, "worker-1.log")
+    try:
+        wait_until(lambda: len(ac.notes()) == 1, 20, "the CRM to take the note")
+        first.send_signal(signal.SIGKILL)  # the CRM wrote it; its answer never came back
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    ac.hold_after.clear()
+
+    wait_until(lambda: not services.ledger.leased(entry.id), 40, "the dead worker's lease to end")
+    second = start_consumer(tmp_path, "worker-2.log")
+    try:
+        wait_until(lambda: services.ledger.get(entry.id) is None, 30, "the second worker")
+    finally:
+        second.send_signal(signal.SIGINT)
+        try:
+            second.wait(10)
+        except subprocess.TimeoutExpired:
+            second.kill()
+    assert len([n for n in ac.notes() if "written once" in n]) == 1
