@@ -3,6 +3,7 @@
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/run.py                 # every CRM, both arrivals, 1,000 contacts a run
     .venv/bin/python bench/run.py --crms hubspot --arrivals newsletter --contacts 200
+    .venv/bin/python bench/run.py --database postgresql    # the portal's database in PostgreSQL
 
 For each CRM (ActiveCampaign, HubSpot, Salesforce: the fakes of the tests,
 answering in 150 ms and limiting requests as each vendor documents) and each
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.crms import SpikeCrm, portal_config, spike_crm  # noqa: E402
+from tests.support.postgres import PostgresServer, start_postgres, stop_postgres  # noqa: E402
 from tests.support.smtp import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -136,9 +138,14 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def run_one(crm_name: str, arrival: str, args: argparse.Namespace, folder: Path,
-            redis_url: str) -> dict[str, Any]:
+            redis_url: str, postgres: PostgresServer | None) -> dict[str, Any]:
     work = folder / f"{crm_name}-{arrival.replace(' ', '-')}"
     work.mkdir(parents=True, exist_ok=True)
+    # The portal's own database: SQLite in the instance folder, or a fresh
+    # PostgreSQL database for this run (this process's app uses it too).
+    os.environ.pop("PORTAL_DATABASE_URL", None)
+    if postgres is not None:
+        os.environ["PORTAL_DATABASE_URL"] = postgres.url(postgres.create_database())
     crm = spike_crm(crm_name)
     crm.start(work)
     refs = crm.seed(args.contacts + 1)
@@ -252,21 +259,26 @@ def main() -> None:
     parser.add_argument("--crms", nargs="+", choices=CRMS, default=list(CRMS))
     parser.add_argument("--arrivals", nargs="+", choices=("newsletter", "magic-link"),
                         default=["newsletter", "magic-link"])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the portal's own database (PostgreSQL: a local cluster of its own)")
     parser.add_argument("--work", help="folder for logs and figures (default: a new temporary one)")
     args = parser.parse_args()
     folder = Path(args.work or tempfile.mkdtemp(prefix="portal-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     redis, redis_url = start_redis(folder)
+    postgres = start_postgres(durable=True) if args.database == "postgresql" else None
     results = []
     try:
         for crm_name in args.crms:
             for arrival in args.arrivals:
                 results.append(run_one(crm_name, arrival.replace("-", " "), args, folder,
-                                       redis_url))
+                                       redis_url, postgres))
                 print(json.dumps(results[-1]), flush=True)
     finally:
         redis.terminate()
         redis.wait(10)
+        if postgres is not None:
+            stop_postgres(postgres)
     print(f"Logs and locust figures: {folder}")
     keys = list(results[0])
     print("\n| " + " | ".join(keys) + " |")

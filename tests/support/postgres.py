@@ -52,7 +52,9 @@ def _as_postgres(*command: str) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(durable: bool = False) -> PostgresServer:
+    """A cluster of its own; `durable` keeps PostgreSQL's default fsync and
+    commit settings (the benchmark), else durability is off for speed."""
     if not (BIN / "initdb").exists():
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL 15 is missing: run scripts/system-deps.sh (Debian: postgresql)")
@@ -67,9 +69,9 @@ def start_postgres() -> PostgresServer:
                                 "--no-sync"),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     port = free_port()
-    # A throwaway cluster: durability off for speed.
-    options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off")
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(_as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-o", options,
                                 "-l", str(folder / "log"), "-w", "start"),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
