@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for another worker's write
+SQLITE_EXTRA_CONNECTIONS = 90
 
 
 def normalised_url(url: str) -> URL:
@@ -41,6 +42,9 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": self.dialect == "postgresql"}
         if self.dialect == "sqlite":
             options["connect_args"] = {"timeout": busy_seconds}
+            # A connection per busy thread (a file handle each): threads waiting
+            # for their turn to write hold one, and gunicorn may run dozens.
+            options.update(pool_size=10, max_overflow=SQLITE_EXTRA_CONNECTIONS)
         self.engine: Engine = create_engine(self.url, **options)
         self._writers = WriterQueue(busy_seconds) if self.dialect == "sqlite" else None
         if self._writers is not None:
@@ -64,12 +68,12 @@ class Database:
     @contextmanager
     def _writing_ends(self) -> Iterator[None]:
         """Lets the next writer of this process in once the block's
-        transaction has committed or rolled back."""
-        try:
+        transaction (and any it runs inside) has committed or rolled back."""
+        if self._writers is None:
             yield
-        finally:
-            if self._writers is not None:
-                self._writers.leave()
+            return
+        with self._writers.until_done():
+            yield
 
     @contextmanager
     def exclusive(self, *names: str) -> Iterator[Connection]:
@@ -139,7 +143,7 @@ class WriterQueue:
     can miss every turn until its busy timeout ends ("database is locked").
     A thread that is about to write queues here instead, so only one
     thread per process at a time waits for SQLite's lock. A thread keeps
-    its place until its transaction has ended (`leave`)."""
+    its turn until its transaction has ended (`until_done`)."""
 
     def __init__(self, wait_seconds: float) -> None:
         self.wait_seconds = wait_seconds
@@ -147,16 +151,26 @@ class WriterQueue:
         self._held = threading.local()
 
     def enter(self) -> None:
-        if getattr(self._held, "yes", False):
+        if getattr(self._held, "turn", False):
             return
         # Bounded like SQLite's own wait: a thread that writes on a second
         # connection inside its first transaction is left to SQLite as before.
-        self._held.yes = self._lock.acquire(timeout=self.wait_seconds)
+        self._held.turn = self._lock.acquire(timeout=self.wait_seconds)
 
-    def leave(self) -> None:
-        if getattr(self._held, "yes", False):
-            self._held.yes = False
-            self._lock.release()
+    @contextmanager
+    def until_done(self) -> Iterator[None]:
+        """A transaction's block: a turn taken inside is kept until the
+        outermost block of the thread ends (an inner transaction that ends
+        first must not let another writer wait for a lock this thread holds)."""
+        depth = getattr(self._held, "depth", 0)
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0 and getattr(self._held, "turn", False):
+                self._held.turn = False
+                self._lock.release()
 
 
 READS = ("SELECT", "BEGIN", "PRAGMA")

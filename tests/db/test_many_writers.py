@@ -42,3 +42,38 @@ def test_a_crowd_of_writers_all_get_their_turn(tmp_path):
     assert refused == []
     assert kept == THREADS * SAVES
     database.dispose()
+
+
+def test_a_writer_keeps_its_turn_through_a_transaction_it_runs_inside(tmp_path):
+    # One thread writes, reads on another connection in between (an inner
+    # transaction that ends first), then writes again; another thread wants
+    # to write meanwhile. Both saves are kept: neither waits on the other.
+    database = Database(f"sqlite:///{tmp_path / 'portal.sqlite3'}", busy_seconds=1.0)
+    with database.transaction() as db:
+        db.execute(text("CREATE TABLE saves (who TEXT)"))
+    other_wants_to_write = threading.Event()
+    refused: list[str] = []
+
+    def other() -> None:
+        other_wants_to_write.wait(5)
+        try:
+            with database.transaction() as db:
+                db.execute(text("INSERT INTO saves VALUES ('other')"))
+        except Exception as exc:  # what a visitor would see as an error page
+            refused.append(str(exc).splitlines()[0])
+
+    neighbour = threading.Thread(target=other)
+    neighbour.start()
+    with database.transaction() as outer:
+        outer.execute(text("INSERT INTO saves VALUES ('first')"))
+        with database.transaction() as inner:
+            inner.execute(text("SELECT count(*) FROM saves")).scalar()
+        other_wants_to_write.set()
+        time.sleep(0.3)  # the other thread is waiting for its turn now
+        outer.execute(text("INSERT INTO saves VALUES ('second')"))
+    neighbour.join(10)
+    with database.transaction() as db:
+        kept = sorted(db.execute(text("SELECT who FROM saves")).scalars())
+    assert refused == []
+    assert kept == ["first", "other", "second"]
+    database.dispose()
