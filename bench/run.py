@@ -186,6 +186,7 @@ def run_one(crm_name: str, arrival: str, args: argparse.Namespace, folder: Path,
             stderr=subprocess.STDOUT)
         elapsed = time.monotonic() - started
         spike_calls, limited = len(server.calls), server.rate_limited
+        write_call_counts(work / "spike-calls.txt", server.calls, started)
         accepted = accepted_saves(work)
         drained = wait_for_the_queue(work, accepted, started + args.spawn_seconds + args.drain)
         total_calls, total_limited = len(server.calls), server.rate_limited
@@ -205,6 +206,19 @@ def run_one(crm_name: str, arrival: str, args: argparse.Namespace, folder: Path,
     (work / "alone.txt").write_text("\n".join(alone), encoding="utf-8")
     server.stop()
     return result
+
+
+def write_call_counts(path: Path, calls: list[Any], started: float) -> None:
+    """The spike's CRM calls by path, and how many went out in each second."""
+    by_path: dict[str, int] = {}
+    for call in calls:
+        key = f"{call.method} {call.path}"
+        by_path[key] = by_path.get(key, 0) + 1
+    lines = [f"{n:6d} {key}" for key, n in sorted(by_path.items(), key=lambda kv: -kv[1])]
+    seconds = [int(call.at - started) for call in calls]
+    lines += ["", "calls per second: " + " ".join(str(seconds.count(s))
+                                                  for s in range(max(seconds, default=0) + 1))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def accepted_saves(work: Path) -> set[str]:

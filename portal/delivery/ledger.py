@@ -35,10 +35,10 @@ from portal.db.keys import Keys, seal, unseal
 from portal.db.shared_models import LedgerRow
 
 PENDING, FAILED = "pending", "failed"
-# lease_until of an entry no worker ever took; a released entry keeps a
-# small non-zero value: a worker that takes it again knows an earlier
-# delivery may have sent part of it (and died before saying how it went).
-NEVER_LEASED, RELEASED = 0.0, 1.0
+# lease_until of an entry whose every delivery ended with the ledger told how
+# it went; one released without that (or never released: its worker died)
+# keeps a non-zero value, so the next worker knows part of it may be sent.
+SETTLED, CUT_OFF = 0.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Ledger:
                 db.execute(delete(LedgerRow).where(LedgerRow.id == entry.id))
                 db.execute(insert(LedgerRow).values(
                     id=entry.id, crm=entry.crm, contact_ref=entry.contact_ref,
-                    created=entry.created, lease_until=NEVER_LEASED, **self._columns(entry)))
+                    created=entry.created, lease_until=SETTLED, **self._columns(entry)))
 
     def get(self, entry_id: str) -> Entry | None:
         with self.database.transaction() as db:
@@ -169,12 +169,14 @@ class Ledger:
                 return None
             db.execute(update(LedgerRow).where(LedgerRow.id == entry_id)
                        .values(lease_until=now + seconds))
-        return Lease(first=earlier == NEVER_LEASED)
+        return Lease(cut_off=earlier != SETTLED)
 
-    def release(self, entry_id: str) -> None:
+    def release(self, entry_id: str, *, settled: bool = True) -> None:
+        """Let other workers take the entry; `settled`: this delivery told the
+        ledger how it went (landed, failed, or when to try again)."""
         with self.database.transaction() as db:
             db.execute(update(LedgerRow).where(LedgerRow.id == entry_id)
-                       .values(lease_until=RELEASED))
+                       .values(lease_until=SETTLED if settled else CUT_OFF))
 
     def leased(self, entry_id: str) -> bool:
         with self.database.transaction() as db:
@@ -185,7 +187,9 @@ class Ledger:
 
 @dataclass(frozen=True)
 class Lease:
-    first: bool  # no worker held the entry before: nothing of it can have reached the CRM
+    # An earlier delivery ended before the ledger heard how it went: some of
+    # the change may have reached the CRM whatever the entry's attempts say.
+    cut_off: bool
 
 
 def _unheld(db: Connection, entry_id: str, now: float) -> float | None:

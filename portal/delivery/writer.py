@@ -139,10 +139,8 @@ class Writer:
                error: CrmError | None = None) -> Entry:
         entry = new_entry(crm, change, self.policy.deadline, why)
         if error is not None:
-            # A write the portal's own budget stopped before its first call sent
-            # nothing: the queue's try is still the first.
-            sent = 0 if isinstance(error, CrmBudgetSpent) and error.nothing_sent else 1
-            entry = replace(entry, attempts=sent,
+            # What the save sent nothing of, the queue's try is still the first.
+            entry = replace(entry, attempts=int(_sent(error)),
                             next_try=time.time() + self.policy.delay(1, error))
         return entry
 
@@ -160,17 +158,17 @@ class Writer:
         if lease is None:
             return  # another worker holds it
         entry = _tried(entry, lease)
-        group = [entry]
+        group, settled = [entry], set[str]()
         try:
             if entry.crm == self.crm.name and self.crm.bulk_size > 1 and not self._older(entry):
                 group += self._companions(entry)
             if len(group) > 1:
-                self._deliver_many(group)
+                self._deliver_many(group, settled)
             else:
-                self._deliver(entry)
+                self._deliver(entry, settled)
         finally:
             for claimed in group:
-                self.ledger.release(claimed.id)
+                self.ledger.release(claimed.id, settled=claimed.id in settled)
 
     def _companions(self, entry: Entry) -> list[Entry]:
         """Due changes of other contacts, each its contact's oldest, claimed for
@@ -189,8 +187,9 @@ class Writer:
                 found.append(_tried(other, lease))
         return found
 
-    def _deliver_many(self, group: list[Entry]) -> None:
-        """One bulk write; each entry settled from its own record's result."""
+    def _deliver_many(self, group: list[Entry], settled: set[str]) -> None:
+        """One bulk write; each entry settled from its own record's result
+        (and its id added to `settled` once the ledger says so)."""
         try:
             with first_attempt(all(e.attempts == 0 for e in group)):
                 results = self.crm.apply_many([e.change for e in group])
@@ -198,21 +197,24 @@ class Writer:
             results = {e.change.id: exc for e in group}
         for entry in group:
             self._settle(entry, self.crm, results.get(entry.change.id))
+            settled.add(entry.id)
 
     def _older(self, entry: Entry) -> list[Entry]:
         """The contact's changes still pending from before this one."""
         return [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
                 if e.status == PENDING and e.created < entry.created]
 
-    def _deliver(self, entry: Entry) -> None:
+    def _deliver(self, entry: Entry, settled: set[str]) -> None:
         older = self._older(entry)
         if older:  # keep the contact's changes in order; the older one's landing wakes this
             when = max(time.time(), *(o.next_try for o in older)) + 1
             self._retry_later(entry, when, entry.last_error, count=False)
+            settled.add(entry.id)
             return
         adapter = self.crm if entry.crm == self.crm.name else self.mirrors.get(entry.crm)
         if adapter is None:
             self._fail(entry, f"No CRM named {entry.crm} is configured any more.")
+            settled.add(entry.id)
             return
         error: CrmError | None = None
         try:
@@ -223,6 +225,7 @@ class Writer:
         except CrmError as exc:
             error = exc
         self._settle(entry, adapter, error)
+        settled.add(entry.id)
 
     def _settle(self, entry: Entry, adapter: CrmAdapter, error: CrmError | None) -> None:
         """After an attempt: landed (out of the ledger), failed for good, or later."""
@@ -233,7 +236,7 @@ class Writer:
             log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
             self._wake_next(entry)
             return
-        attempts = entry.attempts + 1
+        attempts = entry.attempts + _sent(error)
         if not error.transient:
             self._fail(replace(entry, attempts=attempts), f"{type(error).__name__}: {error}")
         elif time.time() >= entry.deadline:
@@ -300,12 +303,18 @@ class Writer:
         self.ledger.save(replace(entry, status=FAILED, last_error=why))
 
 
+def _sent(error: CrmError) -> bool:
+    """Whether an attempt that failed with `error` may have sent something:
+    not when the portal's own budget stopped it before its first call."""
+    return not (isinstance(error, CrmBudgetSpent) and error.nothing_sent)
+
+
 def _tried(entry: Entry, lease: Lease) -> Entry:
-    """The entry as this delivery sees it: one an earlier delivery took and
-    never settled (its worker died, or its database write failed after the
-    CRM's answer) counts as tried, so the adapter looks before it writes
-    notes and tags again."""
-    return entry if lease.first else replace(entry, attempts=max(entry.attempts, 1))
+    """The entry as this delivery sees it: one whose earlier delivery was cut
+    off before the ledger heard how it went (its worker died, or its database
+    write failed after the CRM's answer) counts as tried, so the adapter
+    looks before it writes notes and tags again."""
+    return replace(entry, attempts=max(entry.attempts, 1)) if lease.cut_off else entry
 
 
 def _independent(earlier: Change, later: Change) -> bool:
