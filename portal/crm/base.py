@@ -28,7 +28,7 @@ from portal.crm.calls import BACKGROUND as BACKGROUND
 from portal.crm.calls import PAGE as PAGE
 from portal.crm.calls import SAVE as SAVE
 from portal.crm.calls import CallPolicy as CallPolicy
-from portal.crm.calls import calls_together
+from portal.crm.calls import calls_together as calls_together
 from portal.crm.calls import calls_under as calls_under
 from portal.crm.calls import first_attempt as first_attempt
 from portal.crm.calls import new_unit_of_work as new_unit_of_work

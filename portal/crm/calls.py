@@ -21,11 +21,14 @@ class CallPolicy:
 
     background: bool = False  # queue work: yields to contacts' pages, may wait out windows
     wait: bool = True  # False: a free slot now, or CrmRateLimited at once
+    # A save: while contacts' pages wait for the budget it takes no slot and
+    # goes to the queue at once (the queue keeps and retries it); otherwise it
+    # waits for its slots as briefly as a page.
+    gives_way: bool = False
 
 
 PAGE = CallPolicy()
-# A save has a better place to wait than the page: the queue keeps and retries it.
-SAVE = CallPolicy(wait=False)
+SAVE = CallPolicy(gives_way=True)
 BACKGROUND = CallPolicy(background=True)
 
 
@@ -74,7 +77,8 @@ def calls_under(policy: CallPolicy) -> Iterator[None]:
     background work starts a unit of its own."""
     current = unit()
     combined = CallPolicy(background=current.policy.background or policy.background,
-                          wait=current.policy.wait and policy.wait)
+                          wait=current.policy.wait and policy.wait,
+                          gives_way=current.policy.gives_way or policy.gives_way)
     if combined.background and not current.policy.background:
         token = _unit.set(Unit(combined))
         try:

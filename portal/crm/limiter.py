@@ -77,7 +77,10 @@ class SharedLimiter:
         if batch is not None and batch.held:  # a slot this read reserved with its first call
             batch.held -= 1
             return
-        cost = _cost(batch, item.amount)
+        # All of a read's or a save's calls at once, as far as every window
+        # holds them beside its reserve: the rest follow as started work.
+        cost = _cost(batch, min(w.amount - _reserve(w.amount, work)
+                                for w in (self.paces.get(crm), item) if w is not None))
         patience = self._patience(item, work)
         started = time.monotonic()
         while True:
@@ -109,12 +112,14 @@ class SharedLimiter:
         process, a save or queue work that has sent nothing yet takes no slot."""
         windows = [w for w in (self.paces.get(crm), self.items[crm]) if w is not None]
         if _yields(work) and self._pages_busy(crm, windows[0], work.page_calls):
+            if not work.policy.background:  # a save: the queue waits better than the contact
+                raise CrmBudgetSpent(f"{crm}: contacts' pages come first just now.", crm=crm,
+                                     retry_after=windows[0].get_expiry(), nothing_sent=True)
             return windows[0]
         for window in windows:
-            taken = min(cost, window.amount)
             if not self.storage.acquire_entry(window.key_for("crm-out", crm),
                                               window.amount - _reserve(window.amount, work),
-                                              window.get_expiry(), amount=taken):
+                                              window.get_expiry(), amount=cost):
                 return window
         if not _yields(work) and not work.spent:
             self.storage.incr(f"crm-page-calls/{crm}", 1, amount=cost)
@@ -133,7 +138,7 @@ class SharedLimiter:
 
     def _patience(self, item: RateLimitItem, work: Unit) -> float:
         """How long a call may wait for a slot: spent work and queue workers
-        may wait out a couple of windows; a save none."""
+        may wait out a couple of windows; pages and saves `max_wait`."""
         if not work.policy.wait:
             return 0.0
         if work.policy.background or work.spent:
@@ -175,4 +180,4 @@ def _yields(work: Unit) -> bool:
     """Saves and queue work that sent nothing yet give way to waiting pages:
     the queue keeps the change, while a page without its profile is a
     contact turned away."""
-    return not work.spent and (work.policy.background or not work.policy.wait)
+    return not work.spent and (work.policy.background or work.policy.gives_way)

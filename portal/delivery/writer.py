@@ -29,6 +29,7 @@ from portal.crm.base import (
     CrmError,
     CrmRateLimited,
     ItemRef,
+    calls_together,
     calls_under,
     first_attempt,
 )
@@ -126,8 +127,12 @@ class Writer:
     def _apply_now(self, change: Change) -> CrmError | None:
         """Apply the change to the main CRM; the error that kept it out, if any."""
         try:
-            # When the CRM's budget is spent the queue is the better place to wait.
-            with calls_under(SAVE), first_attempt():
+            # When the CRM's budget is spent the queue is the better place to
+            # wait. The save takes the slots of all its calls before the first
+            # goes out, or sends nothing: a write cut off halfway would be
+            # written again, and read back first, by the queue.
+            with calls_under(SAVE), first_attempt(), \
+                    calls_together(self.crm.name, self.crm.write_cost(change)):
                 self.crm.apply(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
