@@ -101,6 +101,8 @@ class ReadBatcher:
                     self._flying[key] = self._flying.get(key, 0) + 1
                     flying = True
                     self.batches += 1
+                if len(batch.contacts) > 1:
+                    self._limiter("pages_together")
                 batch.found = self.adapter.fetch_profiles(list(batch.contacts.values()),
                                                           batch.fields, batch.items)
         except CrmError as exc:
@@ -114,9 +116,13 @@ class ReadBatcher:
             batch.done.set()
 
     def _reserve(self) -> None:
+        self._limiter("reserve")
+
+    def _limiter(self, method: str) -> None:
+        """Tell the outbound limiter, if the adapter has one."""
         limiter: Any = self.adapter.options.get("limiter")
         if limiter is not None:
-            limiter.reserve(self.adapter.name)
+            getattr(limiter, method)(self.adapter.name)
 
     def _close(self, key: str, batch: _Batch) -> None:
         batch.closed = True

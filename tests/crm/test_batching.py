@@ -81,3 +81,25 @@ def test_reads_waiting_for_the_budget_ride_in_one_batch(hub, tmp_path):
     assert len(found) == 30
     assert len(server.calls) <= 6  # at most two batches of three calls
     assert server.rate_limited == 0
+
+
+def test_while_a_crowd_of_pages_is_read_together_a_save_goes_to_the_queue(hub, tmp_path):
+    from portal.crm.base import SAVE, Change, CrmBudgetSpent, FieldRef, FieldUpdate
+
+    server, state = hub
+    contacts = [Contact(state.add_contact(f"c{n}@example.org"), "") for n in range(20)]
+    adapter = adapter_for(server, tmp_path)
+    server.faults.latency = 0.1
+    read_all(adapter, contacts)
+    server.calls.clear()
+    # The budget has room, but contacts' pages are being read in batches: a
+    # save writes one contact with what reads a batch, so it waits in the queue.
+    new_unit_of_work()
+    change = Change(contact_ref=contacts[0].ref, email="c0@example.org",
+                    fields=(FieldUpdate(FieldRef("firstname", "text"), "Ane"),))
+    started = time.monotonic()
+    with pytest.raises(CrmBudgetSpent) as refused, calls_under(SAVE):
+        adapter.apply(change)
+    assert refused.value.nothing_sent
+    assert time.monotonic() - started < 0.5
+    assert server.calls == []
