@@ -101,8 +101,7 @@ class ReadBatcher:
                     self._flying[key] = self._flying.get(key, 0) + 1
                     flying = True
                     self.batches += 1
-                if len(batch.contacts) > 1:
-                    self._limiter("pages_together")
+                self._limiter("pages_together", len(batch.contacts))
                 batch.found = self.adapter.fetch_profiles(list(batch.contacts.values()),
                                                           batch.fields, batch.items)
         except CrmError as exc:
@@ -118,11 +117,11 @@ class ReadBatcher:
     def _reserve(self) -> None:
         self._limiter("reserve")
 
-    def _limiter(self, method: str) -> None:
+    def _limiter(self, method: str, *args: int) -> None:
         """Tell the outbound limiter, if the adapter has one."""
         limiter: Any = self.adapter.options.get("limiter")
         if limiter is not None:
-            getattr(limiter, method)(self.adapter.name)
+            getattr(limiter, method)(self.adapter.name, *args)
 
     def _close(self, key: str, batch: _Batch) -> None:
         batch.closed = True
