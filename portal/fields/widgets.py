@@ -17,7 +17,9 @@ from wtforms import DateField, Field, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
-from wtforms.widgets import Select, html_params
+from wtforms.widgets import Select
+
+from portal.fields.markup import attributes
 
 # Unicode categories stored nowhere: controls, formatting (bidi, zero-width),
 # private use, surrogates, unassigned.
@@ -77,16 +79,16 @@ class OptionsOnce(Select):
         chosen = {str(v) for v in data if v is not None}
         options = "".join(selected if value in chosen else plain for value, plain, selected in
                           _rendered(tuple((str(c.value), c.label) for c in choices)))
-        # Every part is escaped: html_params quotes, labels went through escape().
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+        # Every part is escaped: attributes() quotes, labels went through escape().
+        return Markup(f"<select {attributes({'name': field.name, **kwargs})}>{options}</select>")  # noqa: S704
 
 
 @lru_cache(maxsize=64)
 def _rendered(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
     """(value, option, option selected) for each choice, as WTForms writes them."""
-    return tuple((value, f"<option {html_params(value=value)}>{escape(label or value)}</option>",
-                  f"<option {html_params(value=value, selected=True)}>{escape(label or value)}"
-                  "</option>") for value, label in choices)
+    return tuple((value, f"<option {attributes({'value': value})}>{escape(label or value)}</option>",
+                  f"<option {attributes({'value': value, 'selected': True})}>"
+                  f"{escape(label or value)}</option>") for value, label in choices)
 
 
 class PortalSelectField(ChoiceCheck, SelectField):

@@ -1,5 +1,6 @@
 """What every page shares beyond the layout: the portal's own error pages,
-the favicon, the footer and the language switcher's addresses."""
+the favicon, the footer, the language switcher's addresses and the form
+fields' markup."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from portal.config import current
+from portal.fields.markup import control, field_block
 from portal.i18n import text_for
 
 log = logging.getLogger(__name__)
 bp = Blueprint("site", __name__)
 ICON_MAX_AGE = 7 * 24 * 3600
+bp.add_app_template_global(field_block)
+bp.add_app_template_global(control)
 
 
 @bp.get("/favicon.ico")
