@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from portal.crm.base import Value
 from portal.fields.dates import DateBounds, long_date
 from portal.fields.widgets import (
+    OptionsOnce,
     PortalDateField,
     PortalMultiField,
     PortalSelectField,
@@ -117,12 +118,13 @@ def _checkbox(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> 
 def _select(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     return PortalSelectField(label, choices=_options([("", "—"), *choices]), validate_choice=False,
                              validators=_validators(spec, None), description=help_text,
-                             render_kw=_attributes(spec))
+                             render_kw=_attributes(spec), widget=OptionsOnce())
 
 
 def _multiselect(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     return PortalMultiField(label, choices=_options(choices), validate_choice=False,
-                            validators=_validators(spec, None), description=help_text)
+                            validators=_validators(spec, None), description=help_text,
+                            widget=OptionsOnce(multiple=True))
 
 
 def _options(pairs: Choices) -> list[Any]:

@@ -108,7 +108,21 @@ def field_block(field: Field, help: str = "", required: bool = False) -> Markup:
         body = (f'<label for="{_quoted(field.id)}">{_label_text(field, required)}</label>\n'
                 f"  {messages}\n  {widget}")
     in_error = " has-error" if error is not None else ""
-    return Markup(f'<div class="field{in_error}">\n  {body}\n</div>\n')  # noqa: S704
+    return Markup(f'<div class="field{in_error}">\n  {body}\n</div>\n')  # noqa: S704 (escaped)
+
+
+def item_block(field: Field, label: str, description: str = "", image: str = "") -> Markup:
+    """A subscription item: its box, its label, its description tied to the
+    box, and its image (`image`: the image's address) beside them."""
+    described = f"{field.id}-desc" if description else False
+    picture = (f'<img src="{_quoted(image)}" alt="" class="item-image" width="64" height="64">'
+               if image else "")
+    about = (f'<p class="help" id="{_quoted(field.id)}-desc">{escape(description)}</p>'
+             if description else "")
+    return Markup(  # noqa: S704 (every part is escaped)
+        f'<div class="item">\n  {picture}\n  <div class="check">\n    '
+        f"{control(field, aria_describedby=described)}\n"
+        f'    <label for="{_quoted(field.id)}">{escape(label)}</label>\n  </div>\n  {about}\n</div>\n')
 
 
 def _label_text(field: Field, required: bool) -> str:

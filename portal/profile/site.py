@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from portal.config import current
-from portal.fields.markup import control, field_block
+from portal.fields.markup import control, field_block, item_block
 from portal.i18n import text_for
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ bp = Blueprint("site", __name__)
 ICON_MAX_AGE = 7 * 24 * 3600
 bp.add_app_template_global(field_block)
 bp.add_app_template_global(control)
+bp.add_app_template_global(item_block)
 
 
 @bp.get("/favicon.ico")

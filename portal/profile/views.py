@@ -20,6 +20,7 @@ from portal.delivery.audience import held_tags, seen_by
 from portal.delivery.reader import contact_languages, crm_choices, read_profile
 from portal.delivery.writer import Outcome, WriteResult
 from portal.fields import kind_of
+from portal.hosting.theme import asset_url
 from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change
 from portal.profile.completeness import completeness
@@ -45,7 +46,7 @@ class GroupView:
     spec: GroupSpec
     label: str
     description: str
-    items: list[tuple[Any, str, str, str | None]]  # (field, label, description, image)
+    items: list[tuple[Any, str, str, str]]  # (field, label, description, image address or "")
 
 
 @bp.get("/")
@@ -261,7 +262,7 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
     groups = [
         GroupView(group, text_for(group.label, language), text_for(group.description, language),
                   [(form[f"sub_{item.key}"], text_for(item.label, language),
-                    text_for(item.description, language), text_for(item.image, language) or None)
+                    text_for(item.description, language), asset_url(text_for(item.image, language)))
                    for item in group.items])
         for group in config.groups
     ]
