@@ -84,11 +84,10 @@ def _validators(spec: FieldSpec, default_max: int | None) -> list[Any]:
     return checks
 
 
-def _attributes(spec: FieldSpec, **more: str) -> dict[str, str] | None:
-    """The input's HTML attributes: the browser's autofill name and `more`."""
+def _attributes(spec: FieldSpec) -> dict[str, str] | None:
+    """The input's HTML attributes: the browser's autofill name."""
     autocomplete = spec.autocomplete or AUTOCOMPLETE.get(spec.type, "")
-    attributes = {"autocomplete": autocomplete, **more} if autocomplete else dict(more)
-    return attributes or None
+    return {"autocomplete": autocomplete} if autocomplete else None
 
 
 def _plain(cls: type[Field], default_max: int | None) -> MakeField:
@@ -107,7 +106,7 @@ def _email(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Fie
 def _date(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     bounds = DateBounds(spec.earliest, spec.latest)
     return PortalDateField(label, validators=[*_validators(spec, None), bounds],
-                           description=help_text, render_kw=_attributes(spec, **bounds.attributes()))
+                           description=help_text, render_kw=_attributes(spec))
 
 
 def _checkbox(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:

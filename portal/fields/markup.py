@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from wtforms import Field
-from wtforms.widgets import CheckboxInput, Input, TextArea
+from wtforms.widgets import CheckboxInput, DateInput, Input, TextArea
 
 
 def attributes(items: Mapping[str, object]) -> str:
@@ -75,6 +75,18 @@ def _checkbox(widget: CheckboxInput, field: Any, items: dict[str, Any]) -> Marku
     return _input(widget, field, items)
 
 
+def _dated(widget: DateInput, field: Any, items: dict[str, Any]) -> Markup:
+    """A date input: its bounds (min, max) in the field's format."""
+    written = getattr(field, "format", None)
+    written = written[0] if isinstance(written, list) else written
+    for name in ("min", "max") if written is not None else ():
+        value = items.get(name, getattr(field.flags, name))
+        value = value() if callable(value) else value
+        if hasattr(value, "strftime"):
+            items[name] = value.strftime(written)
+    return _input(widget, field, items)
+
+
 def _textarea(widget: TextArea, field: Any, items: dict[str, Any]) -> Markup:
     return Markup(f"<textarea {attributes(_with_flags(widget, field, items))}>"  # noqa: S704
                   f"\r\n{escape(field._value())}</textarea>")
@@ -82,7 +94,8 @@ def _textarea(widget: TextArea, field: Any, items: dict[str, Any]) -> Markup:
 
 # A widget's __call__ -> what writes its control the same way, from the attributes so far.
 _WRITERS: dict[object, Callable[[Any, Any, dict[str, Any]], Markup]] = {
-    Input.__call__: _input, CheckboxInput.__call__: _checkbox, TextArea.__call__: _textarea}
+    Input.__call__: _input, CheckboxInput.__call__: _checkbox, DateInput.__call__: _dated,
+    TextArea.__call__: _textarea}
 
 
 def field_block(field: Field, help: str = "", required: bool = False) -> Markup:

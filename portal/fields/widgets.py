@@ -77,7 +77,7 @@ class OptionsOnce(Select):
 
     def __call__(self, field: SelectFieldBase, **kwargs: Any) -> Markup:
         choices = getattr(field, "choices", None) or []
-        options = None if field.has_groups() else self._options(choices)
+        options = self._options(field, choices)
         if options is None:
             return super().__call__(field, **kwargs)
         kwargs.setdefault("id", field.id)
@@ -91,14 +91,14 @@ class OptionsOnce(Select):
         # Every part is escaped: attributes() quotes, labels went through escape().
         return Markup(f"<select {attributes({'name': field.name, **kwargs})}>{chosen}</select>")  # noqa: S704
 
-    def _options(self, choices: Sequence[Any]) -> WrittenOptions | None:
-        """The options of `choices`, written once; None when a choice has
-        attributes of its own (WTForms writes those)."""
+    def _options(self, field: SelectFieldBase, choices: Sequence[Any]) -> WrittenOptions | None:
+        """The options of `choices`, written once; None when they come in
+        groups or a choice has attributes of its own (WTForms writes those)."""
         written = self._written
         if written is not None and len(written[0]) == len(choices) \
                 and all(map(operator.is_, written[0], choices)):
             return written[1]
-        if any(getattr(c, "render_kw", None) for c in choices):
+        if field.has_groups() or any(getattr(c, "render_kw", None) for c in choices):
             return None
         options = WrittenOptions.of(tuple((str(c.value), c.label) for c in choices))
         self._written = (tuple(choices), options)
