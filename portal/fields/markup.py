@@ -10,6 +10,7 @@ widget this module does not know is still rendered by WTForms."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.widgets import CheckboxInput, DateInput, Input, TextArea
+
+_TO_ESCAPE = re.compile(r"[&<>\"']")
 
 
 def attributes(items: Mapping[str, object]) -> str:
@@ -27,6 +30,8 @@ def attributes(items: Mapping[str, object]) -> str:
 
 
 def _quoted(value: object) -> str:
+    if type(value) is str and not _TO_ESCAPE.search(value):
+        return value  # most values (ids, names, types) have nothing to escape
     return str(escape(value)).replace('"', "&quot;")  # escape() leaves a Markup's quotes
 
 
