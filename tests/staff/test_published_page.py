@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import html as markup
 import re
-import time
 
-from portal.staff.published import CHECK_EVERY
 from tests.conftest import sign_in
-from tests.staff.conftest import field_form, press, token_of
+from tests.staff.conftest import field_form, press, token_of, wait_until_served
 
 SECTOR = 6  # the demo configuration's select of marketing's choices
 
@@ -47,11 +45,7 @@ def test_a_published_label_and_options_show_on_the_next_pages(staff, staff_app, 
     texts.update(footer_es="Pie nuevo", footer_eu="Oin berria", footer_en="A new footer")
     staff.post("/staff/draft/page", data=texts)
     assert press(staff, "/staff/publish", note="clearer sector").status_code == 302
-
-    deadline = time.monotonic() + CHECK_EVERY + 3
-    while "Field of work" not in contact.get("/profile/?lang=en").data.decode():
-        assert time.monotonic() < deadline, "the new version never reached the page"
-        time.sleep(0.2)
+    wait_until_served(contact, "/profile/?lang=en", "Field of work")
     for language, label, culture, old, footer in (
             ("es", "Ámbito", "Arte y cultura", ">Cultura<", "Pie nuevo"),
             ("eu", "Esparrua", "Artea eta kultura", ">Kultura<", "Oin berria"),
