@@ -22,7 +22,8 @@ def select_language() -> str:
     allowed = languages()
     asked = request.args.get("lang", "")
     if asked in allowed:
-        session["lang"] = asked
+        if session.get("lang") != asked:  # the same language again leaves the record as it is
+            session["lang"] = asked
         return asked
     kept = session.get("lang")
     if isinstance(kept, str) and kept in allowed:

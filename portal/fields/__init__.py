@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from portal.crm.base import Value
 from portal.fields.dates import DateBounds, long_date
 from portal.fields.widgets import (
+    OptionsOnce,
     PortalDateField,
     PortalMultiField,
     PortalSelectField,
@@ -83,11 +84,10 @@ def _validators(spec: FieldSpec, default_max: int | None) -> list[Any]:
     return checks
 
 
-def _attributes(spec: FieldSpec, **more: str) -> dict[str, str] | None:
-    """The input's HTML attributes: the browser's autofill name and `more`."""
+def _attributes(spec: FieldSpec) -> dict[str, str] | None:
+    """The input's HTML attributes: the browser's autofill name."""
     autocomplete = spec.autocomplete or AUTOCOMPLETE.get(spec.type, "")
-    attributes = {"autocomplete": autocomplete, **more} if autocomplete else dict(more)
-    return attributes or None
+    return {"autocomplete": autocomplete} if autocomplete else None
 
 
 def _plain(cls: type[Field], default_max: int | None) -> MakeField:
@@ -106,7 +106,7 @@ def _email(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Fie
 def _date(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     bounds = DateBounds(spec.earliest, spec.latest)
     return PortalDateField(label, validators=[*_validators(spec, None), bounds],
-                           description=help_text, render_kw=_attributes(spec, **bounds.attributes()))
+                           description=help_text, render_kw=_attributes(spec))
 
 
 def _checkbox(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
@@ -117,12 +117,13 @@ def _checkbox(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> 
 def _select(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     return PortalSelectField(label, choices=_options([("", "—"), *choices]), validate_choice=False,
                              validators=_validators(spec, None), description=help_text,
-                             render_kw=_attributes(spec))
+                             render_kw=_attributes(spec), widget=OptionsOnce())
 
 
 def _multiselect(spec: FieldSpec, label: str, help_text: str, choices: Choices) -> Field:
     return PortalMultiField(label, choices=_options(choices), validate_choice=False,
-                            validators=_validators(spec, None), description=help_text)
+                            validators=_validators(spec, None), description=help_text,
+                            widget=OptionsOnce(multiple=True))
 
 
 def _options(pairs: Choices) -> list[Any]:

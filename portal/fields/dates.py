@@ -86,7 +86,10 @@ class DateBounds:
             message = _("Choose a date no earlier than %(earliest)s.", earliest=long_date(low))
         raise ValidationError(str(message))
 
-    def attributes(self) -> dict[str, str]:
-        """The bounds as the date input's min and max, for the browser's date picker."""
+    @property
+    def field_flags(self) -> dict[str, dt.date]:
+        """The bounds as the date input's min and max, for the browser's date
+        picker. WTForms reads them each time it binds the field, once a page:
+        "today" is today's, also where the form's class is kept for long."""
         found = {"min": bound_date(self.earliest), "max": bound_date(self.latest)}
-        return {name: day.isoformat() for name, day in found.items() if day is not None}
+        return {name: day for name, day in found.items() if day is not None}

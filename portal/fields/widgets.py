@@ -5,8 +5,10 @@ built-in messages would reach Basque readers in English."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +19,9 @@ from wtforms import DateField, Field, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
-from wtforms.widgets import Select, html_params
+from wtforms.widgets import Select
+
+from portal.fields.markup import attributes
 
 # Unicode categories stored nowhere: controls, formatting (bidi, zero-width),
 # private use, surrogates, unassigned.
@@ -59,13 +63,22 @@ class ChoiceCheck:
 
 
 class OptionsOnce(Select):
-    """WTForms' select, its options rendered once per list of choices: a
-    country list is some 250 options, and rendering each of them again for
-    every page was most of the page's work. Only the chosen ones differ."""
+    """WTForms' select, its options written once per list of choices: a
+    country list is some 250 options, and writing each of them again for
+    every page was most of the page's work. Only the chosen ones differ.
+
+    portal.fields gives each select field a widget of its own: it keeps the
+    options of the choices it wrote last, known as the same choice objects
+    (choices are replaced, never changed in place)."""
+
+    def __init__(self, multiple: bool = False) -> None:
+        super().__init__(multiple=multiple)
+        self._written: tuple[tuple[Any, ...], WrittenOptions] | None = None
 
     def __call__(self, field: SelectFieldBase, **kwargs: Any) -> Markup:
         choices = getattr(field, "choices", None) or []
-        if field.has_groups() or any(getattr(c, "render_kw", None) for c in choices):
+        options = self._options(field, choices)
+        if options is None:
             return super().__call__(field, **kwargs)
         kwargs.setdefault("id", field.id)
         if self.multiple:
@@ -74,19 +87,54 @@ class OptionsOnce(Select):
         kwargs.update({k: getattr(flags, k) for k in self.validation_attrs
                        if k not in kwargs and getattr(flags, k, False)})
         data = field.data if isinstance(field.data, list) else [field.data]
-        chosen = {str(v) for v in data if v is not None}
-        options = "".join(selected if value in chosen else plain for value, plain, selected in
-                          _rendered(tuple((str(c.value), c.label) for c in choices)))
-        # Every part is escaped: html_params quotes, labels went through escape().
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+        chosen = options.with_chosen({str(v) for v in data if v is not None})
+        # Every part is escaped: attributes() quotes, labels went through escape().
+        return Markup(f"<select {attributes({'name': field.name, **kwargs})}>{chosen}</select>")  # noqa: S704
+
+    def _options(self, field: SelectFieldBase, choices: Sequence[Any]) -> WrittenOptions | None:
+        """The options of `choices`, written once; None when they come in
+        groups or a choice has attributes of its own (WTForms writes those)."""
+        written = self._written
+        if written is not None and len(written[0]) == len(choices) \
+                and all(map(operator.is_, written[0], choices)):
+            return written[1]
+        if field.has_groups() or any(getattr(c, "render_kw", None) for c in choices):
+            return None
+        options = WrittenOptions.of(tuple((str(c.value), c.label) for c in choices))
+        self._written = (tuple(choices), options)
+        return options
 
 
-@lru_cache(maxsize=64)
-def _rendered(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
-    """(value, option, option selected) for each choice, as WTForms writes them."""
-    return tuple((value, f"<option {html_params(value=value)}>{escape(label or value)}</option>",
-                  f"<option {html_params(value=value, selected=True)}>{escape(label or value)}"
-                  "</option>") for value, label in choices)
+@dataclass(frozen=True)
+class WrittenOptions:
+    """A select's options as WTForms writes them, none selected, and where
+    each value's option is in them, with its selected form."""
+
+    plain: str
+    spans: Mapping[str, tuple[tuple[int, int, str], ...]]  # value -> (start, end, selected)
+
+    @classmethod
+    def of(cls, choices: Sequence[tuple[str, str]]) -> WrittenOptions:
+        parts: list[str] = []
+        spans: dict[str, tuple[tuple[int, int, str], ...]] = {}
+        at = 0
+        for value, label in choices:
+            text = escape(label or value)
+            plain = f"<option {attributes({'value': value})}>{text}</option>"
+            selected = f"<option {attributes({'value': value, 'selected': True})}>{text}</option>"
+            spans[value] = (*spans.get(value, ()), (at, at + len(plain), selected))
+            parts.append(plain)
+            at += len(plain)
+        return cls("".join(parts), spans)
+
+    def with_chosen(self, values: set[str]) -> str:
+        """The options with those of `values` selected."""
+        picked = sorted(span for value in values for span in self.spans.get(value, ()))
+        parts, at = [], 0
+        for start, end, selected in picked:
+            parts += [self.plain[at:start], selected]
+            at = end
+        return "".join([*parts, self.plain[at:]]) if picked else self.plain
 
 
 class PortalSelectField(ChoiceCheck, SelectField):

@@ -1,5 +1,6 @@
 """What every page shares beyond the layout: the portal's own error pages,
-the favicon, the footer and the language switcher's addresses."""
+the favicon, the footer, the language switcher's addresses and the form
+fields' markup."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from portal.config import current
-from portal.i18n import text_for
+from portal.config import Config, current
+from portal.config.memo import PerConfig
+from portal.fields.markup import control, field_block, item_block
+from portal.i18n import current_language, text_for
 
 log = logging.getLogger(__name__)
 bp = Blueprint("site", __name__)
 ICON_MAX_AGE = 7 * 24 * 3600
+bp.add_app_template_global(field_block)
+bp.add_app_template_global(control)
+bp.add_app_template_global(item_block)
 
 
 @bp.get("/favicon.ico")
@@ -83,17 +89,27 @@ def server_error(error: InternalServerError) -> tuple[str, int] | InternalServer
 class SiteFooter:
     organisation: str
     text: str  # marketing's own words, in the contact's language
-    links: list[tuple[str, str]]  # (text, url)
+    links: tuple[tuple[str, str], ...]  # (text, url)
+
+
+_FOOTERS: PerConfig[SiteFooter] = PerConfig()
 
 
 @bp.app_template_global()
 def site_footer() -> SiteFooter:
-    config = current()
+    """The footer in the contact's language: the same on every page, so
+    worked out once per configuration and language."""
+    config, language = current(), current_language()
+    return _FOOTERS.get(config, language, lambda: _footer(config, language))
+
+
+def _footer(config: Config, language: str) -> SiteFooter:
     page = config.page
-    links = [(text, url) for text, url in (
-        (_("Privacy policy"), text_for(page.privacy_url)),
-        (_("Contact us"), text_for(page.contact_url))) if url]
-    return SiteFooter(page.organisation or config.portal.name, text_for(page.footer), links)
+    links = tuple((text, url) for text, url in (
+        (_("Privacy policy"), text_for(page.privacy_url, language)),
+        (_("Contact us"), text_for(page.contact_url, language))) if url)
+    return SiteFooter(page.organisation or config.portal.name, text_for(page.footer, language),
+                      links)
 
 
 @bp.app_template_global()

@@ -20,6 +20,7 @@ from portal.delivery.audience import held_tags, seen_by
 from portal.delivery.reader import contact_languages, crm_choices, read_profile
 from portal.delivery.writer import Outcome, WriteResult
 from portal.fields import kind_of
+from portal.hosting.theme import asset_url
 from portal.i18n import current_language, text_for
 from portal.profile.changes import Submission, build_change
 from portal.profile.completeness import completeness
@@ -45,7 +46,7 @@ class GroupView:
     spec: GroupSpec
     label: str
     description: str
-    items: list[tuple[Any, str, str, str | None]]  # (field, label, description, image)
+    items: list[tuple[Any, str, str, str]]  # (field, label, description, image address or "")
 
 
 @bp.get("/")
@@ -252,16 +253,17 @@ def _page(who: SignedIn, profile: Profile, form: FlaskForm) -> dict[str, Any]:
             continue  # a note field has no value to show
         fields.append(FieldView(
             # An input's hint says how to type; a value shown read-only gets its own, if any.
-            spec=spec, label=text_for(spec.label),
-            help=text_for(spec.help if editable else spec.read_only_help),
+            spec=spec, label=text_for(spec.label, language),
+            help=text_for(spec.help if editable else spec.read_only_help, language),
             input=form[spec.key] if editable else None,
             shown="" if editable else shown_value(spec, profile.values.get(spec.crm_field),
                                                   language, crm_choices()),
         ))
     groups = [
-        GroupView(group, text_for(group.label), text_for(group.description),
-                  [(form[f"sub_{item.key}"], text_for(item.label), text_for(item.description),
-                    text_for(item.image) or None) for item in group.items])
+        GroupView(group, text_for(group.label, language), text_for(group.description, language),
+                  [(form[f"sub_{item.key}"], text_for(item.label, language),
+                    text_for(item.description, language), asset_url(text_for(item.image, language)))
+                   for item in group.items])
         for group in config.groups
     ]
     language_boxes = [(form[f"lang_{code}"], code) for code in config.portal.languages

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html as markup
 import re
+import time
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal.staff.published import CHECK_EVERY
 from tests.conftest import csrf_token
 from tests.db.conftest import backend  # noqa: F401 - a fixture: SQLite, then PostgreSQL
 from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
@@ -50,6 +52,15 @@ def sign_in_staff(client: FlaskClient, smtp: Inbox, email: str = PUBLISHER) -> N
     assert confirm.status_code == 200
     done = client.post(link, data={"csrf_token": token_of(confirm.data)})
     assert done.status_code == 302 and done.headers["Location"].endswith("/staff/draft"), done.data
+
+
+def wait_until_served(client: FlaskClient, path: str, text: str) -> None:
+    """Ask for `path` until it shows `text`: a published version reaches
+    every process within CHECK_EVERY seconds."""
+    deadline = time.monotonic() + CHECK_EVERY + 3
+    while text not in client.get(path).data.decode():
+        assert time.monotonic() < deadline, f"{text!r} never reached {path}"
+        time.sleep(0.2)
 
 
 def press(client: FlaskClient, path: str, **data: str) -> object:

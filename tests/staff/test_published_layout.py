@@ -16,7 +16,7 @@ from portal.staff.published import CHECK_EVERY
 from portal.staff.store import Conflict
 from portal.staff.workspace import workspace
 from tests.conftest import sign_in
-from tests.staff.conftest import field_form, press
+from tests.staff.conftest import field_form, press, wait_until_served
 
 
 def test_the_file_seeds_version_one(app):
@@ -47,10 +47,7 @@ def test_another_worker_serves_a_new_version_within_seconds(staff, staff_app, sm
     form["label_es"] = "Tu nombre de pila"
     staff.post("/staff/draft/fields/0", data=form)
     assert press(staff, "/staff/publish", note="friendlier").status_code == 302
-    deadline = time.monotonic() + CHECK_EVERY + 3
-    while "Tu nombre de pila" not in contact.get("/profile/").data.decode():
-        assert time.monotonic() < deadline, "the new version never reached the other worker"
-        time.sleep(0.2)
+    wait_until_served(contact, "/profile/", "Tu nombre de pila")  # in the other worker
 
 
 def test_pages_do_not_ask_the_database_for_the_layout_between_checks(app, client, smtp):
