@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from portal.crm.base import BACKGROUND, SAVE, Change, CrmRateLimited, calls_under
+from portal.crm.base import BACKGROUND, CallPolicy, Change, CrmRateLimited, calls_under
 from portal.crm.limiter import SharedLimiter
 from portal.crm.oauth import TokenManager
 from portal.db import database
@@ -25,6 +25,8 @@ from portal.delivery.request_window import DatabaseWindow
 from tests.crm.test_oauth import client, fake, token_calls  # noqa: F401 - fake is a fixture
 from tests.db.test_privacy import everything_stored
 from tests.support.config import STRONG_KEY
+
+NO_WAIT = CallPolicy(wait=False)  # a free slot now, or CrmRateLimited at once
 
 
 def all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -94,7 +96,7 @@ def test_two_servers_counting_in_the_database_keep_one_budget(db_app):
                 for _ in range(2)]
 
     def queue_call(index: int) -> bool:
-        with calls_under(BACKGROUND), calls_under(SAVE):  # queue work that does not wait
+        with calls_under(BACKGROUND), calls_under(NO_WAIT):  # queue work that does not wait
             try:
                 limiters[index % 2].acquire("main")
             except CrmRateLimited:
@@ -105,7 +107,7 @@ def test_two_servers_counting_in_the_database_keep_one_budget(db_app):
     # Eight queue calls at once from two servers: three of the five slots go
     # to them, two stay for contacts' pages; then the budget is spent for all.
     assert took.count(True) == 3
-    with calls_under(SAVE):
+    with calls_under(NO_WAIT):
         limiters[1].acquire("main")
         limiters[0].acquire("main")
         with pytest.raises(CrmRateLimited):

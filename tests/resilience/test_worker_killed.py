@@ -7,13 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 
 from portal.crm.base import Change, Note
-from portal.delivery import delivery
+from portal.delivery import Delivery, delivery
 from tests.resilience.conftest import EMAIL, save, signed_in_client, wait_until
 
 CONSUMER = str(Path(sys.executable).with_name("huey_consumer"))
@@ -25,6 +26,32 @@ def start_consumer(tmp_path: Path, log_name: str) -> subprocess.Popen:
     log = (tmp_path / log_name).open("wb")
     return subprocess.Popen([CONSUMER, "portal.worker.huey", "-w", "1", "-m", "0.1"],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def kill_first_worker_when(moment: Callable[[], bool], tmp_path: Path) -> None:
+    """Start a worker and kill it (SIGKILL) at `moment`."""
+    first = start_consumer(tmp_path, "worker-1.log")
+    try:
+        wait_until(moment, 20, "the moment to kill the worker")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+
+def let_a_second_worker_finish(services: Delivery, entry_id: str, tmp_path: Path) -> None:
+    """Once the dead worker's lease ends, another worker delivers the entry."""
+    wait_until(lambda: not services.ledger.leased(entry_id), 40, "the dead worker's lease to end")
+    second = start_consumer(tmp_path, "worker-2.log")
+    try:
+        wait_until(lambda: services.ledger.get(entry_id) is None, 30, "the second worker")
+    finally:
+        second.send_signal(signal.SIGINT)
+        try:
+            second.wait(10)
+        except subprocess.TimeoutExpired:
+            second.kill()
 
 
 @pytest.mark.parametrize("mode", ["sqlite", "redis"])
@@ -45,28 +72,13 @@ def test_worker_killed_while_holding_a_job(portal_for, ac, smtp, tmp_path, reque
     ac.server.faults.latency = 3.0
     before = len(ac.server.calls)
 
-    first = start_consumer(tmp_path, "worker-1.log")
-    try:
-        wait_until(lambda: services.ledger.leased(entry.id), 20, "the worker to take the job")
-        wait_until(lambda: len(ac.server.calls) > before, 10, "the worker to call the CRM")
-        first.send_signal(signal.SIGKILL)  # mid-request, lease held
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    def mid_request() -> bool:
+        return services.ledger.leased(entry.id) and len(ac.server.calls) > before
+
+    kill_first_worker_when(mid_request, tmp_path)  # lease held
     assert services.ledger.get(entry.id) is not None  # not lost with the worker
     ac.server.faults.latency = 0
-
-    wait_until(lambda: not services.ledger.leased(entry.id), 10, "the dead worker's lease to end")
-    second = start_consumer(tmp_path, "worker-2.log")
-    try:
-        wait_until(lambda: services.ledger.get(entry.id) is None, 30, "the second worker")
-    finally:
-        second.send_signal(signal.SIGINT)
-        try:
-            second.wait(10)
-        except subprocess.TimeoutExpired:
-            second.kill()
+    let_a_second_worker_finish(services, entry.id, tmp_path)
     assert ac.row["firstName"] == "Survivor"
     assert len([n for n in ac.notes() if "Written exactly once." in n]) == 1
 
@@ -85,24 +97,8 @@ def test_worker_killed_after_the_crm_took_a_note_of_a_first_try(portal_for, ac, 
     assert entry.attempts == 0
     ac.hold_after["POST /api/3/notes"] = 5.0
 
-    first = start_consumer(tmp_path, "worker-1.log")
-    try:
-        wait_until(lambda: len(ac.notes()) == 1, 20, "the CRM to take the note")
-        first.send_signal(signal.SIGKILL)  # the CRM wrote it; its answer never came back
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    # The CRM wrote it; its answer never comes back.
+    kill_first_worker_when(lambda: len(ac.notes()) == 1, tmp_path)
     ac.hold_after.clear()
-
-    wait_until(lambda: not services.ledger.leased(entry.id), 40, "the dead worker's lease to end")
-    second = start_consumer(tmp_path, "worker-2.log")
-    try:
-        wait_until(lambda: services.ledger.get(entry.id) is None, 30, "the second worker")
-    finally:
-        second.send_signal(signal.SIGINT)
-        try:
-            second.wait(10)
-        except subprocess.TimeoutExpired:
-            second.kill()
+    let_a_second_worker_finish(services, entry.id, tmp_path)
     assert len([n for n in ac.notes() if "written once" in n]) == 1
