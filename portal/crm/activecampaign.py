@@ -22,7 +22,7 @@ adapter returns the contact that already has it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from portal.crm.planning import (
     items_of,
     marked_note,
     notes_to_write,
+    one_note,
     parse_moment,
     same_email,
     split_name,
@@ -62,7 +63,6 @@ STANDARD_FIELDS = (("email", "Email", "email", "email"), ("firstName", "First na
                    ("lastName", "Last name", "text", "text"), ("phone", "Phone", "text", "tel"))
 SUBSCRIBED = "1"
 UNKNOWN_TAG_SECONDS = 300.0
-LISTS_BOUND = 100  # lists a contact may be on, for the declared cost of "unsubscribe from all"
 RESUBSCRIBE_SOURCE = 4  # lets a contact who unsubscribed themselves opt back in
 ERRORS = ErrorFormat("ActiveCampaign")  # a 422 lists {title, detail, code} under "errors"
 # A multi-value field's options stand between "||"; an unticked box is empty.
@@ -125,9 +125,14 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         tags = {i.ref for i in items if i.kind == "tag"}
-        unknown = [t for t in tags if t not in self._tag_ids
-                   and self._tag_unknown.get(t, 0) <= time.monotonic()]
-        return 1 + bool(tags) + len(unknown)  # the contact, its contactTags, tag searches
+        return 1 + bool(tags) + self._searches(tags)  # the contact, its contactTags, tag searches
+
+    def _searches(self, names: Iterable[str]) -> int:
+        """Searches `_tag_id` makes for these tags: those not known yet, unless
+        a search found nothing a short while ago."""
+        now = time.monotonic()
+        return sum(1 for name in set(names)
+                   if name not in self._tag_ids and self._tag_unknown.get(name, 0) <= now)
 
     def _contact_tags(self, ref: str) -> list[dict[str, Any]]:
         return list(self.http.json("GET", f"contacts/{ref}/contactTags").get("contactTags", []))
@@ -176,6 +181,7 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def apply(self, change: Change) -> None:
         self.refuse_unknown_items(change)
+        change = one_note(change)
         ref = change.contact_ref
         if change.fields:
             self._write_fields(ref, change)
@@ -186,13 +192,21 @@ class ActiveCampaignCrm(CrmAdapter):
         self._write_notes(ref, change)
 
     def write_cost(self, change: Change) -> int:
-        # The contact, each list, each tag after reading contactTags, each note
-        # after reading the notes, each automation; "unsubscribe from all" reads
-        # the contact's lists and leaves each.
-        tags, notes = sum(map(len, tag_plan(change))), len(notes_to_write(change))
-        return (bool(change.fields) + sum(map(len, items_of(change, "list"))) + bool(tags) + tags
-                + bool(notes) + notes + len(change.automations)
-                + (1 + LISTS_BOUND if change.unsubscribe_all else 0))
+        # The contact; each list; each tag, with its search and creation while
+        # its id is not known, after reading contactTags where a tag is removed
+        # or an earlier attempt may have added some; the one note, after reading
+        # the notes on a retry; each automation. "Unsubscribe from all" leaves
+        # the lists the change names, no other.
+        change = one_note(change)
+        add, remove = tag_plan(change)
+        retry = not is_first_attempt()
+        notes = len(notes_to_write(change))
+        fields = bool(change.fields) + (self._field_meta is None and any(
+            u.value is True for u in change.fields))  # a ticked box reads its option
+        tags = len(add) + len(remove) + bool(remove or (add and retry)) \
+            + self._searches([*add, *remove]) + sum(1 for name in add if name not in self._tag_ids)
+        return (fields + sum(map(len, items_of(change, "list"))) + tags
+                + notes + bool(notes and retry) + len(change.automations))
 
     def _write_notes(self, ref: str, change: Change) -> None:
         def texts() -> list[str]:

@@ -77,6 +77,54 @@ def test_a_retry_reads_what_an_earlier_attempt_wrote_and_writes_no_note_twice(ac
     assert len([t for t in ac.state.contact_tags.values() if t["contact"] == ref]) == 1
 
 
+AUDIT = Note("Changes from the preference portal", "First name: Jane → Ane\nSubscribed to: News")
+CONSENT = "Consent record from the preference portal"
+
+
+def consented(change: Change) -> Change:
+    """`change` with its consent record, which ends with the change's marker as the portal writes it."""
+    record = Note(CONSENT, f"News (list:1): joined\n\n{change.note_marker()}")
+    return Change(change.contact_ref, change.email, fields=change.fields, join=change.join,
+                  leave=change.leave, unsubscribe_all=change.unsubscribe_all,
+                  notes=(*change.notes, record), id=change.id)
+
+
+def test_the_audit_note_and_the_consent_record_are_one_note_with_one_marker(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    ref = ac.seed_contact("jane@example.org", modified=WHEN)
+    change = consented(Change(ref, "jane@example.org", join=(ItemRef("list", ac.lists[0]),),
+                              notes=(AUDIT,)))
+    with first_attempt():
+        adapter.apply(change)
+    assert [c.method for c in ac.server.calls_to("POST", "/api/3/notes")] == ["POST"]
+    assert ac.server.calls_to("GET", f"/api/3/contacts/{ref}/notes") == []  # nothing to find yet
+    adapter.apply(change)  # a retry finds the note and writes nothing more
+    [note] = ac.state.notes_of(ref)
+    assert note.count(change.note_marker()) == 1
+    assert note.index(AUDIT.body) < note.index(CONSENT) < note.index("News (list:1): joined")
+
+
+@pytest.mark.parametrize("unsubscribe_all", [None, True])
+def test_a_first_attempt_makes_exactly_the_calls_it_declares(ac, tmp_path, unsubscribe_all):
+    adapter = ac.adapter(tmp_path)
+    ref = ac.seed_contact("jane@example.org", modified=WHEN)
+    fields = ac.fields()
+    # A save of the profile page: the name and a multi-value field, two lists, a tag.
+    change = consented(Change(
+        ref, "jane@example.org", unsubscribe_all=unsubscribe_all, notes=(AUDIT,),
+        fields=(FieldUpdate(fields["text"], "Ane"), FieldUpdate(fields["multiselect"], ["news"])),
+        join=(ItemRef("list", ac.lists[0]), ItemRef("list", ac.lists[1]), ItemRef("tag", "member"))))
+    with first_attempt():
+        declared = adapter.write_cost(change)  # the tag is new: found missing, then made
+        adapter.apply(change)
+    assert len(ac.server.calls) == declared == 7
+    ac.server.calls.clear()
+    with first_attempt():
+        declared = adapter.write_cost(change)
+        adapter.apply(change)
+    assert len(ac.server.calls) == declared == 5  # the contact, two lists, the tag, the note
+
+
 def test_removing_a_tag_deletes_the_association_not_the_tag(ac, tmp_path):
     adapter = ac.adapter(tmp_path)
     ref = ac.seed_contact("jane@example.org", modified=WHEN, tags=("old-tag",))
