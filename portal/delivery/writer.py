@@ -120,7 +120,7 @@ class Writer:
         try:
             # When the CRM's budget is spent the queue is the better place to wait.
             with calls_under(SAVE), first_attempt():
-                self.crm.apply(change)
+                self.crm.write(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
             return exc
@@ -207,7 +207,7 @@ class Writer:
             addressed = self._for(adapter, entry.change)
             if addressed is not None:
                 with first_attempt(entry.attempts == 0):
-                    adapter.apply(addressed)
+                    adapter.write(addressed)
         except CrmError as exc:
             error = exc
         self._settle(entry, adapter, error)
