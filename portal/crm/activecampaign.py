@@ -7,12 +7,21 @@
 
 Fields are addressed by `email`, `firstName`, `lastName`, `phone` or a custom
 field's numeric id; items are lists (`kind = "list"`, ref = list id) and tags
-(`kind = "tag"`, ref = tag name). One GET of the contact brings its standard
-and custom values and list memberships; tags need one more call.
-ActiveCampaign reads one contact at a time (`GET /contacts?ids[]=` lists
-contacts without their values) and writes a list, a tag or a note a call each.
-It has no global opt-out in v3: "unsubscribe from all" leaves the lists the
-change names (those the configuration shows) and no other.
+(`kind = "tag"`, ref = tag name).
+
+The fewest calls the v3 reference allows (api-evangelist/activecampaign,
+openapi/_original/activecampaign-v3.json; docs/crm/activecampaign.md has the
+table): "Retrieve a contact" side-loads its values and list memberships
+but only links its contactTags, so a read takes 1 call, 2 with tags shown;
+`GET /contacts?ids[]=` lists contacts without their values, so contacts are
+read one at a time. A write takes 1 call for all fields, 1 per list, 1 per
+tag added (its id searched and, if missing, made once per adapter), 1 per
+tag removed after reading contactTags, 1 for the notes (written as one
+note) and 1 per automation; a retry reads contactTags and the notes first
+(1 each), so nothing is written twice. A profile-page visit that saves two
+fields, two lists and a tag: 2 + 5 calls. It has no global opt-out in v3:
+"unsubscribe from all" leaves the lists the change names (those the
+configuration shows) and no other.
 
 New contacts are made with `POST /api/3/contacts`. Email is unique per
 account: when it is taken, ActiveCampaign answers 422 `duplicate` and the
