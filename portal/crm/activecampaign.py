@@ -35,11 +35,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from portal.crm import activecampaign_import as bulk
 from portal.crm.base import (
     Catalog,
     Change,
     Contact,
     CrmAdapter,
+    CrmError,
     CrmFieldInfo,
     CrmItemInfo,
     FieldRef,
@@ -200,6 +202,45 @@ class ActiveCampaignCrm(CrmAdapter):
             self._write_tags(ref, add, remove)
         self._write_notes(ref, change)
 
+    # Queued changes of many contacts: a bulk import (portal.crm.activecampaign_import).
+    bulk_size = bulk.MOST
+
+    def apply_many(self, changes: Sequence[Change]) -> dict[str, CrmError | None]:
+        """What a bulk import can write for these contacts, in one import and
+        its status polls when at least 10 changes have such a part; then,
+        call by call, what is left of those (lists joined, notes,
+        automations) and the changes an import cannot carry at all."""
+        done: dict[str, CrmError | None] = {}
+        for change in changes:
+            try:
+                self.refuse_unknown_items(change)
+            except CrmError as exc:
+                done[change.id] = exc
+        ready = [c for c in changes if c.id not in done]
+        rows = {c.id: row for c in ready if (row := bulk.import_row(c, self._import_fields))}
+        imported = self._import(ready, rows) if len(rows) >= bulk.LEAST else {}
+        done.update({key: error for key, error in imported.items() if error is not None})
+        rest = [bulk.rest_of(c) if c.id in imported else c for c in ready if c.id not in done]
+        done.update(super().apply_many(rest))
+        return done
+
+    def _import(self, changes: Sequence[Change], rows: Mapping[str, dict[str, Any]]
+                ) -> dict[str, CrmError | None]:
+        """Each imported change's result, by id; none where the import was
+        refused as a whole (each change then goes call by call, and shows
+        its own error if it has one)."""
+        try:
+            found = bulk.run(self.http, self.name, list(rows.values()))
+        except CrmError as exc:
+            return {key: exc for key in rows} if exc.transient else {}
+        if found is None:
+            return {}
+        return {c.id: bulk.outcome(c, *found, self.name) for c in changes if c.id in rows}
+
+    def _import_fields(self, change: Change) -> list[dict[str, Any]]:
+        return [{"id": int(name) if name.isdigit() else name, "value": value}
+                for name, value in self._custom(change)]
+
     def write_cost(self, change: Change) -> int:
         # The contact; each list; each tag, with its search and creation while
         # its id is not known, after reading contactTags where a tag is removed
@@ -233,17 +274,17 @@ class ActiveCampaignCrm(CrmAdapter):
         write_notes(change, texts, post, start)
 
     def _write_fields(self, ref: str, change: Change) -> None:
-        contact: dict[str, Any] = {}
-        custom = []
-        for update in change.fields:
-            name = update.field.crm_field
-            if name in STANDARD:
-                contact[name] = "" if update.value is None else str(update.value)
-            else:
-                custom.append({"field": name, "value": self._encode(update.field, update.value)})
+        contact: dict[str, Any] = {u.field.crm_field: "" if u.value is None else str(u.value)
+                                   for u in change.fields if u.field.crm_field in STANDARD}
+        custom = [{"field": name, "value": value} for name, value in self._custom(change)]
         if custom:
             contact["fieldValues"] = custom
         self.http.json("PUT", f"contacts/{ref}", json={"contact": contact})
+
+    def _custom(self, change: Change) -> list[tuple[str, str]]:
+        """The change's custom field ids with their values as ActiveCampaign spells them."""
+        return [(u.field.crm_field, self._encode(u.field, u.value)) for u in change.fields
+                if u.field.crm_field not in STANDARD]
 
     def _encode(self, ref: FieldRef, value: Value) -> str:
         if value is True:

@@ -450,7 +450,7 @@ class CrmAdapter(ABC):
         done: dict[str, CrmError | None] = {}
         for n, change in enumerate(changes):
             try:
-                self.apply(change)
+                self.write(change)
                 done[change.id] = None
             except CrmError as exc:
                 done[change.id] = exc
