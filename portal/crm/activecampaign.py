@@ -19,7 +19,9 @@ tag added (its id searched and, if missing, made once per adapter), 1 per
 tag removed after reading contactTags, 1 for the notes (written as one
 note) and 1 per automation; a retry reads contactTags and the notes first
 (1 each), so nothing is written twice. A profile-page visit that saves two
-fields, two lists and a tag: 2 + 5 calls. It has no global opt-out in v3:
+fields, two lists and a tag: 2 + 5 calls. The queue writes the saves of
+many contacts with a bulk import (portal.crm.activecampaign_import): 3 calls
+each for that save, and a share of the import. It has no global opt-out in v3:
 "unsubscribe from all" leaves the lists the change names (those the
 configuration shows) and no other.
 
