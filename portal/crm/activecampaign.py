@@ -209,7 +209,8 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def apply_many(self, changes: Sequence[Change]) -> dict[str, CrmError | None]:
         """What a bulk import can write for these contacts, in one import and
-        its status polls when at least 10 changes have such a part; then,
+        its status polls when at least 10 changes have such a part (after
+        reading their contacts' emails, a hundred a call); then,
         call by call, what is left of those (lists joined, notes,
         automations) and the changes an import cannot carry at all."""
         done: dict[str, CrmError | None] = {}
@@ -220,6 +221,10 @@ class ActiveCampaignCrm(CrmAdapter):
                 done[change.id] = exc
         ready = [c for c in changes if c.id not in done]
         rows = {c.id: row for c in ready if (row := bulk.import_row(c, self._import_fields))}
+        if len(rows) >= bulk.LEAST:  # only contacts that still have the change's email
+            held = bulk.emails(self.http, [c.contact_ref for c in ready if c.id in rows])
+            rows = {c.id: rows[c.id] for c in ready
+                    if c.id in rows and same_email(held.get(c.contact_ref), c.email)}
         imported = self._import(ready, rows) if len(rows) >= bulk.LEAST else {}
         done.update({key: error for key, error in imported.items() if error is not None})
         rest = [bulk.rest_of(c) if c.id in imported else c for c in ready if c.id not in done]

@@ -11,6 +11,8 @@ created if they do not already exist") and lists to `subscribe` to and
 answers 400 with `failureReasons`, and nothing is queued; so does the 101st
 import in a minute.
 
+Before importing, the contacts' current emails are read (100 a call): an
+import matches by email and creates a contact where none has it.
 What an import cannot do stays a call of its own: removing a tag, clearing
 a value, changing the email (the import finds contacts by it), notes,
 automations, and joining lists, since "contacts may not be subscribed to
@@ -67,6 +69,19 @@ def rest_of(change: Change) -> Change:
     joins, its notes and automations."""
     return replace(change, fields=(), join=tuple(items_of(change, "list")[0]), leave=(),
                    add_tags=(), remove_tags=(), unsubscribe_all=None)
+
+
+def emails(http: CrmHttp, refs: Sequence[str]) -> dict[str, str]:
+    """The email each contact has now, by id: `GET /contacts?ids[]=` lists up
+    to 100 a call. An import finds contacts by email, and makes one where
+    none has it: a contact deleted since, or whose email changed, is not
+    imported but written call by call (where a missing one is not found)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(refs), 100):
+        body = http.json("GET", "contacts", params={"ids[]": list(refs[start:start + 100]),
+                                                    "limit": 100}) or {}
+        found.update({str(c["id"]): str(c.get("email") or "") for c in body.get("contacts", [])})
+    return found
 
 
 def run(http: CrmHttp, crm: str, rows: Sequence[dict[str, Any]]

@@ -11,6 +11,7 @@ import pytest
 from portal.crm.base import (
     Change,
     CrmConfigError,
+    CrmNotFound,
     CrmRateLimited,
     CrmValidationError,
     FieldUpdate,
@@ -244,9 +245,10 @@ def test_queued_changes_of_many_contacts_go_in_one_import_each_settled_once(ac, 
     assert len(ac.server.calls_to("POST", "/api/3/import/bulk_import")) == 1
     assert len(ac.server.calls_to("GET", "/api/3/import/info")) == 2
     assert ac.server.calls_to("PUT") == [] and ac.server.calls_to("POST", "/api/3/contactTags") == []
-    # The import names tags (made where missing); each list joined (one left
-    # before) and each note are the calls it cannot make.
-    assert len(ac.server.calls) == 1 + 2 + 12 * 2 + 12
+    # The contacts' emails, the import (it names tags, made where missing)
+    # and its two polls; each list joined (one left before) and each note are
+    # the calls it cannot make.
+    assert len(ac.server.calls) == 1 + 1 + 2 + 12 * 2 + 12
     for n, ref in enumerate(refs):
         assert ac.state.contacts[ref]["firstName"] == f"Bulk{n}"
         assert ac.state.tags_of(ref) == {"member"}
@@ -270,6 +272,22 @@ def test_a_record_the_import_refuses_gets_its_error_and_the_others_land(ac, tmp_
     assert not done[changes[-1].id].transient
     assert ac.state.notes_of(wrong) == []  # nothing more was written for it
     assert [done[c.id] for c in changes[:-1]] == [None] * 11
+
+
+def test_a_contact_deleted_or_moved_since_is_not_imported_nor_made_again(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    refs = [ac.seed_contact(f"c{n}@example.org", modified=WHEN) for n in range(12)]
+    changes = [saved(ac, ref, n) for n, ref in enumerate(refs)]
+    del ac.state.contacts[refs[0]]  # deleted in ActiveCampaign while the change waited
+    ac.state.contacts[refs[1]]["email"] = "moved@example.org"  # changed there meanwhile
+    done = adapter.apply_many(changes)
+    assert isinstance(done[changes[0].id], CrmNotFound)
+    assert done[changes[1].id] is None  # written call by call, to the contact itself
+    assert ac.state.contacts[refs[1]]["firstName"] == "Bulk1"
+    emails = [c["email"] for c in ac.state.contacts.values()]
+    assert "c0@example.org" not in emails and "c1@example.org" not in emails
+    assert len(ac.server.calls_to("POST", "/api/3/import/bulk_import")) == 1
+    assert [done[c.id] for c in changes[2:]] == [None] * 10
 
 
 def test_few_changes_and_what_an_import_cannot_do_go_call_by_call(ac, tmp_path):

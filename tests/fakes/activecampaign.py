@@ -6,6 +6,8 @@ api-evangelist/activecampaign (openapi/activecampaign-contacts-api-openapi.yml,
 (src/contactAC.php) and gwannon/ac-update-form (inc/libs.php):
 
 - auth: `Api-Token` header; a wrong or missing key answers 403 `{"message": ...}`.
+- `GET /api/3/contacts?ids[]=1&ids[]=2` ("Filter contacts by ID. Can be repeated for multiple
+  IDs.") lists those contacts, without their values, paged like every list.
 - `GET /api/3/contacts?email=` exact match → `{"scoreValues", "contacts": [...], "meta": {"total": "N"}}`.
 - `GET /api/3/contacts/{id}` side-loads `fieldValues`, `contactLists`, `contactAutomations`;
   404 `{"message": "No Result found for Subscriber with id N"}`.
@@ -258,8 +260,10 @@ def create_app(state: AcState) -> Flask:
     def list_contacts() -> Any:
         with state.lock:
             email = request.args.get("email", "").strip().lower()
-            found = [c for c in state.contacts.values() if not email or c["email"].lower() == email]
-        return jsonify({"scoreValues": [], "contacts": found, "meta": {"total": str(len(found)),
+            ids = set(request.args.getlist("ids[]"))
+            found = [c for c in state.contacts.values() if (not email or c["email"].lower() == email)
+                     and (not ids or c["id"] in ids)]
+        return jsonify({"scoreValues": [], "contacts": _page(found), "meta": {"total": str(len(found)),
                         "page_input": {"email": email}}})
 
     @app.post("/api/3/contacts")

@@ -133,9 +133,10 @@ def test_queued_saves_of_many_activecampaign_contacts_land_through_one_import(ac
     writer.deliver(entries[0].id)
     assert ledger.entries() == []  # every entry settled from its own record
     polls = len(server.calls_to("GET", "/api/3/import/info"))
-    # One import for the names and tags of all, then per contact its list and its note.
+    # Their emails, one import for the names and tags of all, then per contact
+    # its list and its note.
     assert len(server.calls_to("POST", "/api/3/import/bulk_import")) == 1
-    assert len(server.calls) == 1 + polls + 12 + 12
+    assert len(server.calls) == 1 + 1 + polls + 12 + 12
     for n, ref in enumerate(refs):
         assert state.contacts[ref]["firstName"] == f"Bulk{n}"
         assert state.tags_of(ref) == {"member"} and len(state.notes_of(ref)) == 1
