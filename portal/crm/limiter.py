@@ -104,8 +104,10 @@ class SharedLimiter:
         all of them, as many as one step may give this work (a window less
         its reserve); else one. Work that may not wait (a save) and needs
         more than that is refused before it sends anything: started, it would
-        stop half-way and the queue would make its first calls again."""
-        if batch is None or batch.taken:
+        stop half-way and the queue would make its first calls again. Queue
+        work under way goes call by call: it comes first and may wait, and
+        waiting for several free slots at once would leave each to pages."""
+        if batch is None or batch.taken or (work.spent and work.policy.background):
             return 1
         most = min(w.amount - _reserve(w.amount, work) for w in self._windows(crm))
         if batch.calls > most and not work.policy.wait and not work.spent:

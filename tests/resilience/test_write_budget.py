@@ -54,3 +54,23 @@ def test_a_save_bigger_than_one_step_of_the_budget_sends_nothing():
     new_unit_of_work()
     for _ in range(5):
         limiter.acquire("main")  # the budget is whole: the save took none of it
+
+
+def test_queue_work_under_way_takes_its_next_write_call_by_call():
+    import contextvars
+
+    limiter = SharedLimiter("memory://", {"main": "5/second"})
+
+    def page_read() -> None:
+        new_unit_of_work()
+        with calls_together("main", 2):
+            limiter.acquire("main")
+            limiter.acquire("main")
+
+    new_unit_of_work()
+    with calls_under(BACKGROUND), calls_under(SAVE):  # no waiting, to see what it takes now
+        limiter.acquire("main")  # a bulk write under way (its import, say)...
+        contextvars.copy_context().run(page_read)  # ...while a page reads
+        with calls_together("main", 3):  # the next contact's write: two slots are left
+            limiter.acquire("main")
+            limiter.acquire("main")
