@@ -106,23 +106,12 @@ def test_a_later_change_woken_first_waits_for_its_contacts_older_one(hub, tmp_pa
     assert state.contacts[ref]["properties"]["firstname"] == "Second"
 
 
-@pytest.fixture
-def account(monkeypatch):
-    from tests.fakes import activecampaign
-
-    server, state = activecampaign.serve()
-    monkeypatch.setenv("PORTAL_CRM_AC_API_TOKEN", state.token)
-    yield server, state
-    server.stop()
-
-
-def test_queued_saves_of_many_activecampaign_contacts_land_through_one_import(account, tmp_path):
-    server, state = account
-    writer, ledger, _ = writer_for(server, tmp_path, "ac", "activecampaign")
-    weekly = state.add_list("Weekly")
+def test_queued_saves_of_many_activecampaign_contacts_land_through_one_import(ac, tmp_path):
+    server, state, weekly = ac.server, ac.state, ac.weekly
+    writer, ledger, _ = writer_for(server, tmp_path, "main", "activecampaign")
     refs = [state.add_contact(f"c{n}@example.org", datetime(2026, 1, 1, tzinfo=UTC))
             for n in range(12)]
-    entries = [new_entry("ac", Change(
+    entries = [new_entry("main", Change(
         ref, f"c{n}@example.org", fields=(FieldUpdate(FieldRef("firstName"), f"Bulk{n}"),),
         join=(ItemRef("list", weekly), ItemRef("tag", "member")),
         notes=(Note("Changes from the preference portal", f"Name: Bulk{n}"),)), 3600)
