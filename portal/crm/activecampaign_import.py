@@ -28,7 +28,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from portal.crm.base import Change, CrmError, CrmRateLimited, CrmUnavailable, CrmValidationError
+from portal.crm.base import (
+    Change,
+    CrmError,
+    CrmRateLimited,
+    CrmUnavailable,
+    CrmValidationError,
+    Value,
+)
 from portal.crm.http import CrmHttp
 from portal.crm.planning import items_of, tag_plan
 
@@ -46,8 +53,7 @@ def import_row(change: Change, custom: Encode) -> dict[str, Any] | None:
     when the change must go call by call: it removes a tag, clears or
     changes the email, clears a value, or has nothing an import writes."""
     add, remove = tag_plan(change)
-    if remove or any(u.field.crm_field == "email" or u.value in (None, "", [])
-                     for u in change.fields):
+    if remove or any(u.field.crm_field == "email" or cleared(u.value) for u in change.fields):
         return None
     join, leave = items_of(change, "list")
     row: dict[str, Any] = {"email": change.email.strip()}
@@ -62,6 +68,12 @@ def import_row(change: Change, custom: Encode) -> dict[str, Any] | None:
     if leaving:
         row["unsubscribe"] = [{"listid": list_id} for list_id in leaving]
     return row if len(row) > 1 else None
+
+
+def cleared(value: Value) -> bool:
+    """Whether a value empties its field (an unticked box too): the reference
+    does not say that an import clears a field given an empty value."""
+    return value is False or value is None or value == "" or value == []
 
 
 def rest_of(change: Change) -> Change:
@@ -90,7 +102,11 @@ def run(http: CrmHttp, crm: str, rows: Sequence[dict[str, Any]]
     wrote and the emails it refused, or None when its payload failed
     validation (then nothing was imported)."""
     answer = http.request("POST", "import/bulk_import", ok=(400,), json={"contacts": list(rows)})
-    body = answer.json() if answer.content else {}
+    try:
+        body = answer.json() if answer.content else {}
+    except ValueError as exc:
+        raise CrmUnavailable(f"{crm} answered the import with something that is not JSON.",
+                             crm=crm) from exc
     if answer.status_code == 400:
         if "rate limit" in str(body.get("message", "")).lower():
             raise CrmRateLimited(f"{crm}: the import limit (100 a minute) is spent.", crm=crm,

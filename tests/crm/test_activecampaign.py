@@ -303,3 +303,9 @@ def test_few_changes_and_what_an_import_cannot_do_go_call_by_call(ac, tmp_path):
     assert set(adapter.apply_many(untagging).values()) == {None}
     assert ac.server.calls_to("POST", "/api/3/import/bulk_import") == []  # removes a tag
     assert all(ac.state.tags_of(ref) == {"member"} for ref in refs)
+    box = ac.fields()["checkbox"]
+    unticking = [Change(ref, f"c{n}@example.org", fields=(FieldUpdate(box, False),))
+                 for n, ref in enumerate(refs)]
+    assert set(adapter.apply_many(unticking).values()) == {None}
+    assert ac.server.calls_to("POST", "/api/3/import/bulk_import") == []  # clears a value
+    assert len(ac.server.calls_to("PUT")) == 12 + 12
