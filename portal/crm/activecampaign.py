@@ -7,12 +7,23 @@
 
 Fields are addressed by `email`, `firstName`, `lastName`, `phone` or a custom
 field's numeric id; items are lists (`kind = "list"`, ref = list id) and tags
-(`kind = "tag"`, ref = tag name). One GET of the contact brings its standard
-and custom values and list memberships; tags need one more call.
-ActiveCampaign reads one contact at a time (`GET /contacts?ids[]=` lists
-contacts without their values) and writes a list, a tag or a note a call each.
-It has no global opt-out in v3: "unsubscribe from all" leaves the lists the
-change names (those the configuration shows) and no other.
+(`kind = "tag"`, ref = tag name).
+
+The fewest calls the v3 reference allows (api-evangelist/activecampaign,
+openapi/_original/activecampaign-v3.json; docs/crm/activecampaign.md has the
+table): "Retrieve a contact" side-loads its values and list memberships
+but only links its contactTags, so a read takes 1 call, 2 with tags shown;
+`GET /contacts?ids[]=` lists contacts without their values, so contacts are
+read one at a time. A write takes 1 call for all fields, 1 per list, 1 per
+tag added (its id searched and, if missing, made once per adapter), 1 per
+tag removed after reading contactTags, 1 for the notes (written as one
+note) and 1 per automation; a retry reads contactTags and the notes first
+(1 each), so nothing is written twice. A profile-page visit that saves two
+fields, two lists and a tag: 2 + 5 calls. The queue writes the saves of
+many contacts with a bulk import (portal.crm.activecampaign_import): 3 calls
+each for that save, and a share of the import. It has no global opt-out in v3:
+"unsubscribe from all" leaves the lists the change names (those the
+configuration shows) and no other.
 
 New contacts are made with `POST /api/3/contacts`. Email is unique per
 account: when it is taken, ActiveCampaign answers 422 `duplicate` and the
@@ -22,15 +33,17 @@ adapter returns the contact that already has it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from portal.crm import activecampaign_import as bulk
 from portal.crm.base import (
     Catalog,
     Change,
     Contact,
     CrmAdapter,
+    CrmError,
     CrmFieldInfo,
     CrmItemInfo,
     FieldRef,
@@ -49,6 +62,7 @@ from portal.crm.planning import (
     items_of,
     marked_note,
     notes_to_write,
+    one_note,
     parse_moment,
     same_email,
     split_name,
@@ -62,7 +76,6 @@ STANDARD_FIELDS = (("email", "Email", "email", "email"), ("firstName", "First na
                    ("lastName", "Last name", "text", "text"), ("phone", "Phone", "text", "tel"))
 SUBSCRIBED = "1"
 UNKNOWN_TAG_SECONDS = 300.0
-LISTS_BOUND = 100  # lists a contact may be on, for the declared cost of "unsubscribe from all"
 RESUBSCRIBE_SOURCE = 4  # lets a contact who unsubscribed themselves opt back in
 ERRORS = ErrorFormat("ActiveCampaign")  # a 422 lists {title, detail, code} under "errors"
 # A multi-value field's options stand between "||"; an unticked box is empty.
@@ -125,9 +138,14 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def read_cost(self, fields: Sequence[FieldRef], items: Sequence[ItemRef]) -> int:
         tags = {i.ref for i in items if i.kind == "tag"}
-        unknown = [t for t in tags if t not in self._tag_ids
-                   and self._tag_unknown.get(t, 0) <= time.monotonic()]
-        return 1 + bool(tags) + len(unknown)  # the contact, its contactTags, tag searches
+        return 1 + bool(tags) + self._searches(tags)  # the contact, its contactTags, tag searches
+
+    def _searches(self, names: Iterable[str]) -> int:
+        """Searches `_tag_id` makes for these tags: those not known yet, unless
+        a search found nothing a short while ago."""
+        now = time.monotonic()
+        return sum(1 for name in set(names)
+                   if name not in self._tag_ids and self._tag_unknown.get(name, 0) <= now)
 
     def _contact_tags(self, ref: str) -> list[dict[str, Any]]:
         return list(self.http.json("GET", f"contacts/{ref}/contactTags").get("contactTags", []))
@@ -176,6 +194,7 @@ class ActiveCampaignCrm(CrmAdapter):
 
     def apply(self, change: Change) -> None:
         self.refuse_unknown_items(change)
+        change = one_note(change)
         ref = change.contact_ref
         if change.fields:
             self._write_fields(ref, change)
@@ -185,14 +204,66 @@ class ActiveCampaignCrm(CrmAdapter):
             self._write_tags(ref, add, remove)
         self._write_notes(ref, change)
 
+    # Queued changes of many contacts: a bulk import (portal.crm.activecampaign_import).
+    bulk_size = bulk.MOST
+
+    def apply_many(self, changes: Sequence[Change]) -> dict[str, CrmError | None]:
+        """What a bulk import can write for these contacts, in one import and
+        its status polls when at least 10 changes have such a part (after
+        reading their contacts' emails, a hundred a call); then,
+        call by call, what is left of those (lists joined, notes,
+        automations) and the changes an import cannot carry at all."""
+        done: dict[str, CrmError | None] = {}
+        for change in changes:
+            try:
+                self.refuse_unknown_items(change)
+            except CrmError as exc:
+                done[change.id] = exc
+        ready = [c for c in changes if c.id not in done]
+        rows = {c.id: row for c in ready if (row := bulk.import_row(c, self._import_fields))}
+        if len(rows) >= bulk.LEAST:  # only contacts that still have the change's email
+            held = bulk.emails(self.http, [c.contact_ref for c in ready if c.id in rows])
+            rows = {c.id: rows[c.id] for c in ready
+                    if c.id in rows and same_email(held.get(c.contact_ref), c.email)}
+        imported = self._import(ready, rows) if len(rows) >= bulk.LEAST else {}
+        done.update({key: error for key, error in imported.items() if error is not None})
+        rest = [bulk.rest_of(c) if c.id in imported else c for c in ready if c.id not in done]
+        done.update(super().apply_many(rest))
+        return done
+
+    def _import(self, changes: Sequence[Change], rows: Mapping[str, dict[str, Any]]
+                ) -> dict[str, CrmError | None]:
+        """Each imported change's result, by id; none where the import was
+        refused as a whole (each change then goes call by call, and shows
+        its own error if it has one)."""
+        try:
+            found = bulk.run(self.http, self.name, list(rows.values()))
+        except CrmError as exc:
+            return {key: exc for key in rows} if exc.transient else {}
+        if found is None:
+            return {}
+        return {c.id: bulk.outcome(c, *found, self.name) for c in changes if c.id in rows}
+
+    def _import_fields(self, change: Change) -> list[dict[str, Any]]:
+        return [{"id": int(name) if name.isdigit() else name, "value": value}
+                for name, value in self._custom(change)]
+
     def write_cost(self, change: Change) -> int:
-        # The contact, each list, each tag after reading contactTags, each note
-        # after reading the notes, each automation; "unsubscribe from all" reads
-        # the contact's lists and leaves each.
-        tags, notes = sum(map(len, tag_plan(change))), len(notes_to_write(change))
-        return (bool(change.fields) + sum(map(len, items_of(change, "list"))) + bool(tags) + tags
-                + bool(notes) + notes + len(change.automations)
-                + (1 + LISTS_BOUND if change.unsubscribe_all else 0))
+        # The contact; each list; each tag, with its search and creation while
+        # its id is not known, after reading contactTags where a tag is removed
+        # or an earlier attempt may have added some; the one note, after reading
+        # the notes on a retry; each automation. "Unsubscribe from all" leaves
+        # the lists the change names, no other.
+        change = one_note(change)
+        add, remove = tag_plan(change)
+        retry = not is_first_attempt()
+        notes = len(notes_to_write(change))
+        fields = bool(change.fields) + (self._field_meta is None and any(
+            u.value is True for u in change.fields))  # a ticked box reads its option
+        tags = len(add) + len(remove) + bool(remove or (add and retry)) \
+            + self._searches([*add, *remove]) + sum(1 for name in add if name not in self._tag_ids)
+        return (fields + sum(map(len, items_of(change, "list"))) + tags
+                + notes + bool(notes and retry) + len(change.automations))
 
     def _write_notes(self, ref: str, change: Change) -> None:
         def texts() -> list[str]:
@@ -210,17 +281,17 @@ class ActiveCampaignCrm(CrmAdapter):
         write_notes(change, texts, post, start)
 
     def _write_fields(self, ref: str, change: Change) -> None:
-        contact: dict[str, Any] = {}
-        custom = []
-        for update in change.fields:
-            name = update.field.crm_field
-            if name in STANDARD:
-                contact[name] = "" if update.value is None else str(update.value)
-            else:
-                custom.append({"field": name, "value": self._encode(update.field, update.value)})
+        contact: dict[str, Any] = {u.field.crm_field: "" if u.value is None else str(u.value)
+                                   for u in change.fields if u.field.crm_field in STANDARD}
+        custom = [{"field": name, "value": value} for name, value in self._custom(change)]
         if custom:
             contact["fieldValues"] = custom
         self.http.json("PUT", f"contacts/{ref}", json={"contact": contact})
+
+    def _custom(self, change: Change) -> list[tuple[str, str]]:
+        """The change's custom field ids with their values as ActiveCampaign spells them."""
+        return [(u.field.crm_field, self._encode(u.field, u.value)) for u in change.fields
+                if u.field.crm_field not in STANDARD]
 
     def _encode(self, ref: FieldRef, value: Value) -> str:
         if value is True:

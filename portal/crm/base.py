@@ -432,9 +432,10 @@ class CrmAdapter(ABC):
         return found
 
     def write_cost(self, change: Change) -> int:
-        """The most calls `apply` makes for `change` once the adapter's
-        catalogue caches (tag ids, field options) are warm: what the
-        conformance suite holds the adapter to."""
+        """The most calls `apply` makes for `change` on this attempt
+        (`is_first_attempt`) once the adapter's catalogue caches (tag ids,
+        field options) are warm: what `write` reserves and the conformance
+        suite holds the adapter to."""
         return 1 + len(change.join) + len(change.leave) + len(change.add_tags) \
             + len(change.remove_tags) + len(change.notes) + len(change.automations) + 1
 
@@ -449,7 +450,7 @@ class CrmAdapter(ABC):
         done: dict[str, CrmError | None] = {}
         for n, change in enumerate(changes):
             try:
-                self.apply(change)
+                self.write(change)
                 done[change.id] = None
             except CrmError as exc:
                 done[change.id] = exc
@@ -457,6 +458,15 @@ class CrmAdapter(ABC):
                     done.update({later.id: exc for later in changes[n + 1:]})
                     break
         return done
+
+    def write(self, change: Change) -> None:
+        """`apply`, with the request budget for all its calls (`write_cost`)
+        taken at once: a save that got its first calls and no slot for the
+        next would leave the rest to the queue, which makes them all again.
+        Without the budget for the whole write nothing is sent. Callers
+        write changes through this."""
+        with calls_together(self.name, self.write_cost(change)):
+            self.apply(change)
 
     @abstractmethod
     def apply(self, change: Change) -> None:

@@ -9,7 +9,8 @@ continue started work come first, then new pages, then queue work (see
 portal.crm.calls for how callers say which is which); while a page waits
 for the budget, saves and queue work that sent nothing yet take no slot at
 all. A page read that takes several calls reserves them all with its first,
-so it never spends one call and then finds no slot for the next.
+so it never spends one call and then finds no slot for the next; a
+save does the same with its write, or leaves it to the queue untouched.
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
 string, "100/10 seconds" too); "off" turns it off. The default is the limit
@@ -82,10 +83,7 @@ class SharedLimiter:
         if batch is not None and batch.held:  # a slot this read reserved with its first call
             batch.held -= 1
             return
-        # All of a read's or a save's calls at once, as far as every window
-        # holds them beside its reserve: the rest follow as started work.
-        cost = _cost(batch, min(w.amount - _reserve(w.amount, work)
-                                for w in (self.paces.get(crm), item) if w is not None))
+        cost = self._cost(crm, batch, work)
         patience = self._patience(item, work)
         started = time.monotonic()
         while True:
@@ -106,6 +104,28 @@ class SharedLimiter:
                 self.storage.incr(f"crm-pages-waiting/{crm}", max(1, math.ceil(wait)))
             time.sleep(wait)
 
+    def _cost(self, crm: str, batch: Batch | None, work: Unit) -> int:
+        """Slots this call takes: on the first call of calls announced together,
+        all of them, as many as one step may give this work (a window less
+        its reserve); else one. Work that may not wait and needs more than
+        that is refused before it sends anything: started, it would stop
+        half-way and the queue would make its first calls again (a save
+        waits: it takes what a step gives and the rest as started work). Queue
+        work under way goes call by call: it comes first and may wait, and
+        waiting for several free slots at once would leave each to pages."""
+        if batch is None or batch.taken or (work.spent and work.policy.background):
+            return 1
+        most = min(w.amount - _reserve(w.amount, work) for w in self._windows(crm))
+        if batch.calls > most and not work.policy.wait and not work.spent:
+            raise CrmBudgetSpent(f"{crm}: {batch.calls} calls do not fit in one step of the "
+                                 "portal's request budget.", crm=crm, retry_after=0.0,
+                                 nothing_sent=True)
+        return max(1, min(batch.calls, most))
+
+    def _windows(self, crm: str) -> list[RateLimitItem]:
+        """The CRM's budget windows, its pace first."""
+        return [w for w in (self.paces.get(crm), self.items[crm]) if w is not None]
+
     def _take(self, crm: str, cost: int, work: Unit) -> RateLimitItem | None:
         """Take the slots in each window of the CRM's budget (its pace first),
         or give the window that has none. The storage's own moving-window step
@@ -115,7 +135,7 @@ class SharedLimiter:
         are already outside the window, so calls counted against the whole
         limit still see every recent one. While pages want the budget, in any
         process, a save or queue work that has sent nothing yet takes no slot."""
-        windows = [w for w in (self.paces.get(crm), self.items[crm]) if w is not None]
+        windows = self._windows(crm)
         if _yields(work) and self._pages_busy(crm, windows[0], work.page_calls):
             if not work.policy.background:  # a save: the queue waits better than the contact
                 raise CrmBudgetSpent(f"{crm}: contacts' pages come first just now.", crm=crm,
@@ -170,11 +190,6 @@ class SharedLimiter:
 
 def _margin(item: RateLimitItem) -> float:
     return min(MARGIN, MARGIN_SHARE * item.get_expiry())
-
-
-def _cost(batch: Batch | None, amount: int) -> int:
-    """Slots this call takes: all of a read's on its first call, else one."""
-    return max(1, min(batch.calls, amount)) if batch is not None and not batch.taken else 1
 
 
 def _reserve(amount: int, work: Unit) -> int:

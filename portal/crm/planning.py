@@ -7,7 +7,7 @@ answer needs."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +90,22 @@ def notes_to_write(change: Change) -> list[Note]:
     if change.notes or not change.automations:
         return list(change.notes)
     return [Note(AUTOMATION_NOTE, ", ".join(change.automations))]
+
+
+def one_note(change: Change) -> Change:
+    """`change` with its notes (the audit note, the consent record, comments)
+    made one, each after the first under its own title, for CRMs that write
+    a note a call: one call, and one marker that says it was written whole."""
+    marker = change.note_marker()
+    if not change.notes or (len(change.notes) == 1 and marker not in change.notes[0].body):
+        return change
+    first, *rest = change.notes
+
+    def body(note: Note) -> str:  # the marker ends the note once, where it is written
+        return note.body.replace(marker, "").strip()
+
+    text = "\n\n".join([body(first), *(f"{n.title}\n\n{body(n)}" for n in rest)])
+    return replace(change, notes=(Note(first.title, text),))
 
 
 def note_written(change: Change, note: Note | None, texts: Iterable[str]) -> bool:

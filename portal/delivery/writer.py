@@ -29,7 +29,6 @@ from portal.crm.base import (
     CrmError,
     CrmRateLimited,
     ItemRef,
-    calls_together,
     calls_under,
     first_attempt,
 )
@@ -128,12 +127,11 @@ class Writer:
         """Apply the change to the main CRM; the error that kept it out, if any."""
         try:
             # When the CRM's budget is spent the queue is the better place to
-            # wait. The save takes the slots of all its calls before the first
-            # goes out, or sends nothing: a write cut off halfway would be
-            # written again, and read back first, by the queue.
-            with calls_under(SAVE), first_attempt(), \
-                    calls_together(self.crm.name, self.crm.write_cost(change)):
-                self.crm.apply(change)
+            # wait. `write` takes the slots of all the save's calls before the
+            # first goes out, or sends nothing: a write cut off halfway would
+            # be written again, and read back first, by the queue.
+            with calls_under(SAVE), first_attempt():
+                self.crm.write(change)
         except CrmError as exc:
             log.warning("Change %s not applied to %s: %s", change.id, self.crm.name, exc)
             return exc
@@ -226,7 +224,7 @@ class Writer:
             addressed = self._for(adapter, entry.change)
             if addressed is not None:
                 with first_attempt(entry.attempts == 0):
-                    adapter.apply(addressed)
+                    adapter.write(addressed)
         except CrmError as exc:
             error = exc
         self._settle(entry, adapter, error)

@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal.crm.base import Change, CrmConfigError, CrmRateLimited, FieldUpdate, ItemRef, Note
+from portal.crm.base import (
+    Change,
+    CrmConfigError,
+    CrmNotFound,
+    CrmRateLimited,
+    CrmValidationError,
+    FieldUpdate,
+    ItemRef,
+    Note,
+)
 from portal.crm.calls import first_attempt
 from tests.crm.harnesses import ActiveCampaignHarness
 from tests.fakes.activecampaign import DOCUMENTED_PER_SECOND
@@ -75,6 +84,54 @@ def test_a_retry_reads_what_an_earlier_attempt_wrote_and_writes_no_note_twice(ac
     adapter.apply(change)  # the queue's retry after a timeout that hid the answer
     assert len(ac.state.notes_of(ref)) == 1
     assert len([t for t in ac.state.contact_tags.values() if t["contact"] == ref]) == 1
+
+
+AUDIT = Note("Changes from the preference portal", "First name: Jane → Ane\nSubscribed to: News")
+CONSENT = "Consent record from the preference portal"
+
+
+def consented(change: Change) -> Change:
+    """`change` with its consent record, which ends with the change's marker as the portal writes it."""
+    record = Note(CONSENT, f"News (list:1): joined\n\n{change.note_marker()}")
+    return Change(change.contact_ref, change.email, fields=change.fields, join=change.join,
+                  leave=change.leave, unsubscribe_all=change.unsubscribe_all,
+                  notes=(*change.notes, record), id=change.id)
+
+
+def test_the_audit_note_and_the_consent_record_are_one_note_with_one_marker(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    ref = ac.seed_contact("jane@example.org", modified=WHEN)
+    change = consented(Change(ref, "jane@example.org", join=(ItemRef("list", ac.lists[0]),),
+                              notes=(AUDIT,)))
+    with first_attempt():
+        adapter.apply(change)
+    assert [c.method for c in ac.server.calls_to("POST", "/api/3/notes")] == ["POST"]
+    assert ac.server.calls_to("GET", f"/api/3/contacts/{ref}/notes") == []  # nothing to find yet
+    adapter.apply(change)  # a retry finds the note and writes nothing more
+    [note] = ac.state.notes_of(ref)
+    assert note.count(change.note_marker()) == 1
+    assert note.index(AUDIT.body) < note.index(CONSENT) < note.index("News (list:1): joined")
+
+
+@pytest.mark.parametrize("unsubscribe_all", [None, True])
+def test_a_first_attempt_makes_exactly_the_calls_it_declares(ac, tmp_path, unsubscribe_all):
+    adapter = ac.adapter(tmp_path)
+    ref = ac.seed_contact("jane@example.org", modified=WHEN)
+    fields = ac.fields()
+    # A save of the profile page: the name and a multi-value field, two lists, a tag.
+    change = consented(Change(
+        ref, "jane@example.org", unsubscribe_all=unsubscribe_all, notes=(AUDIT,),
+        fields=(FieldUpdate(fields["text"], "Ane"), FieldUpdate(fields["multiselect"], ["news"])),
+        join=(ItemRef("list", ac.lists[0]), ItemRef("list", ac.lists[1]), ItemRef("tag", "member"))))
+    with first_attempt():
+        declared = adapter.write_cost(change)  # the tag is new: found missing, then made
+        adapter.apply(change)
+    assert len(ac.server.calls) == declared == 7
+    ac.server.calls.clear()
+    with first_attempt():
+        declared = adapter.write_cost(change)
+        adapter.apply(change)
+    assert len(ac.server.calls) == declared == 5  # the contact, two lists, the tag, the note
 
 
 def test_removing_a_tag_deletes_the_association_not_the_tag(ac, tmp_path):
@@ -162,3 +219,93 @@ def test_template_tags_are_not_offered_as_subscriptions(ac, tmp_path):
     offered = {i.item.ref for i in catalog.items if i.item.kind == "tag"}
     assert "volunteer" in offered and "newsletter-template" not in offered
     assert "newsletter-template" not in catalog.tags
+
+
+# --- the queue's changes of many contacts: one bulk import -------------------------
+
+
+def saved(ac, ref: str, n: int, **more) -> Change:
+    """A save of the profile page: a name and a multi-value field, two lists, a tag, its note."""
+    fields = ac.fields()
+    return Change(ref, f"c{n}@example.org", notes=(AUDIT,), fields=(
+        FieldUpdate(fields["text"], f"Bulk{n}"), FieldUpdate(fields["multiselect"], ["news"])),
+        join=(ItemRef("list", ac.lists[0]), ItemRef("list", ac.lists[1]), ItemRef("tag", "member")),
+        **more)
+
+
+def test_queued_changes_of_many_contacts_go_in_one_import_each_settled_once(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    ac.state.import_seconds = 0.3  # the import runs after the first poll: the adapter waits
+    refs = [ac.seed_contact(f"c{n}@example.org", modified=WHEN) for n in range(12)]
+    ac.state.subscribe(refs[0], ac.lists[0], 2)  # left a list, and asks to join it again
+    changes = [saved(ac, ref, n) for n, ref in enumerate(refs)]
+    with first_attempt():
+        done = adapter.apply_many(changes)
+    assert done == {c.id: None for c in changes}
+    assert len(ac.server.calls_to("POST", "/api/3/import/bulk_import")) == 1
+    assert len(ac.server.calls_to("GET", "/api/3/import/info")) == 2
+    assert ac.server.calls_to("PUT") == [] and ac.server.calls_to("POST", "/api/3/contactTags") == []
+    # The contacts' emails, the import (it names tags, made where missing)
+    # and its two polls; each list joined (one left before) and each note are
+    # the calls it cannot make.
+    assert len(ac.server.calls) == 1 + 1 + 2 + 12 * 2 + 12
+    for n, ref in enumerate(refs):
+        assert ac.state.contacts[ref]["firstName"] == f"Bulk{n}"
+        assert ac.state.tags_of(ref) == {"member"}
+        assert {cl["list"] for cl in ac.state.contact_lists
+                if cl["contact"] == ref and cl["status"] == "1"} == set(ac.lists[:2])
+        assert len(ac.state.notes_of(ref)) == 1
+    values = {fv["contact"]: fv["value"] for fv in ac.state.field_values
+              if fv["field"] == ac.ids["multiselect"]}
+    assert {values[ref] for ref in refs} == {"||news||"}
+
+
+def test_a_record_the_import_refuses_gets_its_error_and_the_others_land(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    refs = [ac.seed_contact(f"c{n}@example.org", modified=WHEN) for n in range(11)]
+    wrong = ac.state.add_contact("invalid.email@invalidDomain", WHEN)  # as the reference's example
+    changes = [saved(ac, ref, n) for n, ref in enumerate(refs)]
+    changes.append(Change(wrong, "invalid.email@invalidDomain", notes=(AUDIT,),
+                          fields=(FieldUpdate(ac.fields()["text"], "Nobody"),)))
+    done = adapter.apply_many(changes)
+    assert isinstance(done[changes[-1].id], CrmValidationError)
+    assert not done[changes[-1].id].transient
+    assert ac.state.notes_of(wrong) == []  # nothing more was written for it
+    assert [done[c.id] for c in changes[:-1]] == [None] * 11
+
+
+def test_a_contact_deleted_or_moved_since_is_not_imported_nor_made_again(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    refs = [ac.seed_contact(f"c{n}@example.org", modified=WHEN) for n in range(12)]
+    changes = [saved(ac, ref, n) for n, ref in enumerate(refs)]
+    del ac.state.contacts[refs[0]]  # deleted in ActiveCampaign while the change waited
+    ac.state.contacts[refs[1]]["email"] = "moved@example.org"  # changed there meanwhile
+    done = adapter.apply_many(changes)
+    assert isinstance(done[changes[0].id], CrmNotFound)
+    assert done[changes[1].id] is None  # written call by call, to the contact itself
+    assert ac.state.contacts[refs[1]]["firstName"] == "Bulk1"
+    emails = [c["email"] for c in ac.state.contacts.values()]
+    assert "c0@example.org" not in emails and "c1@example.org" not in emails
+    assert len(ac.server.calls_to("POST", "/api/3/import/bulk_import")) == 1
+    assert [done[c.id] for c in changes[2:]] == [None] * 10
+
+
+def test_few_changes_and_what_an_import_cannot_do_go_call_by_call(ac, tmp_path):
+    adapter = ac.adapter(tmp_path)
+    refs = [ac.seed_contact(f"c{n}@example.org", modified=WHEN, tags=("old-tag",))
+            for n in range(12)]
+    few = [saved(ac, ref, n) for n, ref in enumerate(refs[:9])]
+    assert set(adapter.apply_many(few).values()) == {None}
+    assert ac.server.calls_to("POST", "/api/3/import/bulk_import") == []  # fewer than ten
+    assert len(ac.server.calls_to("PUT")) == 9
+    ac.server.calls.clear()
+    untagging = [saved(ac, ref, n, remove_tags=("old-tag",)) for n, ref in enumerate(refs)]
+    assert set(adapter.apply_many(untagging).values()) == {None}
+    assert ac.server.calls_to("POST", "/api/3/import/bulk_import") == []  # removes a tag
+    assert all(ac.state.tags_of(ref) == {"member"} for ref in refs)
+    box = ac.fields()["checkbox"]
+    unticking = [Change(ref, f"c{n}@example.org", fields=(FieldUpdate(box, False),))
+                 for n, ref in enumerate(refs)]
+    assert set(adapter.apply_many(unticking).values()) == {None}
+    assert ac.server.calls_to("POST", "/api/3/import/bulk_import") == []  # clears a value
+    assert len(ac.server.calls_to("PUT")) == 12 + 12

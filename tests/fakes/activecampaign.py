@@ -6,6 +6,8 @@ api-evangelist/activecampaign (openapi/activecampaign-contacts-api-openapi.yml,
 (src/contactAC.php) and gwannon/ac-update-form (inc/libs.php):
 
 - auth: `Api-Token` header; a wrong or missing key answers 403 `{"message": ...}`.
+- `GET /api/3/contacts?ids[]=1&ids[]=2` ("Filter contacts by ID. Can be repeated for multiple
+  IDs.") lists those contacts, without their values, paged like every list.
 - `GET /api/3/contacts?email=` exact match → `{"scoreValues", "contacts": [...], "meta": {"total": "N"}}`.
 - `GET /api/3/contacts/{id}` side-loads `fieldValues`, `contactLists`, `contactAutomations`;
   404 `{"message": "No Result found for Subscriber with id N"}`.
@@ -28,6 +30,24 @@ api-evangelist/activecampaign (openapi/activecampaign-contacts-api-openapi.yml,
 - `POST /api/3/contactAutomations` `{"contactAutomation": {"contact", "automation"}}`,
   `GET /api/3/automations`.
 - `GET /api/3/fields` with side-loaded `fieldOptions`, `GET /api/3/lists`, `GET /api/3/users/me`.
+- `POST /api/3/import/bulk_import` and `GET /api/3/import/info?batchId=`, as the v3 reference's
+  "Bulk import contacts" and "Bulk import status info" (openapi/_original/activecampaign-v3.json)
+  document them: up to 250 contacts `{email, first_name, last_name, phone, tags: [names],
+  fields: [{id, value}], subscribe: [{listid}], unsubscribe: [{listid}]}`; a contact without a
+  "@" in its email refuses the whole request, 400 `{"success": 0, "message": "JSON payload did not
+  pass validation. ...", "failureReasons": [{"contact": <position>, "failureReason": ...}]}`,
+  nothing queued; more than 100 imports in a minute answer 400 `{"success": 0, "message":
+  "Rate limit exceeded.", "failureReasons": ["Up to 100 imports may be requested per minute..."]}`;
+  else 200 `{"Success": 1, "queued_contacts": N, "batchId": "<uuid>", "message": "Contact import
+  queued"}` (the reference's example spells "Success"). The import is asynchronous: it runs
+  `import_seconds` after the request, and `import/info` then answers `{"status": "completed",
+  "success": [contact ids], "failure": [emails]}`; before that the fake answers
+  `{"status": "processing"}` (the reference documents only "completed"). A contact is matched by
+  email, or created; tags are only added ("New tags will be created if they do not already
+  exist"); "contacts may not be subscribed to lists which they have previously unsubscribed
+  from": such a subscribe is skipped; an email the import cannot take lands in `failure`, as the
+  reference's examples `invalid.email@invalidDomain` and `invalid'character@example.com` do. No
+  notes.
 - every list is paged as the reference's "Pagination" page says: `limit` (default 20,
   at most 100) and `offset`, the count in `meta.total`.
 - tags have a `tagType`: "contact", or "template" for tags that label email templates.
@@ -40,6 +60,8 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +94,9 @@ class AcState:
     automations: dict[str, dict[str, Any]] = field(default_factory=dict)
     contact_automations: list[dict[str, Any]] = field(default_factory=list)
     may_add_contacts: bool = True  # the API user's group permission
+    imports: dict[str, dict[str, Any]] = field(default_factory=dict)  # batchId -> the import
+    import_times: list[float] = field(default_factory=list)  # when each import was requested
+    import_seconds: float = 0.2  # how long an import takes to run
     ids: itertools.count = field(default_factory=lambda: itertools.count(100))
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -144,6 +169,41 @@ class AcState:
         self.contact_tags[ctid] = {"id": ctid, "contact": cid, "tag": tid, "cdate": ac_time()}
         return self.contact_tags[ctid]
 
+    def run_import(self, contacts: list[dict[str, Any]]) -> dict[str, list[str]]:
+        """One bulk import, as ActiveCampaign runs it once queued."""
+        done: dict[str, list[str]] = {"success": [], "failure": []}
+        for row in contacts:
+            email = str(row["email"]).strip()
+            if not EMAIL.match(email) or "'" in email:
+                done["failure"].append(email)
+                continue
+            cid = next((c["id"] for c in self.contacts.values()
+                        if c["email"].lower() == email.lower()), None)
+            if cid is None:
+                cid = self.add_contact(email, datetime.now(UTC))
+            contact = self.contacts[cid]
+            for key, name in (("first_name", "firstName"), ("last_name", "lastName"),
+                              ("phone", "phone")):
+                if key in row:
+                    contact[name] = str(row[key] or "")
+            for fv in row.get("fields", []):
+                if str(fv.get("id")) in self.fields:
+                    self.set_value(cid, str(fv["id"]), str(fv.get("value") or ""))
+            for tag in row.get("tags", []):
+                self.tag_contact(cid, str(tag))
+            for entry in row.get("subscribe", []):
+                lid = str(entry.get("listid"))
+                left = any(cl["contact"] == cid and cl["list"] == lid and cl["status"] == "2"
+                           for cl in self.contact_lists)
+                if lid in self.lists and not left:
+                    self.subscribe(cid, lid, 1)
+            for entry in row.get("unsubscribe", []):
+                if str(entry.get("listid")) in self.lists:
+                    self.subscribe(cid, str(entry["listid"]), 2)
+            contact["udate"] = ac_time()
+            done["success"].append(cid)
+        return done
+
     # reading for tests ---------------------------------------------------------
 
     def tags_of(self, cid: str) -> set[str]:
@@ -200,8 +260,10 @@ def create_app(state: AcState) -> Flask:
     def list_contacts() -> Any:
         with state.lock:
             email = request.args.get("email", "").strip().lower()
-            found = [c for c in state.contacts.values() if not email or c["email"].lower() == email]
-        return jsonify({"scoreValues": [], "contacts": found, "meta": {"total": str(len(found)),
+            ids = set(request.args.getlist("ids[]"))
+            found = [c for c in state.contacts.values() if (not email or c["email"].lower() == email)
+                     and (not ids or c["id"] in ids)]
+        return jsonify({"scoreValues": [], "contacts": _page(found), "meta": {"total": str(len(found)),
                         "page_input": {"email": email}}})
 
     @app.post("/api/3/contacts")
@@ -351,6 +413,48 @@ def create_app(state: AcState) -> Flask:
                     "reltype": "Subscriber", "cdate": ac_time()}
             state.notes.append(note)
             return jsonify({"note": note}), 201
+
+    @app.post("/api/3/import/bulk_import")
+    def bulk_import() -> Any:
+        contacts = (request.get_json(silent=True) or {}).get("contacts")
+        now = time.monotonic()
+        with state.lock:
+            state.import_times[:] = [t for t in state.import_times if t > now - 60]
+            if len(state.import_times) >= 100:
+                return jsonify({"success": 0, "message": "Rate limit exceeded.", "failureReasons": [
+                    "Up to 100 imports may be requested per minute.Please batch contacts into "
+                    "larger requests, or retry this request in a minute."]}), 400
+            if not isinstance(contacts, list) or not 0 < len(contacts) <= 250:
+                return jsonify({"success": 0, "message": "Up to 250 contacts may be imported "
+                                "at once.", "failureReasons": []}), 400
+            wrong = [{"contact": n, "failureReason": "Field‘ email’ incorrect format"}
+                     for n, row in enumerate(contacts)
+                     if "@" not in str((row or {}).get("email") or "")]
+            if wrong:
+                return jsonify({"success": 0, "message": "JSON payload did not pass validation. "
+                                "Please fix failure Reasons and retry. The import was not queued "
+                                "for processing.", "failureReasons": wrong}), 400
+            state.import_times.append(now)
+            batch = str(uuid.uuid4())
+            state.imports[batch] = {"contacts": contacts, "due": now + state.import_seconds,
+                                    "result": None}
+        return jsonify({"Success": 1, "queued_contacts": len(contacts), "batchId": batch,
+                        "message": "Contact import queued"})
+
+    @app.get("/api/3/import/info")
+    def import_info() -> Any:
+        batch = request.args.get("batchId", "")
+        if not batch:
+            return jsonify({"success": 0, "message": "'batchId' is a required field."}), 400
+        with state.lock:
+            found = state.imports.get(batch)
+            if found is None:
+                _error(404, f"No Result found for import {batch}")
+            if found["result"] is None and time.monotonic() >= found["due"]:
+                found["result"] = state.run_import(found["contacts"])
+            if found["result"] is None:
+                return jsonify({"status": "processing"})
+            return jsonify({"status": "completed", **found["result"]})
 
     @app.get("/api/3/automations")
     def automations() -> Any:

@@ -4,6 +4,8 @@ settled from its own record's result, none applied twice."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from flask import Flask
 
@@ -27,14 +29,15 @@ def hub(monkeypatch):
     server.stop()
 
 
-def writer_for(server, tmp_path) -> tuple[Writer, Ledger, list[str]]:
+def writer_for(server, tmp_path, name: str = "hs", kind: str = "hubspot"
+               ) -> tuple[Writer, Ledger, list[str]]:
     settings = Resilience(cache="none")
     app = Flask("bulk")
     database = Database(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
     upgrade(database)
     ledger = Ledger(database, STRONG_KEY)
     woken: list[str] = []
-    crm = build_adapter("hs", {"type": "hubspot", "base_url": server.url}, tmp_path)
+    crm = build_adapter(name, {"type": kind, "base_url": server.url}, tmp_path)
     writer = Writer(crm, ledger=ledger, wake=lambda entry_id, when: woken.append(entry_id),
                     profiles=ProfileCache(build_cache(app, settings), settings))
     return writer, ledger, woken
@@ -101,3 +104,29 @@ def test_a_later_change_woken_first_waits_for_its_contacts_older_one(hub, tmp_pa
     writer.deliver(older.id)
     writer.deliver(newer.id)
     assert state.contacts[ref]["properties"]["firstname"] == "Second"
+
+
+def test_queued_saves_of_many_activecampaign_contacts_land_through_one_import(ac, tmp_path):
+    server, state, weekly = ac.server, ac.state, ac.weekly
+    writer, ledger, _ = writer_for(server, tmp_path, "main", "activecampaign")
+    refs = [state.add_contact(f"c{n}@example.org", datetime(2026, 1, 1, tzinfo=UTC))
+            for n in range(12)]
+    entries = [new_entry("main", Change(
+        ref, f"c{n}@example.org", fields=(FieldUpdate(FieldRef("firstName"), f"Bulk{n}"),),
+        join=(ItemRef("list", weekly), ItemRef("tag", "member")),
+        notes=(Note("Changes from the preference portal", f"Name: Bulk{n}"),)), 3600)
+        for n, ref in enumerate(refs)]
+    for entry in entries:
+        ledger.add([entry])
+    server.calls.clear()
+    writer.deliver(entries[0].id)
+    assert ledger.entries() == []  # every entry settled from its own record
+    polls = len(server.calls_to("GET", "/api/3/import/info"))
+    # Their emails, one import for the names and tags of all, then per contact
+    # its list and its note.
+    assert len(server.calls_to("POST", "/api/3/import/bulk_import")) == 1
+    assert len(server.calls) == 1 + 1 + polls + 12 + 12
+    for n, ref in enumerate(refs):
+        assert state.contacts[ref]["firstName"] == f"Bulk{n}"
+        assert state.tags_of(ref) == {"member"} and len(state.notes_of(ref)) == 1
+
