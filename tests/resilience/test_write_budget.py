@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import pytest
 
-from portal.crm.base import BACKGROUND, SAVE, CrmBudgetSpent, calls_under, new_unit_of_work
+from portal.crm.base import (
+    BACKGROUND,
+    SAVE,
+    CallPolicy,
+    CrmBudgetSpent,
+    calls_under,
+    new_unit_of_work,
+)
 from portal.crm.calls import calls_together
 from portal.crm.limiter import SharedLimiter
 from portal.delivery import delivery
 from tests.resilience.conftest import save, signed_in_client, wait_until
+
+NO_WAIT = CallPolicy(wait=False)  # a free slot now, or CrmRateLimited at once
 
 
 def writes(ac) -> list[tuple[str, str, bytes]]:
@@ -45,15 +54,24 @@ def test_queue_work_bigger_than_one_step_of_the_budget_still_goes_through():
             limiter.acquire("main")  # three at once (two kept for pages), then the rest
 
 
-def test_a_save_bigger_than_one_step_of_the_budget_sends_nothing():
+def test_work_that_may_not_wait_and_is_bigger_than_one_step_sends_nothing():
     limiter = SharedLimiter("memory://", {"main": "5/second"})
     new_unit_of_work()
-    with calls_under(SAVE), calls_together("main", 5), pytest.raises(CrmBudgetSpent) as caught:
+    with calls_under(NO_WAIT), calls_together("main", 5), \
+            pytest.raises(CrmBudgetSpent) as caught:
         limiter.acquire("main")
     assert caught.value.nothing_sent
     new_unit_of_work()
     for _ in range(5):
-        limiter.acquire("main")  # the budget is whole: the save took none of it
+        limiter.acquire("main")  # the budget is whole: the refused work took none of it
+
+
+def test_a_save_bigger_than_one_step_takes_a_step_then_the_rest_as_work_under_way():
+    limiter = SharedLimiter("memory://", {"main": "5/second"})
+    new_unit_of_work()
+    with calls_under(SAVE), calls_together("main", 5):
+        for _ in range(5):
+            limiter.acquire("main")  # four at once (one kept for pages), then the fifth
 
 
 def test_queue_work_under_way_takes_its_next_write_call_by_call():
@@ -68,7 +86,7 @@ def test_queue_work_under_way_takes_its_next_write_call_by_call():
             limiter.acquire("main")
 
     new_unit_of_work()
-    with calls_under(BACKGROUND), calls_under(SAVE):  # no waiting, to see what it takes now
+    with calls_under(BACKGROUND), calls_under(NO_WAIT):  # no waiting: what it takes now
         limiter.acquire("main")  # a bulk write under way (its import, say)...
         contextvars.copy_context().run(page_read)  # ...while a page reads
         with calls_together("main", 3):  # the next contact's write: two slots are left
