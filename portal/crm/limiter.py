@@ -42,6 +42,9 @@ MARGIN_SHARE = 0.1
 # three) saves at once; a crowd's saves go to the queue's bulk writes, which
 # spend on dozens of contacts what a save spends on one.
 OTHER_PAGES_BUSY = 4
+# Seconds saves and queue work stand back after a page found no budget in
+# time: changes wait safely in the queue, a contact turned away does not.
+TURNED_AWAY_SECONDS = 5
 
 
 class SharedLimiter:
@@ -98,6 +101,10 @@ class SharedLimiter:
             # the CRM a hair inside its own window; the jitter spreads wakers.
             wait = max(0.0, reset - time.time()) + _margin(full) + random.uniform(0, 0.02)
             if time.monotonic() - started + wait > patience:
+                if not _yields(work) and not work.policy.background:
+                    # A contact was turned away: the budget is short of pages,
+                    # so saves and queue work leave it to them for a while.
+                    self.storage.incr(f"crm-pages-waiting/{crm}", TURNED_AWAY_SECONDS)
                 raise CrmBudgetSpent(f"{crm}: the portal's own request budget is spent.",
                                      crm=crm, retry_after=wait, nothing_sent=not work.spent)
             if not _yields(work):  # a contact's page waits: saves and queue work stand back
