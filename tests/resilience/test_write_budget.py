@@ -46,12 +46,15 @@ def test_a_save_is_written_whole_or_left_to_the_queue_untouched_and_lands_once(
     assert ac.server.rate_limited == 0
 
 
-def test_queue_work_bigger_than_one_step_of_the_budget_still_goes_through():
+@pytest.mark.parametrize("policy", [BACKGROUND, SAVE], ids=["queue work", "a save"])
+def test_work_bigger_than_one_step_of_the_budget_takes_a_step_then_the_rest(policy):
+    # Queue work takes three at once (two kept for pages), a save four (one
+    # kept); the rest follow as work under way.
     limiter = SharedLimiter("memory://", {"main": "5/second"})
     new_unit_of_work()
-    with calls_under(BACKGROUND), calls_together("main", 5):
+    with calls_under(policy), calls_together("main", 5):
         for _ in range(5):
-            limiter.acquire("main")  # three at once (two kept for pages), then the rest
+            limiter.acquire("main")
 
 
 def test_work_that_may_not_wait_and_is_bigger_than_one_step_sends_nothing():
@@ -64,14 +67,6 @@ def test_work_that_may_not_wait_and_is_bigger_than_one_step_sends_nothing():
     new_unit_of_work()
     for _ in range(5):
         limiter.acquire("main")  # the budget is whole: the refused work took none of it
-
-
-def test_a_save_bigger_than_one_step_takes_a_step_then_the_rest_as_work_under_way():
-    limiter = SharedLimiter("memory://", {"main": "5/second"})
-    new_unit_of_work()
-    with calls_under(SAVE), calls_together("main", 5):
-        for _ in range(5):
-            limiter.acquire("main")  # four at once (one kept for pages), then the fifth
 
 
 def test_queue_work_under_way_takes_its_next_write_call_by_call():
