@@ -163,8 +163,9 @@ class SharedLimiter:
         """Whether other contacts' pages want this CRM's budget now: one waits
         for it, their pages took a second's budget (a window's, for windows
         of a second) within the last second, or `OTHER_PAGES_BUSY` pages read
-        within it; `own` are the calls of this request's own page. A spike's saves then go to the queue, which
-        writes them in bulk once the pages are served."""
+        within it; `own` are the calls of this request's own page. A spike's
+        saves then go to the queue, which writes them in bulk once the pages
+        are served."""
         waiting = int(self.storage.get(f"crm-pages-waiting/{crm}"))  # type: ignore[arg-type]
         calls = int(self.storage.get(f"crm-page-calls/{crm}")) - own  # type: ignore[arg-type]
         reads = int(self.storage.get(f"crm-page-reads/{crm}")) - bool(own)  # type: ignore[arg-type]
