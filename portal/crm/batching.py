@@ -93,15 +93,15 @@ class ReadBatcher:
                 self._lock.wait(left)
         flying = False
         try:
-            with calls_together(self.adapter.name, self.adapter.read_cost(batch.fields,
-                                                                           batch.items)):
+            cost = self.adapter.read_cost(batch.fields, batch.items)
+            with calls_together(self.adapter.name, cost):
                 self._reserve()  # waits for the CRM's budget with the batch still open
                 with self._lock:
                     self._close(key, batch)
                     self._flying[key] = self._flying.get(key, 0) + 1
                     flying = True
                     self.batches += 1
-                self._limiter("pages_together", len(batch.contacts))
+                self._limiter("pages_together", len(batch.contacts), cost)
                 batch.found = self.adapter.fetch_profiles(list(batch.contacts.values()),
                                                           batch.fields, batch.items)
         except CrmError as exc:

@@ -37,11 +37,6 @@ from portal.crm.calls import Batch, Unit, unit
 # ten-second one (a fixed 0.25 s cost a per-second budget a fifth of its calls).
 MARGIN = 0.25
 MARGIN_SHARE = 0.1
-# Other page reads from a CRM within the last second from which on saves and
-# queue work stand back: a contact alone (signing in, then the page: up to
-# three) saves at once; a crowd's saves go to the queue's bulk writes, which
-# spend on dozens of contacts what a save spends on one.
-OTHER_PAGES_BUSY = 4
 # Seconds saves and queue work stand back after a page found no budget in
 # time: changes wait safely in the queue, a contact turned away does not.
 TURNED_AWAY_SECONDS = 5
@@ -155,27 +150,26 @@ class SharedLimiter:
                 return window
         if not _yields(work) and not work.spent:
             self.storage.incr(f"crm-page-calls/{crm}", 1, amount=cost)
-            self.storage.incr(f"crm-page-reads/{crm}", 1)
             work.page_calls += cost
         return None
 
     def _pages_busy(self, crm: str, window: RateLimitItem, own: int) -> bool:
         """Whether other contacts' pages want this CRM's budget now: one waits
-        for it, their pages took a second's budget (a window's, for windows
-        of a second) within the last second, or `OTHER_PAGES_BUSY` pages read
-        within it; `own` are the calls of this request's own page. A spike's
-        saves then go to the queue, which writes them in bulk once the pages
-        are served."""
+        for it, or their pages took a second's budget (a window's, for windows
+        of a second) within the last second, a batch counting what each of
+        its contacts would have cost alone; `own` are the calls of this
+        request's own page. A spike's saves then go to the queue, which
+        writes them in bulk once the pages are served."""
         waiting = int(self.storage.get(f"crm-pages-waiting/{crm}"))  # type: ignore[arg-type]
         calls = int(self.storage.get(f"crm-page-calls/{crm}")) - own  # type: ignore[arg-type]
-        reads = int(self.storage.get(f"crm-page-reads/{crm}")) - bool(own)  # type: ignore[arg-type]
-        return waiting > 0 or calls >= window.amount or reads >= OTHER_PAGES_BUSY
+        return waiting > 0 or calls >= window.amount
 
-    def pages_together(self, crm: str, contacts: int) -> None:
-        """One batch read `contacts` contacts' pages: the contacts beyond the
-        one whose call it was count among the page reads of the last second."""
+    def pages_together(self, crm: str, contacts: int, calls: int) -> None:
+        """One batch of `calls` calls read `contacts` contacts' pages: the
+        contacts beyond the one whose calls were counted count as the calls
+        each would have made alone, so a crowd's demand shows as it is."""
         if crm in self.items and contacts > 1:
-            self.storage.incr(f"crm-page-reads/{crm}", 1, amount=contacts - 1)
+            self.storage.incr(f"crm-page-calls/{crm}", 1, amount=(contacts - 1) * calls)
 
     def _patience(self, item: RateLimitItem, work: Unit) -> float:
         """How long a call may wait for a slot: spent work and queue workers
