@@ -66,6 +66,17 @@ class Database:
             yield connection
 
     @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for one read that needs no transaction of its own
+        (a page's hot path). On SQLite the statement runs in SQLite's own
+        implicit transaction, without a BEGIN and a COMMIT around it; it must
+        not write."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                connection.execution_options(sqlite_begin=None)
+            yield connection
+
+    @contextmanager
     def _writing_ends(self) -> Iterator[None]:
         """Lets the next writer of this process in once the block's
         transaction (and any it runs inside) has committed or rolled back."""
@@ -206,7 +217,8 @@ def _take_over_sqlite_transactions(engine: Engine, writers: WriterQueue) -> None
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+        if mode is not None:  # None: `Database.reading()`, no transaction of our own
+            connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 class Every:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask.sessions import session_json_serializer
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from portal.db.engine import Database
 from portal.db.keys import Keys, seal, unseal
@@ -21,6 +21,10 @@ from portal.db.models import SessionRecord
 # contact is told the session ended rather than shown a plain start page.
 ENDED_NOTICE = timedelta(days=1)
 DATA_KEY = "session data"
+# Built once: every request reads its session.
+_LOAD = select(SessionRecord.created_at, SessionRecord.last_seen_at, SessionRecord.contact_ref,
+               SessionRecord.language, SessionRecord.sealed_data,
+               ).where(SessionRecord.id_hash == bindparam("id_hash"))
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,8 @@ class SessionStore:
         self.keys = keys
 
     def load(self, id_hash: str) -> StoredSession | None:
-        with self.database.transaction() as db:
-            row = db.execute(select(
-                SessionRecord.created_at, SessionRecord.last_seen_at, SessionRecord.contact_ref,
-                SessionRecord.language, SessionRecord.sealed_data,
-            ).where(SessionRecord.id_hash == id_hash)).one_or_none()
+        with self.database.reading() as db:
+            row = db.execute(_LOAD, {"id_hash": id_hash}).one_or_none()
         if row is None:
             return None
         created_at, last_seen_at, contact_ref, language, sealed = row

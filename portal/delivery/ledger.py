@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from portal.crm.base import Change
 from portal.db.engine import Database
@@ -39,6 +39,10 @@ PENDING, FAILED = "pending", "failed"
 # it went; one released without that (or never released: its worker died)
 # keeps a non-zero value, so the next worker knows part of it may be sent.
 SETTLED, CUT_OFF = 0.0, 1.0
+_FOR_CONTACT = (select(LedgerRow.id, LedgerRow.sealed_entry)
+                .where(LedgerRow.crm == bindparam("crm"),
+                       LedgerRow.contact_ref == bindparam("contact_ref"))
+                .order_by(LedgerRow.created, LedgerRow.id))
 
 
 @dataclass(frozen=True)
@@ -134,15 +138,14 @@ class Ledger:
 
     def for_contact(self, crm: str, contact_ref: str) -> list[Entry]:
         """The contact's entries for `crm`, oldest first."""
-        return self._select(LedgerRow.crm == crm, LedgerRow.contact_ref == contact_ref)
+        with self.database.reading() as db:  # every profile page asks
+            rows = db.execute(_FOR_CONTACT, {"crm": crm, "contact_ref": contact_ref}).all()
+        return [entry for entry in map(self._open, rows) if entry is not None]
 
     def entries(self) -> list[Entry]:
         """Every entry, oldest first."""
-        return self._select()
-
-    def _select(self, *where: Any) -> list[Entry]:
         with self.database.transaction() as db:
-            rows = db.execute(select(LedgerRow.id, LedgerRow.sealed_entry).where(*where)
+            rows = db.execute(select(LedgerRow.id, LedgerRow.sealed_entry)
                               .order_by(LedgerRow.created, LedgerRow.id)).all()
         return [entry for entry in map(self._open, rows) if entry is not None]
 
