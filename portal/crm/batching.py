@@ -24,6 +24,7 @@ from typing import Any
 from portal.crm.base import (
     Contact,
     CrmAdapter,
+    CrmBudgetSpent,
     CrmError,
     CrmUnavailable,
     FieldRef,
@@ -45,6 +46,7 @@ class _Batch:
     done: threading.Event = field(default_factory=threading.Event)
     found: dict[str, Profile | CrmError] = field(default_factory=dict)
     error: CrmError | None = None
+    newest: float = field(default_factory=time.monotonic)  # when its last contact joined
 
     def answer(self, ref: str, crm: str) -> Profile:
         found = self.found.get(ref) or self.error or CrmUnavailable(
@@ -74,6 +76,7 @@ class ReadBatcher:
             if batch is None:
                 batch = self._open[key] = _Batch(fields, items)
             batch.contacts[contact.ref] = contact
+            batch.newest = time.monotonic()
             if len(batch.contacts) >= self.adapter.batch_size:
                 self._close(key, batch)  # full: the next reads start another
         if lead:
@@ -95,7 +98,7 @@ class ReadBatcher:
         try:
             cost = self.adapter.read_cost(batch.fields, batch.items)
             with calls_together(self.adapter.name, cost):
-                self._reserve()  # waits for the CRM's budget with the batch still open
+                self._reserve(batch)  # waits for the CRM's budget with the batch still open
                 with self._lock:
                     self._close(key, batch)
                     self._flying[key] = self._flying.get(key, 0) + 1
@@ -114,8 +117,21 @@ class ReadBatcher:
                 self._lock.notify_all()
             batch.done.set()
 
-    def _reserve(self) -> None:
-        self._limiter("reserve")
+    def _reserve(self, batch: _Batch) -> None:
+        """Wait for the batch's calls in the CRM's budget. The wait is the
+        first contact's; if it runs out, the batch waits once more for as
+        long as its newest contact may still wait (a page's own patience from
+        when it joined): a crowd is not turned away with its first arrival."""
+        limiter: Any = self.adapter.options.get("limiter")
+        if limiter is None:
+            return
+        try:
+            limiter.reserve(self.adapter.name)
+        except CrmBudgetSpent as exc:
+            left = batch.newest + limiter.max_wait - time.monotonic()
+            if not exc.nothing_sent or left <= 0:
+                raise
+            limiter.reserve(self.adapter.name, left)
 
     def _limiter(self, method: str, *args: int) -> None:
         """Tell the outbound limiter, if the adapter has one."""

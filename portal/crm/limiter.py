@@ -72,7 +72,10 @@ class SharedLimiter:
                     math.ceil(item.amount / item.get_expiry()), namespace="PACE")
         self.max_wait = max_wait
 
-    def acquire(self, crm: str) -> None:
+    def acquire(self, crm: str, patience: float | None = None) -> None:
+        """Take a slot for one call (or for the calls announced together),
+        waiting up to `patience` seconds if given, else as long as the
+        work's kind may wait."""
         item = self.items.get(crm)
         if item is None:
             return
@@ -82,7 +85,7 @@ class SharedLimiter:
             batch.held -= 1
             return
         cost = self._cost(crm, batch, work)
-        patience = self._patience(item, work)
+        patience = self._patience(item, work) if patience is None else patience
         started = time.monotonic()
         while True:
             full = self._take(crm, cost, work)
@@ -180,11 +183,12 @@ class SharedLimiter:
             return max(self.max_wait, 2 * item.get_expiry() + _margin(item))
         return self.max_wait
 
-    def reserve(self, crm: str) -> None:
-        """Take now, waiting as its first call would, every slot of the calls
-        announced with `calls_together`: a batched read holds its batch open
-        while it waits, and makes its calls once the budget is its own."""
-        self.acquire(crm)
+    def reserve(self, crm: str, patience: float | None = None) -> None:
+        """Take now, waiting as its first call would (or `patience` seconds),
+        every slot of the calls announced with `calls_together`: a batched
+        read holds its batch open while it waits, and makes its calls once
+        the budget is its own."""
+        self.acquire(crm, patience)
         batch = unit().batch
         if batch is not None and batch.crm == crm and batch.taken:
             batch.held += 1  # the first slot is not spent on a call yet

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from portal.crm import build_adapters
-from portal.crm.base import PAGE, Contact, ItemRef, calls_under, new_unit_of_work
+from portal.crm.base import PAGE, Contact, CrmError, ItemRef, Profile, calls_under, new_unit_of_work
 from tests.fakes import hubspot as fake
 
 ITEMS = [ItemRef("list", "7"), ItemRef("subscription_type", "101")]
@@ -103,3 +103,45 @@ def test_while_a_crowd_of_pages_is_read_together_a_save_goes_to_the_queue(hub, t
     assert refused.value.nothing_sent
     assert time.monotonic() - started < 0.5
     assert server.calls == []
+
+
+def test_a_contact_who_joins_late_is_not_turned_away_with_the_first(hub, tmp_path):
+    """The first contact of a batch has waited its fill for the budget when
+    it finds the budget taken again; a contact who joined later still has
+    time to wait, and the batch waits for them: both see their profile."""
+    server, state = hub
+    first, late = (Contact(state.add_contact(f"{n}@example.org"), "") for n in ("first", "late"))
+    adapter = build_adapters({"hs": {"type": "hubspot", "base_url": server.url,
+                                     "rate_limit": "3/second"}}, tmp_path, max_wait=1.2)["hs"]
+
+    def spend(calls: int, at: float) -> threading.Thread:
+        def go() -> None:
+            time.sleep(at)
+            for _ in range(calls):
+                new_unit_of_work()
+                adapter.find_contact("first@example.org")
+        thread = threading.Thread(target=go)
+        thread.start()
+        return thread
+
+    spend(2, 0).join()
+    other_process = spend(1, 0.6)  # slots freed at 1.0 s are gone again until 1.6 s
+    found: dict[str, object] = {}
+
+    def page(contact: Contact, at: float) -> None:
+        time.sleep(at)
+        new_unit_of_work()
+        with calls_under(PAGE):
+            try:
+                found[contact.ref] = adapter.read_profile(contact, [], ITEMS)
+            except CrmError as exc:
+                found[contact.ref] = exc
+
+    pages = [threading.Thread(target=page, args=(first, 0.05)),
+             threading.Thread(target=page, args=(late, 0.8))]
+    for thread in pages:
+        thread.start()
+    for thread in [*pages, other_process]:
+        thread.join(10)
+    assert isinstance(found[first.ref], Profile) and isinstance(found[late.ref], Profile), found
+    assert server.rate_limited == 0
