@@ -10,8 +10,10 @@ import os
 import smtplib
 import ssl
 import sys
+import threading
 import time
 import uuid
+from collections import deque
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -36,6 +38,8 @@ class Mailer:
         self.settings = settings
         self.folder = instance / settings.file_dir
         self.keep_seconds = keep_seconds
+        self._written: deque[Path] = deque()  # this process's files, oldest first
+        self._lock = threading.Lock()
 
     def message(self, to: str, subject: str, text: str, html: str | None = None,
                 language: str = "es") -> EmailMessage:
@@ -64,9 +68,12 @@ class Mailer:
 
     def _send_file(self, msg: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.forget_expired()
+        self._forget_written()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        (self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(msg.as_bytes())
+        path = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        path.write_bytes(msg.as_bytes())
+        with self._lock:
+            self._written.append(path)
 
     def forget_expired(self) -> None:
         """Delete the .eml files whose links no longer work."""
@@ -74,6 +81,21 @@ class Mailer:
         for old in self.folder.glob("*.eml"):
             if old.stat().st_mtime < oldest:
                 old.unlink(missing_ok=True)
+
+    def _forget_written(self) -> None:
+        """Delete this process's expired files, oldest first: written in
+        order, they expire in order, and a busy portal need not look at
+        every file on every message (others were swept at start)."""
+        oldest = time.time() - self.keep_seconds
+        with self._lock:
+            while self._written:
+                try:
+                    if self._written[0].stat().st_mtime >= oldest:
+                        break
+                    self._written[0].unlink()
+                except FileNotFoundError:
+                    pass
+                self._written.popleft()
 
     def _send_smtp(self, msg: EmailMessage) -> None:
         s = self.settings
