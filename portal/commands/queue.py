@@ -80,5 +80,5 @@ def drop(ids: tuple[str, ...]) -> None:
     """Forget entries for good (the change is lost: the contact must save again)."""
     ledger = delivery().ledger
     for entry in _chosen(ids, False):
-        ledger.remove(entry.id)
+        ledger.remove([entry.id])
         click.echo(f"{entry.id}: dropped ({entry.change.email}, saved {_when(entry.created)}).")

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, exists, insert, select, tuple_, update
+from sqlalchemy.orm import aliased
 
 from portal.crm.base import Change
 from portal.db.engine import Database
@@ -132,9 +133,12 @@ class Ledger:
             db.execute(update(LedgerRow).where(LedgerRow.id == entry.id)
                        .values(**self._columns(entry)))
 
-    def remove(self, entry_id: str) -> None:
+    def remove(self, entry_ids: Collection[str]) -> None:
+        """Take the entries out of the ledger, in one transaction."""
+        if not entry_ids:
+            return
         with self.database.transaction() as db:
-            db.execute(delete(LedgerRow).where(LedgerRow.id == entry_id))
+            db.execute(delete(LedgerRow).where(LedgerRow.id.in_(entry_ids)))
 
     def for_contact(self, crm: str, contact_ref: str) -> list[Entry]:
         """The contact's entries for `crm`, oldest first."""
@@ -165,21 +169,47 @@ class Ledger:
 
     def claim(self, entry_id: str, seconds: float) -> Lease | None:
         """Hold the entry for `seconds` unless another worker holds it."""
+        return self.claim_many([entry_id], seconds).get(entry_id)
+
+    def claim_many(self, entry_ids: Collection[str], seconds: float) -> dict[str, Lease]:
+        """Hold for `seconds`, in one transaction, each of the entries that no
+        other worker holds; their leases by id."""
         now = time.time()
         with self.database.exclusive() as db:  # SQLite: the write lock from the first read
-            earlier = _unheld(db, entry_id, now)
-            if earlier is None:
-                return None
-            db.execute(update(LedgerRow).where(LedgerRow.id == entry_id)
-                       .values(lease_until=now + seconds))
-        return Lease(cut_off=earlier != SETTLED)
+            rows = db.execute(select(LedgerRow.id, LedgerRow.lease_until)
+                              .where(LedgerRow.id.in_(entry_ids), LedgerRow.lease_until < now)
+                              .with_for_update(skip_locked=True)).all()
+            return _hold(db, rows, now + seconds)
 
-    def release(self, entry_id: str, *, settled: bool = True) -> None:
-        """Let other workers take the entry; `settled`: this delivery told the
-        ledger how it went (landed, failed, or when to try again)."""
+    def claim_companions(self, entry: Entry, count: int, seconds: float
+                         ) -> list[tuple[Entry, Lease]]:
+        """Hold for `seconds`, in one transaction, up to `count` entries that may
+        go to the CRM along with `entry`: pending, due, held by no worker, of
+        other contacts, each its contact's oldest pending entry (one whose
+        oldest waits or is held gives none: a contact's changes land in order);
+        oldest first. Only those taken are unsealed."""
+        now = time.time()
+        found = _companions_of(entry, now).limit(count)
+        with self.database.reading() as db:  # most deliveries find none: no write lock for them
+            if db.execute(select(found.exists())).scalar() is not True:
+                return []
+        with self.database.exclusive() as db:
+            rows = db.execute(found.with_for_update(skip_locked=True)).all()
+            opened = [(row, other) for row in rows if (other := self._open(row)) is not None]
+            leases = _hold(db, [row for row, _ in opened], now + seconds)
+        return [(other, leases[row.id]) for row, other in opened]
+
+    def release(self, *, settled: Collection[str] = (), cut_off: Collection[str] = ()) -> None:
+        """Let other workers take the entries, in one transaction. `settled`:
+        this delivery told the ledger how it went (failed, or when to try
+        again); `cut_off`: it ended before that, so part may have been sent."""
+        if not settled and not cut_off:
+            return
         with self.database.transaction() as db:
-            db.execute(update(LedgerRow).where(LedgerRow.id == entry_id)
-                       .values(lease_until=SETTLED if settled else CUT_OFF))
+            for ids, until in ((settled, SETTLED), (cut_off, CUT_OFF)):
+                if ids:
+                    db.execute(update(LedgerRow).where(LedgerRow.id.in_(ids))
+                               .values(lease_until=until))
 
     def leased(self, entry_id: str) -> bool:
         with self.database.transaction() as db:
@@ -195,14 +225,29 @@ class Lease:
     cut_off: bool
 
 
-def _unheld(db: Connection, entry_id: str, now: float) -> float | None:
-    """Lock the entry's row if it exists, no worker's lease covers `now` and no
-    other transaction has the row locked (PostgreSQL skips a locked row); its
-    earlier lease_until, else None."""
-    row = db.execute(select(LedgerRow.lease_until)
-                     .where(LedgerRow.id == entry_id, LedgerRow.lease_until < now)
-                     .with_for_update(skip_locked=True)).first()
-    return None if row is None else float(row.lease_until)
+def _companions_of(entry: Entry, now: float) -> Select[str, bytes, float]:
+    """The rows (id, sealed_entry, lease_until) of the entries that may go with
+    `entry` at `now` (see `Ledger.claim_companions`), oldest first."""
+    older = aliased(LedgerRow)
+    return (select(LedgerRow.id, LedgerRow.sealed_entry, LedgerRow.lease_until)
+            .where(LedgerRow.crm == entry.crm, LedgerRow.status == PENDING,
+                   LedgerRow.next_try <= now, LedgerRow.lease_until < now,
+                   LedgerRow.contact_ref != entry.contact_ref,
+                   ~exists().where(older.crm == LedgerRow.crm,
+                                   older.contact_ref == LedgerRow.contact_ref,
+                                   older.status == PENDING,
+                                   tuple_(older.created, older.id)
+                                   < tuple_(LedgerRow.created, LedgerRow.id)))
+            .order_by(LedgerRow.created, LedgerRow.id))
+
+
+def _hold(db: Connection, rows: Sequence[Any], until: float) -> dict[str, Lease]:
+    """Lease the rows (id, lease_until), locked by this transaction, until
+    `until`; each one's lease, from the lease_until it had."""
+    if rows:
+        db.execute(update(LedgerRow).where(LedgerRow.id.in_([row.id for row in rows]))
+                   .values(lease_until=until))
+    return {row.id: Lease(cut_off=float(row.lease_until) != SETTLED) for row in rows}
 
 
 def pending_changes(ledger: Ledger, crm: str, contact_ref: str) -> list[Change]:

@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from portal.crm.base import (
@@ -53,6 +53,15 @@ class Outcome(Enum):
     QUEUED = "queued"  # kept safely; will reach the CRM shortly
     REFUSED = "refused"  # the CRM refused it for good; the contact must change something
     FAILED = "failed"  # could not be applied nor kept
+
+
+@dataclass
+class _Done:
+    """What a delivery told the ledger of its entries: `removed` (landed) or
+    `settled` (failed, or when to try again). Any other entry it held was cut off."""
+
+    removed: set[str] = field(default_factory=set)
+    settled: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -161,63 +170,56 @@ class Writer:
         if lease is None:
             return  # another worker holds it
         entry = _tried(entry, lease)
-        group, settled = [entry], set[str]()
+        group, done = [entry], _Done()
         try:
             if entry.crm == self.crm.name and self.crm.bulk_size > 1 and not self._older(entry):
                 group += self._companions(entry)
             if len(group) > 1:
-                self._deliver_many(group, settled)
+                self._deliver_many(group, done)
             else:
-                self._deliver(entry, settled)
+                self._deliver(entry, done)
         finally:
-            for claimed in group:
-                self.ledger.release(claimed.id, settled=claimed.id in settled)
+            held = [e.id for e in group if e.id not in done.removed]
+            self.ledger.release(settled=[i for i in held if i in done.settled],
+                                cut_off=[i for i in held if i not in done.settled])
 
     def _companions(self, entry: Entry) -> list[Entry]:
         """Due changes of other contacts, each its contact's oldest, claimed for
         one bulk write with `entry`."""
-        now, taken = time.time(), {entry.contact_ref}
-        found: list[Entry] = []
-        for other in self.ledger.entries():  # oldest first
-            if len(found) + 1 >= self.crm.bulk_size:
-                break
-            if other.crm != entry.crm or other.status != PENDING or other.contact_ref in taken:
-                continue
-            taken.add(other.contact_ref)  # later entries of this contact wait for this one
-            lease = self.ledger.claim(other.id, self.lease_seconds) if other.next_try <= now \
-                else None
-            if lease is not None:
-                found.append(_tried(other, lease))
-        return found
+        taken = self.ledger.claim_companions(entry, self.crm.bulk_size - 1, self.lease_seconds)
+        return [_tried(other, lease) for other, lease in taken]
 
-    def _deliver_many(self, group: list[Entry], settled: set[str]) -> None:
-        """One bulk write; each entry settled from its own record's result
-        (and its id added to `settled` once the ledger says so)."""
+    def _deliver_many(self, group: list[Entry], done: _Done) -> None:
+        """One bulk write; each entry settled from its own record's result.
+        What landed leaves the ledger in one transaction."""
         try:
             with first_attempt(all(e.attempts == 0 for e in group)):
                 results = self.crm.apply_many([e.change for e in group])
         except CrmError as exc:
             results = {e.change.id: exc for e in group}
+        landed = [e for e in group if results.get(e.change.id) is None]
+        self._landed(landed, self.crm, done)
         for entry in group:
-            self._settle(entry, self.crm, results.get(entry.change.id))
-            settled.add(entry.id)
+            error = results.get(entry.change.id)
+            if error is not None:
+                self._settle(entry, error, done)
 
     def _older(self, entry: Entry) -> list[Entry]:
         """The contact's changes still pending from before this one."""
         return [e for e in self.ledger.for_contact(entry.crm, entry.contact_ref)
                 if e.status == PENDING and e.created < entry.created]
 
-    def _deliver(self, entry: Entry, settled: set[str]) -> None:
+    def _deliver(self, entry: Entry, done: _Done) -> None:
         older = self._older(entry)
         if older:  # keep the contact's changes in order; the older one's landing wakes this
             when = max(time.time(), *(o.next_try for o in older)) + 1
             self._retry_later(entry, when, entry.last_error, count=False)
-            settled.add(entry.id)
+            done.settled.add(entry.id)
             return
         adapter = self.crm if entry.crm == self.crm.name else self.mirrors.get(entry.crm)
         if adapter is None:
             self._fail(entry, f"No CRM named {entry.crm} is configured any more.")
-            settled.add(entry.id)
+            done.settled.add(entry.id)
             return
         error: CrmError | None = None
         try:
@@ -227,18 +229,25 @@ class Writer:
                     adapter.write(addressed)
         except CrmError as exc:
             error = exc
-        self._settle(entry, adapter, error)
-        settled.add(entry.id)
-
-    def _settle(self, entry: Entry, adapter: CrmAdapter, error: CrmError | None) -> None:
-        """After an attempt: landed (out of the ledger), failed for good, or later."""
         if error is None:
-            if adapter is self.crm:
-                self.profiles.refresh(self.crm.name, entry.change)  # before the overlay goes
-            self.ledger.remove(entry.id)
+            self._landed([entry], adapter, done)
+        else:
+            self._settle(entry, error, done)
+
+    def _landed(self, entries: list[Entry], adapter: CrmAdapter, done: _Done) -> None:
+        """Entries that reached `adapter`'s CRM: out of the ledger in one
+        transaction, and their contacts' next changes woken."""
+        if adapter is self.crm:
+            for entry in entries:  # before the overlay goes
+                self.profiles.refresh(self.crm.name, entry.change)
+        self.ledger.remove([e.id for e in entries])
+        for entry in entries:
+            done.removed.add(entry.id)
             log.info("Entry %s delivered after %d attempt(s)", entry.id, entry.attempts + 1)
             self._wake_next(entry)
-            return
+
+    def _settle(self, entry: Entry, error: CrmError, done: _Done) -> None:
+        """After an attempt that failed: failed for good, or later."""
         attempts = entry.attempts + _sent(error)
         if not error.transient:
             self._fail(replace(entry, attempts=attempts), f"{type(error).__name__}: {error}")
@@ -247,6 +256,7 @@ class Writer:
         else:
             when = time.time() + self.policy.delay(attempts, error)
             self._retry_later(replace(entry, attempts=attempts), when, str(error))
+        done.settled.add(entry.id)
 
     def _wake_next(self, landed: Entry) -> None:
         """The contact's next change for the same CRM may go now, unless a

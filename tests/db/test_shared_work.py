@@ -54,7 +54,7 @@ def test_eight_workers_claim_one_entry_once(db_app):
     assert sum(1 for lease in taken if lease is not None) == 1
     assert ledger.leased(entry.id)
     assert ledger.due(time.time() + 1) == []  # held: the sweep leaves it alone
-    ledger.release(entry.id)
+    ledger.release(settled=[entry.id])
     assert ledger.due(time.time() + 1) == [entry.id]
 
 

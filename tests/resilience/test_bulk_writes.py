@@ -29,12 +29,15 @@ def hub(monkeypatch):
     server.stop()
 
 
-def writer_for(server, tmp_path, name: str = "hs", kind: str = "hubspot"
-               ) -> tuple[Writer, Ledger, list[str]]:
+def writer_for(server, tmp_path, name: str = "hs", kind: str = "hubspot",
+               database: Database | None = None) -> tuple[Writer, Ledger, list[str]]:
+    """A writer on HubSpot's fake (or `kind`'s), its ledger in `database`
+    (default: a fresh SQLite file) and the ids it woke."""
     settings = Resilience(cache="none")
     app = Flask("bulk")
-    database = Database(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
-    upgrade(database)
+    if database is None:
+        database = Database(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+        upgrade(database)
     ledger = Ledger(database, STRONG_KEY)
     woken: list[str] = []
     crm = build_adapter(name, {"type": kind, "base_url": server.url}, tmp_path)
