@@ -55,10 +55,12 @@ class Outbox:
         """Keep `message`, then send it after the answer."""
         now = utcnow()
         with self.database.transaction() as db:
-            db.execute(insert(OutboxMessage).values(
+            message_id = db.execute(insert(OutboxMessage).values(
                 contact_ref=contact_ref, purpose=purpose, created_at=now, next_try_at=now,
-                attempts=0, last_error="", sealed_message=seal(self.key, message.as_bytes())))
-        self.background.submit(self.flush)
+                attempts=0, last_error="", sealed_message=seal(self.key, message.as_bytes()))
+                .returning(OutboxMessage.id)).scalar_one()
+        # The message in hand goes as it is: read back, it would be parsed again.
+        self.background.submit(self._send_one, message_id, message)
 
     def retry_when_due(self) -> None:
         """Ride on a request: at most once a minute, send what is waiting."""
@@ -86,7 +88,9 @@ class Outbox:
         with self.database.transaction() as db:
             db.execute(delete(OutboxMessage).where(OutboxMessage.contact_ref == contact_ref))
 
-    def _send_one(self, message_id: int) -> int:
+    def _send_one(self, message_id: int, message: EmailMessage | None = None) -> int:
+        """Send the kept message `message_id` (`message`: the same, still in
+        hand) unless another worker holds it or sent it."""
         now = utcnow()
         with self.database.transaction() as db:  # claim it: no other worker sends it meanwhile
             row = db.execute(
@@ -98,12 +102,9 @@ class Outbox:
         if row is None:
             return 0
         sealed, attempts, created_at, purpose = row
-        raw = unseal(self.key, sealed)
-        if raw is None:  # sealed under another secret key: no one can read it any more
-            self._drop(message_id, purpose, "sealed under another secret key")
+        message = message or self._opened(message_id, purpose, sealed)
+        if message is None:
             return 0
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
         try:
             self.mailer.send(message)
         except MailError as exc:
@@ -112,6 +113,15 @@ class Outbox:
         with self.database.transaction() as db:
             db.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
         return 1
+
+    def _opened(self, message_id: int, purpose: str, sealed: bytes) -> EmailMessage | None:
+        raw = unseal(self.key, sealed)
+        if raw is None:  # sealed under another secret key: no one can read it any more
+            self._drop(message_id, purpose, "sealed under another secret key")
+            return None
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
 
     def _failed(self, message_id: int, purpose: str, attempts: int, created_at: datetime,
                 error: str) -> None:
