@@ -21,10 +21,12 @@ from portal.db.models import SessionRecord
 # contact is told the session ended rather than shown a plain start page.
 ENDED_NOTICE = timedelta(days=1)
 DATA_KEY = "session data"
-# Built once: every request reads its session.
+# Built once, values given as parameters: every request reads its session,
+# and many write it (building a statement with its values costs more than running it).
 _LOAD = select(SessionRecord.created_at, SessionRecord.last_seen_at, SessionRecord.contact_ref,
                SessionRecord.language, SessionRecord.sealed_data,
                ).where(SessionRecord.id_hash == bindparam("id_hash"))
+_UPDATE = update(SessionRecord).where(SessionRecord.id_hash == bindparam("b_id_hash"))
 
 
 @dataclass(frozen=True)
@@ -71,16 +73,15 @@ class SessionStore:
                                       session_json_serializer.dumps(data).encode())}
         with self.database.transaction() as db:
             if new:
-                db.execute(insert(SessionRecord).values(id_hash=id_hash, created_at=created_at,
-                                                        **values))
+                db.execute(insert(SessionRecord),
+                           {"id_hash": id_hash, "created_at": created_at, **values})
             else:
-                db.execute(update(SessionRecord).where(SessionRecord.id_hash == id_hash)
-                           .values(**values))
+                db.execute(_UPDATE, {"b_id_hash": id_hash, **values})
 
     def touch(self, id_hash: str, seen_at: datetime, expires_at: datetime) -> None:
         with self.database.transaction() as db:
-            db.execute(update(SessionRecord).where(SessionRecord.id_hash == id_hash)
-                       .values(last_seen_at=seen_at, expires_at=expires_at))
+            db.execute(_UPDATE, {"b_id_hash": id_hash, "last_seen_at": seen_at,
+                                 "expires_at": expires_at})
 
     def delete(self, id_hash: str) -> None:
         with self.database.transaction() as db:

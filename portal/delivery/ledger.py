@@ -40,6 +40,7 @@ PENDING, FAILED = "pending", "failed"
 # it went; one released without that (or never released: its worker died)
 # keeps a non-zero value, so the next worker knows part of it may be sent.
 SETTLED, CUT_OFF = 0.0, 1.0
+_SAVE = update(LedgerRow).where(LedgerRow.id == bindparam("b_id"))
 _FOR_CONTACT = (select(LedgerRow.id, LedgerRow.sealed_entry)
                 .where(LedgerRow.crm == bindparam("crm"),
                        LedgerRow.contact_ref == bindparam("contact_ref"))
@@ -117,7 +118,7 @@ class Ledger:
         with self.database.transaction() as db:
             for entry in entries:
                 db.execute(delete(LedgerRow).where(LedgerRow.id == entry.id))
-                db.execute(insert(LedgerRow).values(
+                db.execute(insert(LedgerRow), dict(
                     id=entry.id, crm=entry.crm, contact_ref=entry.contact_ref,
                     created=entry.created, lease_until=SETTLED, **self._columns(entry)))
 
@@ -130,8 +131,7 @@ class Ledger:
     def save(self, entry: Entry) -> None:
         """Write a changed entry back; an entry removed meanwhile stays removed."""
         with self.database.transaction() as db:
-            db.execute(update(LedgerRow).where(LedgerRow.id == entry.id)
-                       .values(**self._columns(entry)))
+            db.execute(_SAVE, {"b_id": entry.id, **self._columns(entry)})
 
     def remove(self, entry_ids: Collection[str]) -> None:
         """Take the entries out of the ledger, in one transaction."""

@@ -105,7 +105,7 @@ def store_consents(db: Connection, contact_ref: str, change_id: str, joined: Seq
         for item in items:
             wording = wording_of(item, language)
             _keep_wording(db, wording, at)
-            db.execute(insert(ConsentRecord).values(
+            db.execute(insert(ConsentRecord), dict(
                 contact_ref=contact_ref, change_id=change_id, item_key=item.key,
                 item=item_name(item.item), action=action, at=at, door=door, language=language,
                 text_hash=wording.hash, legal_basis=item.legal_basis))

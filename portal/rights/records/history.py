@@ -64,7 +64,7 @@ class Event:
 
 def store_event(db: Connection, contact_ref: str, change_id: str, event: str, door: str,
                 language: str, at: datetime, fields: Sequence[str] = ()) -> None:
-    db.execute(insert(ChangeEvent).values(
+    db.execute(insert(ChangeEvent), dict(
         contact_ref=contact_ref, change_id=change_id, at=at, door=door, language=language,
         event=event, fields=json.dumps(list(fields))))
 

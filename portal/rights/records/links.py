@@ -50,7 +50,7 @@ class RightsLinks:
         token, now = new_token(), utcnow()
         sealed = seal(self.keys.derive(EMAIL_KEY, token), email.encode()) if email else None
         with self.database.transaction() as db:
-            db.execute(insert(RightsLink).values(
+            db.execute(insert(RightsLink), dict(
                 purpose=purpose, token_hash=token_hash(token), contact_ref=contact_ref,
                 email_change_id=email_change_id, change_id=change_id, sealed_email=sealed,
                 issued_at=now, expires_at=now + lifetime))

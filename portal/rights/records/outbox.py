@@ -55,10 +55,10 @@ class Outbox:
         """Keep `message`, then send it after the answer."""
         now = utcnow()
         with self.database.transaction() as db:
-            message_id = db.execute(insert(OutboxMessage).values(
+            message_id = db.execute(insert(OutboxMessage).returning(OutboxMessage.id), dict(
                 contact_ref=contact_ref, purpose=purpose, created_at=now, next_try_at=now,
                 attempts=0, last_error="", sealed_message=seal(self.key, message.as_bytes()))
-                .returning(OutboxMessage.id)).scalar_one()
+            ).scalar_one()
         # The message in hand goes as it is: read back, it would be parsed again.
         self.background.submit(self._send_one, message_id, message)
 
