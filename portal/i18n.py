@@ -4,9 +4,11 @@ the session, then the browser's Accept-Language, then the configured default."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
 
 from portal.config import current
 from portal.shipped import folder
@@ -45,6 +47,16 @@ def text_for(labels: Mapping[str, str], language: str | None = None) -> str:
     return labels.get(language) or labels.get(default) or next(iter(labels.values()))
 
 
+def templates_translations() -> dict[str, Any]:
+    """The request's translations, looked up once per template rendered:
+    Flask-Babel's template functions look the language up again for every
+    string (a profile page has dozens). Jinja's own wrappers keep `_()` and
+    `ngettext()` what they were (escaping, %(name)s placeholders)."""
+    translations = get_translations()
+    return {"gettext": _make_new_gettext(translations.ugettext),
+            "ngettext": _make_new_ngettext(translations.ungettext)}
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_language,
           default_translation_directories=str(folder("translations")))
@@ -52,3 +64,4 @@ def init_app(app: Flask) -> None:
         text_for=text_for, current_language=current_language,
         languages=languages, LANGUAGE_NAMES=LANGUAGE_NAMES,
     )
+    app.context_processor(templates_translations)
