@@ -40,6 +40,9 @@ MARGIN_SHARE = 0.1
 # Seconds saves and queue work stand back after a page found no budget in
 # time: changes wait safely in the queue, a contact turned away does not.
 TURNED_AWAY_SECONDS = 5
+# A page waiting for the budget says so at least this often; saves and queue
+# work look back this long, and a little more, to see it.
+WAITING_SAID_EVERY = 1.0
 
 
 class SharedLimiter:
@@ -53,6 +56,10 @@ class SharedLimiter:
                                  'use "memory://" or "redis://...".')
         self.storage = storage
         self.window = MovingWindowRateLimiter(self.storage)
+        # What pages did lately, for saves and queue work to give way to.
+        self.waiting = _Signal(storage, "crm-pages-waiting", WAITING_SAID_EVERY + MARGIN)
+        self.turned_away = _Signal(storage, "crm-pages-turned-away", TURNED_AWAY_SECONDS)
+        self.page_calls = _Signal(storage, "crm-page-calls", 1)
         self.items: dict[str, RateLimitItem] = {}
         # A budget over a longer window is also paced per second: 100 calls per 10
         # seconds spent in the first second would leave pages nothing for nine.
@@ -102,12 +109,12 @@ class SharedLimiter:
                 if not _yields(work) and not work.policy.background:
                     # A contact was turned away: the budget is short of pages,
                     # so saves and queue work leave it to them for a while.
-                    self.storage.incr(f"crm-pages-waiting/{crm}", TURNED_AWAY_SECONDS)
+                    self.turned_away.say(crm)
                 raise CrmBudgetSpent(f"{crm}: the portal's own request budget is spent.",
                                      crm=crm, retry_after=wait, nothing_sent=not work.spent)
             if not _yields(work):  # a contact's page waits: saves and queue work stand back
-                self.storage.incr(f"crm-pages-waiting/{crm}", max(1, math.ceil(wait)))
-            time.sleep(wait)
+                self.waiting.say(crm)
+            time.sleep(min(wait, WAITING_SAID_EVERY))
 
     def _cost(self, crm: str, batch: Batch | None, work: Unit) -> int:
         """Slots this call takes: on the first call of calls announced together,
@@ -152,7 +159,7 @@ class SharedLimiter:
                                               window.get_expiry(), amount=cost):
                 return window
         if not _yields(work) and not work.spent:
-            self.storage.incr(f"crm-page-calls/{crm}", 1, amount=cost)
+            self.page_calls.say(crm, cost)
             work.page_calls += cost
         return None
 
@@ -163,16 +170,15 @@ class SharedLimiter:
         its contacts would have cost alone; `own` are the calls of this
         request's own page. A spike's saves then go to the queue, which
         writes them in bulk once the pages are served."""
-        waiting = int(self.storage.get(f"crm-pages-waiting/{crm}"))  # type: ignore[arg-type]
-        calls = int(self.storage.get(f"crm-page-calls/{crm}")) - own  # type: ignore[arg-type]
-        return waiting > 0 or calls >= window.amount
+        return (self.waiting.count(crm) > 0 or self.turned_away.count(crm) > 0
+                or self.page_calls.count(crm) - own >= window.amount)
 
     def pages_together(self, crm: str, contacts: int, calls: int) -> None:
         """One batch of `calls` calls read `contacts` contacts' pages: the
         contacts beyond the one whose calls were counted count as the calls
         each would have made alone, so a crowd's demand shows as it is."""
         if crm in self.items and contacts > 1:
-            self.storage.incr(f"crm-page-calls/{crm}", 1, amount=(contacts - 1) * calls)
+            self.page_calls.say(crm, (contacts - 1) * calls)
 
     def _patience(self, item: RateLimitItem, work: Unit) -> float:
         """How long a call may wait for a slot: spent work and queue workers
@@ -192,6 +198,25 @@ class SharedLimiter:
         batch = unit().batch
         if batch is not None and batch.crm == crm and batch.taken:
             batch.held += 1  # the first slot is not spent on a call yet
+
+
+class _Signal:
+    """Something pages did in the last `seconds`, seen by every process: a
+    moving window of events in the limiter's storage (a counter that expires
+    would forget a page still waiting once the first waiter's time is up)."""
+
+    ROOM = 10_000  # events kept per CRM: more than a second of any budget holds
+
+    def __init__(self, storage: MovingWindowSupport, name: str, seconds: float) -> None:
+        self.storage, self.name, self.seconds = storage, name, seconds
+
+    def say(self, crm: str, times: int = 1) -> None:
+        self.storage.acquire_entry(f"{self.name}/{crm}", self.ROOM, math.ceil(self.seconds),
+                                   times)
+
+    def count(self, crm: str) -> int:
+        return self.storage.get_moving_window(f"{self.name}/{crm}", self.ROOM,
+                                              self.seconds)[1]  # type: ignore[arg-type]
 
 
 def _margin(item: RateLimitItem) -> float:

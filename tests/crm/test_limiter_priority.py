@@ -67,3 +67,32 @@ def test_a_save_leaves_a_slot_to_a_waiting_page_and_goes_to_the_queue():
             limiter.acquire("main")
     page.join(5)
     assert done["page"] is not None
+
+
+def test_saves_stand_back_as_long_as_any_page_waits_not_only_the_first():
+    """Two pages wait in turn for a budget of one call a second. When the
+    first has its slot and the second still waits, a save must not take the
+    slot the second is waiting for (the first's waiting is long over)."""
+    limiter = SharedLimiter("memory://", {"main": "1/second"}, max_wait=3.0)
+    new_unit_of_work()
+    limiter.acquire("main")  # the window's one call is spent until 1 s
+    started = time.monotonic()
+    done: dict = {}
+    first = threading.Thread(target=call, args=(limiter, PAGE, done, "first"))
+    first.start()
+    first.join(5)  # the first page took the slot freed at 1 s
+    time.sleep(max(0.0, started + 1.3 - time.monotonic()))
+    second = threading.Thread(target=call, args=(limiter, PAGE, done, "second"))
+    second.start()  # it waits for the slot freed at 2 s
+    time.sleep(max(0.0, started + 2.15 - time.monotonic()))
+    new_unit_of_work()
+    with calls_under(SAVE):
+        try:
+            limiter.acquire("main")
+            done["save"] = time.monotonic()
+        except CrmRateLimited:
+            done["save"] = None
+    second.join(5)
+    assert done["first"] is not None and done["second"] is not None
+    assert done["save"] is None  # the save went to the queue...
+    assert done["second"] - started < 2.6  # ...and the waiting page had the slot at once
