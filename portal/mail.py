@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -31,6 +32,20 @@ class MailError(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What a message says. Made into MIME only when it is sent: Python's
+    email package takes longer to make a message than a page takes to
+    render, and a kept message need not cost its page that."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    language: str = "es"
+    message_id: str = ""  # given when the message is kept, so every try sends the same
+
+
 class Mailer:
     def __init__(self, settings: MailSettings, instance: Path, keep_seconds: float) -> None:
         """`keep_seconds`: how long the file backend keeps a message, as long as
@@ -42,12 +57,12 @@ class Mailer:
         self._lock = threading.Lock()
 
     def message(self, to: str, subject: str, text: str, html: str | None = None,
-                language: str = "es") -> EmailMessage:
+                language: str = "es", message_id: str = "") -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self.settings.sender
         msg["To"] = to
         msg["Subject"] = subject
-        msg["Message-ID"] = make_msgid(domain=self.settings.sender.rsplit("@", 1)[-1].strip(">"))
+        msg["Message-ID"] = message_id or self.new_message_id()
         msg["Auto-Submitted"] = "auto-generated"
         msg.set_content(text)
         if html:
@@ -55,6 +70,13 @@ class Mailer:
         # After the body: setting the content drops Content-* headers set before.
         msg["Content-Language"] = language
         return msg
+
+    def made(self, draft: Draft) -> EmailMessage:
+        return self.message(draft.to, draft.subject, draft.text, draft.html, draft.language,
+                            draft.message_id)
+
+    def new_message_id(self) -> str:
+        return make_msgid(domain=self.settings.sender.rsplit("@", 1)[-1].strip(">"))
 
     def send(self, msg: EmailMessage) -> None:
         for backend in self.settings.backends:

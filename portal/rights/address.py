@@ -33,7 +33,7 @@ from portal.delivery import delivery
 from portal.delivery.reader import read_profile
 from portal.delivery.writer import Outcome
 from portal.i18n import current_language
-from portal.mail import mailer
+from portal.mail import Draft
 from portal.profile.changes import Submission, build_change
 from portal.rights.models import EmailChange
 from portal.rights.notify import organisation_address
@@ -138,13 +138,13 @@ def report_not_me(token: str) -> Used:
                     current_language(), utcnow())
     config = current()
     with force_locale(config.portal.default_language):
-        message = mailer().message(
+        draft = Draft(
             to=organisation_address(config),
             subject=_("A contact reports a change they did not make"),
             text=render_template("emails/not_me_report.txt", site=config.portal.name,
                                  ref=checked.contact_ref, change=checked.change_id or ""),
             language=config.portal.default_language)
-    rights_records().outbox.post(message, "not-me-report")
+    rights_records().outbox.post(draft, "not-me-report")
     return Used(Result.REPORTED)
 
 

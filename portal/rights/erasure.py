@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.message import EmailMessage
 
 from flask import current_app, render_template
 from flask_babel import force_locale, format_datetime
@@ -30,7 +29,7 @@ from portal.db.keys import Keys
 from portal.db.models import utcnow
 from portal.delivery import delivery
 from portal.delivery.writer import Outcome, WriteResult
-from portal.mail import mailer
+from portal.mail import Draft
 from portal.rights.models import ChangeEvent, ConsentRecord, EmailChange, Erasure
 from portal.rights.notify import organisation_address
 from portal.rights.records import rights_records
@@ -107,24 +106,24 @@ def _reason(result: WriteResult) -> str:
 
 
 def _request(config: Config, contact: Contact, door: str, at: datetime, done: ErasureDone
-             ) -> EmailMessage:
+             ) -> Draft:
     staff = config.portal.default_language
     with force_locale(staff):
         values = {"site": config.portal.name, "email": contact.email, "name": contact.name,
                   "ref": contact.ref, "door": door_label(door), "done": done,
                   "when": format_datetime(at, "long")}
-        return mailer().message(
+        return Draft(
             to=organisation_address(config),
             subject=_("Erasure request: %(email)s", email=contact.email),
             text=render_template("emails/erasure_request.txt", **values), language=staff)
 
 
 def _acknowledgement(config: Config, contact: Contact, language: str, at: datetime,
-                     done: ErasureDone) -> EmailMessage:
+                     done: ErasureDone) -> Draft:
     with force_locale(language):
         values = {"site": config.portal.name, "done": done, "language": language,
                   "address": organisation_address(config), "when": format_datetime(at, "long")}
-        return mailer().message(
+        return Draft(
             to=contact.email,
             subject=_("We have received your request to be forgotten"),
             text=render_template("emails/erasure_ack.txt", **values),

@@ -4,9 +4,12 @@ a "this was not me" link; queued while the mail server is down."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+import json
+
+from sqlalchemy import select, update
 
 from portal.db import database
+from portal.db.keys import unseal
 from portal.rights.models import OutboxMessage
 from portal.rights.records import rights_records
 from tests.conftest import sign_in
@@ -82,6 +85,49 @@ def test_with_the_mail_server_down_the_save_stands_and_the_receipt_waits(make_ap
     assert outbox.flush() == 1
     assert "Offline" in text_of(server.inbox.wait_for(DEMO, count=2)[-1])
     assert outbox.waiting() == []
+    server.stop()
+
+
+def test_a_message_kept_whole_by_an_earlier_version_still_goes_out(app, smtp):
+    """Messages waiting in the outbox when the portal is upgraded were kept
+    as whole MIME messages; they are sent as they are."""
+    from email.message import EmailMessage
+
+    from portal.db.keys import seal
+    from portal.db.models import utcnow
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "portal@example.org", DEMO, "Kept"
+    message.set_content("Kept before the upgrade: ñ")
+    outbox = rights_records(app).outbox
+    with database(app).transaction() as db:
+        db.execute(OutboxMessage.__table__.insert().values(
+            contact_ref=None, purpose="receipt", created_at=utcnow(), next_try_at=utcnow(),
+            attempts=0, last_error="", sealed_message=seal(outbox.key, message.as_bytes())))
+    assert outbox.flush() == 1
+    [kept] = [m for m in smtp.wait_for(DEMO) if m["Subject"] == "Kept"]
+    assert "Kept before the upgrade: ñ" in text_of(kept)
+
+
+def test_a_message_tried_again_keeps_its_message_id(make_app):
+    server = MailServer()
+    app = make_app(replace=server.config())
+    client = app.test_client()
+    sign_in(client, server.inbox)
+    server.stop()
+    save(client, first_name="Later")
+    outbox = rights_records(app).outbox
+    outbox.background.submit(lambda: None).result()  # its first try failed
+    with database(app).transaction() as db:
+        sealed = db.execute(select(OutboxMessage.sealed_message)).scalar_one()
+    kept_id = json.loads(unseal(outbox.key, sealed))["draft"]["message_id"]
+    server.start()
+    with database(app).transaction() as db:
+        db.execute(update(OutboxMessage).values(next_try_at=OutboxMessage.created_at))
+    assert outbox.flush() == 1
+    receipt = server.inbox.wait_for(DEMO, count=2)[-1]
+    assert "Later" in text_of(receipt)
+    assert receipt["Message-ID"] == kept_id  # every try sends the id it was kept with
     server.stop()
 
 

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
 
 from flask import flash, render_template
 from flask_babel import force_locale
@@ -30,7 +29,7 @@ from portal.db import database
 from portal.db.models import utcnow
 from portal.delivery import delivery
 from portal.hosting.urls import external_url
-from portal.mail import mailer
+from portal.mail import Draft
 from portal.rights.models import EmailChange
 from portal.rights.records.history import EMAIL_CHANGE_ASKED, store_event
 from portal.rights.records.links import CONFIRM_EMAIL, NOT_ME_EMAIL
@@ -72,8 +71,8 @@ def split_address_change(config: Config, contact: Contact, profile: Profile,
 class Letters:
     """What to send once the CRM said whether the new address is taken."""
 
-    confirm: EmailMessage
-    taken: EmailMessage
+    confirm: Draft
+    taken: Draft
 
 
 def ask_email_change(contact: Contact, new_address: str, *, door: str, language: str) -> bool:
@@ -142,11 +141,11 @@ def _letters(config: Config, new_address: str, link: str, language: str) -> Lett
     site, minutes = config.portal.name, config.portal.link_lifetime_minutes
     values = {"site": site, "link": link, "minutes": minutes, "language": language}
     with force_locale(language):
-        confirm = mailer().message(
+        confirm = Draft(
             to=new_address, subject=_("Confirm your new email address at %(site)s", site=site),
             text=render_template("emails/confirm_email.txt", **values),
             html=render_template("emails/confirm_email.html", **values), language=language)
-        taken = mailer().message(
+        taken = Draft(
             to=new_address, subject=_("Your email address at %(site)s", site=site),
             text=render_template("emails/address_taken.txt", **values),
             html=render_template("emails/address_taken.html", **values), language=language)
@@ -154,12 +153,12 @@ def _letters(config: Config, new_address: str, link: str, language: str) -> Lett
 
 
 def _notice(config: Config, old_address: str, new_address: str, link: str,
-            language: str) -> EmailMessage:
+            language: str) -> Draft:
     site = config.portal.name
     values = {"site": site, "new": new_address, "link": link, "days": config.rights.not_me_days,
               "language": language}
     with force_locale(language):
-        return mailer().message(
+        return Draft(
             to=old_address, subject=_("A change of your email address at %(site)s", site=site),
             text=render_template("emails/email_notice.txt", **values),
             html=render_template("emails/email_notice.html", **values), language=language)

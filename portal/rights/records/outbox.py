@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -23,12 +24,13 @@ from sqlalchemy import delete, insert, select, update
 from portal.db.engine import Database, Every
 from portal.db.keys import Keys, seal, unseal
 from portal.db.models import utcnow
-from portal.mail import Mailer, MailError
+from portal.mail import Draft, Mailer, MailError
 from portal.rights.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 KEY_PURPOSE = "mail outbox"
+DRAFT = "draft"  # a kept message's JSON: {"draft": {...}}
 LEASE = timedelta(minutes=5)  # a worker sending a message holds it this long
 FIRST_WAIT = timedelta(minutes=1)  # doubling after each failure...
 LONGEST_WAIT = timedelta(hours=1)  # ...up to this
@@ -51,16 +53,18 @@ class Outbox:
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-mail")
         self.retrying = Every(60)
 
-    def post(self, message: EmailMessage, purpose: str, contact_ref: str | None = None) -> None:
-        """Keep `message`, then send it after the answer."""
+    def post(self, draft: Draft, purpose: str, contact_ref: str | None = None) -> None:
+        """Keep `draft`, then make it into a message and send it after the
+        answer (the mail thread, one of many threads, takes a smaller share
+        of a busy worker than pages do)."""
         now = utcnow()
+        draft = replace(draft, message_id=draft.message_id or self.mailer.new_message_id())
+        kept = json.dumps({DRAFT: asdict(draft)}).encode()
         with self.database.transaction() as db:
             message_id = db.execute(insert(OutboxMessage).returning(OutboxMessage.id), dict(
                 contact_ref=contact_ref, purpose=purpose, created_at=now, next_try_at=now,
-                attempts=0, last_error="", sealed_message=seal(self.key, message.as_bytes()))
-            ).scalar_one()
-        # The message in hand goes as it is: read back, it would be parsed again.
-        self.background.submit(self._send_one, message_id, message)
+                attempts=0, last_error="", sealed_message=seal(self.key, kept))).scalar_one()
+        self.background.submit(self._send_one, message_id, draft)
 
     def retry_when_due(self) -> None:
         """Ride on a request: at most once a minute, send what is waiting."""
@@ -88,8 +92,8 @@ class Outbox:
         with self.database.transaction() as db:
             db.execute(delete(OutboxMessage).where(OutboxMessage.contact_ref == contact_ref))
 
-    def _send_one(self, message_id: int, message: EmailMessage | None = None) -> int:
-        """Send the kept message `message_id` (`message`: the same, still in
+    def _send_one(self, message_id: int, draft: Draft | None = None) -> int:
+        """Send the kept message `message_id` (`draft`: the same, still in
         hand) unless another worker holds it or sent it."""
         now = utcnow()
         with self.database.transaction() as db:  # claim it: no other worker sends it meanwhile
@@ -102,7 +106,7 @@ class Outbox:
         if row is None:
             return 0
         sealed, attempts, created_at, purpose = row
-        message = message or self._opened(message_id, purpose, sealed)
+        message = self.mailer.made(draft) if draft else self._opened(message_id, purpose, sealed)
         if message is None:
             return 0
         try:
@@ -119,6 +123,9 @@ class Outbox:
         if raw is None:  # sealed under another secret key: no one can read it any more
             self._drop(message_id, purpose, "sealed under another secret key")
             return None
+        if raw.startswith(b'{"%s"' % DRAFT.encode()):
+            return self.mailer.made(Draft(**json.loads(raw)[DRAFT]))
+        # Kept whole, as earlier versions kept every message.
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         return message

@@ -17,7 +17,7 @@ from portal.config import Config
 from portal.crm.base import Contact
 from portal.hosting.urls import external_url
 from portal.i18n import LANGUAGE_NAMES, text_for
-from portal.mail import mailer
+from portal.mail import Draft
 from portal.rights.records.history import door_label
 from portal.rights.records.links import NOT_ME
 from portal.rights.records.parts import rights_records
@@ -60,8 +60,8 @@ def send_receipt(config: Config, contact: Contact, change_id: str, summary: Summ
                   "portal_link": external_url("auth.start"),
                   "not_me_link": external_url("rights.link_page", kind="not-me", token=token),
                   "days": config.rights.not_me_days, "language": language}
-        message = mailer().message(
+        draft = Draft(
             to=contact.email, subject=_("Your changes at %(site)s", site=site),
             text=render_template("emails/receipt.txt", **values),
             html=render_template("emails/receipt.html", **values), language=language)
-    records.outbox.post(message, "receipt", contact.ref)
+    records.outbox.post(draft, "receipt", contact.ref)
