@@ -160,8 +160,8 @@ def run_one(crm_name: str, arrival: str, args: argparse.Namespace, folder: Path,
     (work / "arrivals.json").write_text(json.dumps(arrivals[1:]), encoding="utf-8")
     port = free_port()
     web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "32",
-         "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
+        [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60",
+         "wsgi:app"],  # threads as gunicorn.conf.py sets them
         cwd=ROOT, env=env, stdout=(work / "gunicorn.log").open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     server = crm.harness.server

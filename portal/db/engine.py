@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
@@ -46,7 +47,8 @@ class Database:
             # for their turn to write hold one, and gunicorn may run dozens.
             options.update(pool_size=10, max_overflow=SQLITE_EXTRA_CONNECTIONS)
         self.engine: Engine = create_engine(self.url, **options)
-        self._writers = WriterQueue(busy_seconds) if self.dialect == "sqlite" else None
+        self._writers = WriterQueue(busy_seconds, _beside(self.url.database, "writers")) \
+            if self.dialect == "sqlite" else None
         if self._writers is not None:
             _take_over_sqlite_transactions(self.engine, self._writers)
 
@@ -121,13 +123,12 @@ class Database:
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
                     connection.commit()
             return
-        database_file = self.url.database
-        if not database_file or database_file == ":memory:":
+        path = _beside(self.url.database, name)
+        if path is None:
             with self._writing_ends(), self.engine.connect() as connection:
                 yield connection
             return
-        path = Path(database_file)
-        with open(path.with_name(f"{path.name}.{name}.lock"), "a") as lock:
+        with open(path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # freed when the file closes, or its process dies
             try:
                 with self._writing_ends(), self.engine.connect() as connection:
@@ -140,6 +141,14 @@ class Database:
         self.engine.dispose()
 
 
+def _beside(database_file: str | None, name: str) -> Path | None:
+    """A lock file beside a SQLite database file (None in memory)."""
+    if not database_file or database_file == ":memory:":
+        return None
+    path = Path(database_file)
+    return path.with_name(f"{path.name}.{name}.lock")
+
+
 def lock_key(name: str) -> int:
     """A PostgreSQL advisory lock number (signed 64 bits) for a name."""
     return int.from_bytes(hashlib.sha256(f"portal:{name}".encode()).digest()[:8], "big",
@@ -147,19 +156,23 @@ def lock_key(name: str) -> int:
 
 
 class WriterQueue:
-    """SQLite's writers, one at a time in each process.
+    """SQLite's writers, one at a time on the machine.
 
     SQLite has one write lock, and a connection that finds it taken polls
-    with growing sleeps: with dozens of threads writing at once, a writer
-    can miss every turn until its busy timeout ends ("database is locked").
-    A thread that is about to write queues here instead, so only one
-    thread per process at a time waits for SQLite's lock. A thread keeps
-    its turn until its transaction has ended (`until_done`)."""
+    with growing sleeps (up to a tenth of a second each): with dozens of
+    threads writing at once, a writer can miss every turn until its busy
+    timeout ends ("database is locked"), and one that gets it has often
+    slept far past the moment it was free. A thread that is about to write
+    queues here instead: on a lock of its process, then, as the only one
+    of its process, on a file lock beside the database that the other
+    processes take too. A thread keeps its turn until its transaction has
+    ended (`until_done`)."""
 
-    def __init__(self, wait_seconds: float) -> None:
+    def __init__(self, wait_seconds: float, lock_file: Path | None = None) -> None:
         self.wait_seconds = wait_seconds
         self._lock = threading.Lock()
         self._held = threading.local()
+        self._machine = _MachineLock(lock_file) if lock_file is not None else None
 
     def enter(self) -> None:
         if getattr(self._held, "turn", False):
@@ -167,6 +180,8 @@ class WriterQueue:
         # Bounded like SQLite's own wait: a thread that writes on a second
         # connection inside its first transaction is left to SQLite as before.
         self._held.turn = self._lock.acquire(timeout=self.wait_seconds)
+        if self._held.turn and self._machine is not None:
+            self._held.machine = self._machine.take(time.monotonic() + self.wait_seconds)
 
     @contextmanager
     def until_done(self) -> Iterator[None]:
@@ -181,7 +196,45 @@ class WriterQueue:
             self._held.depth = depth
             if depth == 0 and getattr(self._held, "turn", False):
                 self._held.turn = False
+                if getattr(self._held, "machine", False):
+                    self._held.machine = False
+                    assert self._machine is not None
+                    self._machine.give_back()
                 self._lock.release()
+
+
+class _MachineLock:
+    """An exclusive lock on a file, between processes (held by one thread of
+    a process at a time: the holder of the process's writer turn)."""
+
+    POLL_SECONDS = 0.001  # far below SQLite's own sleeps; the waiter is one thread a process
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+        self._pid = 0
+
+    def take(self, deadline: float) -> bool:
+        """Whether it was taken before `deadline` (past it, SQLite's own wait decides)."""
+        descriptor = self._descriptor()
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(self.POLL_SECONDS)
+
+    def give_back(self) -> None:
+        fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+
+    def _descriptor(self) -> int:
+        # A file opened before gunicorn forked would be one lock for every
+        # worker: each process opens its own.
+        if self._file is None or self._pid != os.getpid():
+            self._file, self._pid = open(self.path, "a"), os.getpid()
+        return self._file.fileno()
 
 
 READS = ("SELECT", "BEGIN", "PRAGMA")
