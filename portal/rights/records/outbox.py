@@ -14,6 +14,7 @@ import email
 import email.policy
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -60,11 +61,13 @@ class Outbox:
         now = utcnow()
         draft = replace(draft, message_id=draft.message_id or self.mailer.new_message_id())
         kept = json.dumps({DRAFT: asdict(draft)}).encode()
-        with self.database.transaction() as db:
+        with self.database.transaction() as db:  # held by this worker, which sends it next
             message_id = db.execute(insert(OutboxMessage).returning(OutboxMessage.id), dict(
-                contact_ref=contact_ref, purpose=purpose, created_at=now, next_try_at=now,
-                attempts=0, last_error="", sealed_message=seal(self.key, kept))).scalar_one()
-        self.background.submit(self._send_one, message_id, draft)
+                contact_ref=contact_ref, purpose=purpose, created_at=now,
+                next_try_at=now + LEASE, attempts=0, last_error="",
+                sealed_message=seal(self.key, kept))).scalar_one()
+        self.background.submit(self._send, message_id, lambda: self.mailer.made(draft),
+                               purpose, 0, now)
 
     def retry_when_due(self) -> None:
         """Ride on a request: at most once a minute, send what is waiting."""
@@ -92,9 +95,8 @@ class Outbox:
         with self.database.transaction() as db:
             db.execute(delete(OutboxMessage).where(OutboxMessage.contact_ref == contact_ref))
 
-    def _send_one(self, message_id: int, draft: Draft | None = None) -> int:
-        """Send the kept message `message_id` (`draft`: the same, still in
-        hand) unless another worker holds it or sent it."""
+    def _send_one(self, message_id: int) -> int:
+        """Send the kept message `message_id` unless another worker holds it or sent it."""
         now = utcnow()
         with self.database.transaction() as db:  # claim it: no other worker sends it meanwhile
             row = db.execute(
@@ -106,7 +108,14 @@ class Outbox:
         if row is None:
             return 0
         sealed, attempts, created_at, purpose = row
-        message = self.mailer.made(draft) if draft else self._opened(message_id, purpose, sealed)
+        return self._send(message_id, lambda: self._opened(message_id, purpose, sealed), purpose,
+                          attempts, created_at)
+
+    def _send(self, message_id: int, message_of: Callable[[], EmailMessage | None], purpose: str,
+              attempts: int, created_at: datetime) -> int:
+        """Send a message this worker holds; the message is made (or read
+        back) here, in the mail thread."""
+        message = message_of()
         if message is None:
             return 0
         try:
