@@ -254,8 +254,11 @@ def _take_over_sqlite_transactions(engine: Engine, writers: WriterQueue) -> None
     place among the process's writers."""
 
     @event.listens_for(engine, "before_cursor_execute")
-    def before_statement(_connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    def before_statement(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
         if _writes(statement):
+            if connection.get_execution_options().get("sqlite_begin", "") is None:
+                # Its turn would never end: `reading()` has no block that ends it.
+                raise RuntimeError("Database.reading() is for reads; write in transaction().")
             writers.enter()
 
     @event.listens_for(engine, "connect")

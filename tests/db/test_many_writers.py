@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+import pytest
 from sqlalchemy import text
 
 from portal.db.engine import Database
@@ -111,3 +112,18 @@ with database.transaction() as db:
     print("writing", flush=True)
     time.sleep(0.3)
 """
+
+
+def test_a_read_only_connection_refuses_to_write(tmp_path):
+    # A write there would take the writers' turn with no transaction to end
+    # it, and every later writer of the process would wait for it in vain.
+    database = Database(f"sqlite:///{tmp_path / 'portal.sqlite3'}", busy_seconds=1.0)
+    with database.transaction() as db:
+        db.execute(text("CREATE TABLE saves (who TEXT)"))
+    with pytest.raises(RuntimeError), database.reading() as db:
+        db.execute(text("INSERT INTO saves VALUES ('stray')"))
+    with database.transaction() as db:  # the next writer gets its turn at once
+        db.execute(text("INSERT INTO saves VALUES ('next')"))
+        kept = db.execute(text("SELECT who FROM saves")).scalars().all()
+    assert kept == ["next"]
+    database.dispose()
