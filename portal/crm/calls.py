@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,14 @@ SAVE = CallPolicy(gives_way=True)
 BACKGROUND = CallPolicy(background=True)
 
 
+class Stamp(NamedTuple):
+    """When slots were counted in one of a CRM's budget windows."""
+
+    key: str  # the window's, in the limiter's store
+    seconds: int  # the window's length
+    at: float
+
+
 @dataclass
 class Batch:
     """A read of `calls` calls to `crm`: its first call takes all the slots."""
@@ -40,6 +49,7 @@ class Batch:
     calls: int
     taken: bool = False
     held: int = 0  # slots taken and not yet used
+    stamps: list[Stamp] = field(default_factory=list)  # the held slots', per window
 
 
 @dataclass

@@ -11,6 +11,9 @@ for the budget, saves and queue work that sent nothing yet take no slot at
 all. A page read that takes several calls reserves them all with its first,
 so it never spends one call and then finds no slot for the next; a
 save does the same with its write, or leaves it to the queue untouched.
+A slot used late (a reserved one, or one whose thread waited after taking
+it) is counted again from its use, as the CRM counts the call when it
+arrives (portal.crm.slots).
 
 Each `[crm.NAME]` block may set `rate_limit = "5/second"` (any `limits`
 string, "100/10 seconds" too); "off" turns it off. The default is the limit
@@ -25,11 +28,12 @@ import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from limits.storage import MovingWindowSupport, Storage, storage_from_string
+from limits.storage import MovingWindowSupport, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmBudgetSpent, CrmConfigError
-from portal.crm.calls import Batch, Unit, unit
+from portal.crm.calls import Batch, Stamp, Unit, unit
+from portal.crm.slots import StampedWindow, stamped_storage
 
 # Seconds a waiting call adds after a slot frees: between our count and the
 # CRM's lie the network and the scheduling of the sending thread. A tenth of
@@ -50,12 +54,12 @@ class SharedLimiter:
 
     def __init__(self, storage_url: str | Storage, rates: Mapping[str, str | None],
                  max_wait: float = 2.0) -> None:
-        storage = storage_from_string(storage_url) if isinstance(storage_url, str) else storage_url
-        if not isinstance(storage, MovingWindowSupport):
-            raise CrmConfigError(f'storage_url "{storage_url}" cannot keep a moving window; '
-                                 'use "memory://" or "redis://...".')
-        self.storage = storage
-        self.window = MovingWindowRateLimiter(self.storage)
+        storage = stamped_storage(storage_url) if isinstance(storage_url, str) else storage_url
+        if not isinstance(storage, MovingWindowSupport) or not isinstance(storage, StampedWindow):
+            raise CrmConfigError(f'storage_url "{storage_url}" cannot keep the limiter\'s '
+                                 'moving windows; use "memory://" or "redis://...".')
+        self.storage: StampedWindow = storage
+        self.window = MovingWindowRateLimiter(storage)
         # What pages did lately, for saves and queue work to give way to.
         self.waiting = _Signal(storage, "crm-pages-waiting", WAITING_SAID_EVERY + MARGIN)
         self.turned_away = _Signal(storage, "crm-pages-turned-away", TURNED_AWAY_SECONDS)
@@ -90,16 +94,19 @@ class SharedLimiter:
         batch = work.batch if work.batch is not None and work.batch.crm == crm else None
         if batch is not None and batch.held:  # a slot this read reserved with its first call
             batch.held -= 1
-            return
+            if self._count_from_now(batch.stamps):
+                return
+            # It lapsed before its use: this call takes a slot of its own.
         cost = self._cost(crm, batch, work)
         patience = self._patience(item, work) if patience is None else patience
         started = time.monotonic()
         while True:
-            full = self._take(crm, cost, work)
+            full, stamps = self._take(crm, cost, work)
             if full is None:
                 work.spent = True
+                self._count_from_now(stamps)  # the wait for the store may have made it late
                 if batch is not None and not batch.taken:
-                    batch.taken, batch.held = True, cost - 1
+                    batch.taken, batch.held, batch.stamps = True, cost - 1, stamps
                 return
             reset = self.window.get_window_stats(full, "crm-out", crm).reset_time
             # The margin keeps requests sent just as a slot frees from reaching
@@ -112,9 +119,17 @@ class SharedLimiter:
                     self.turned_away.say(crm)
                 raise CrmBudgetSpent(f"{crm}: the portal's own request budget is spent.",
                                      crm=crm, retry_after=wait, nothing_sent=not work.spent)
-            if not _yields(work):  # a contact's page waits: saves and queue work stand back
+            self._sleep(crm, work, wait)
+
+    def _sleep(self, crm: str, work: Unit, wait: float) -> None:
+        """Wait `wait` seconds before trying again (trying sooner would take a
+        slot the moment it lapses, without the margin); a contact's page says
+        it waits at least once a second, so saves and queue work stand back."""
+        until = time.monotonic() + wait
+        while (left := until - time.monotonic()) > 0:
+            if not _yields(work):
                 self.waiting.say(crm)
-            time.sleep(min(wait, WAITING_SAID_EVERY))
+            time.sleep(min(left, WAITING_SAID_EVERY))
 
     def _cost(self, crm: str, batch: Batch | None, work: Unit) -> int:
         """Slots this call takes: on the first call of calls announced together,
@@ -138,30 +153,47 @@ class SharedLimiter:
         """The CRM's budget windows, its pace first."""
         return [w for w in (self.paces.get(crm), self.items[crm]) if w is not None]
 
-    def _take(self, crm: str, cost: int, work: Unit) -> RateLimitItem | None:
-        """Take the slots in each window of the CRM's budget (its pace first),
-        or give the window that has none. The storage's own moving-window step
-        does it, with the reserve taken off the limit: it checks that the
-        reserve stays free and takes all `cost` slots or none in one step, for
-        every process (in Redis it is one script). Entries it trims on success
-        are already outside the window, so calls counted against the whole
-        limit still see every recent one. While pages want the budget, in any
-        process, a save or queue work that has sent nothing yet takes no slot."""
+    def _take(self, crm: str, cost: int, work: Unit) -> tuple[RateLimitItem | None, list[Stamp]]:
+        """Take the slots in each window of the CRM's budget (its pace first):
+        (None, their stamps), or (the window that has none, []). The store's
+        moving-window step does it, with the reserve taken off the limit: it
+        checks that the reserve stays free and takes all `cost` slots or none
+        in one step, for every process (in Redis it is one script). Entries it
+        trims on success are already outside the window, so calls counted
+        against the whole limit still see every recent one. While pages want
+        the budget, in any process, a save or queue work that has sent
+        nothing yet takes no slot."""
         windows = self._windows(crm)
         if _yields(work) and self._pages_busy(crm, windows[0], work.page_calls):
             if not work.policy.background:  # a save: the queue waits better than the contact
                 raise CrmBudgetSpent(f"{crm}: contacts' pages come first just now.", crm=crm,
                                      retry_after=windows[0].get_expiry(), nothing_sent=True)
-            return windows[0]
+            return windows[0], []
+        stamps = []
         for window in windows:
-            if not self.storage.acquire_entry(window.key_for("crm-out", crm),
-                                              window.amount - _reserve(window.amount, work),
-                                              window.get_expiry(), amount=cost):
-                return window
+            key = window.key_for("crm-out", crm)
+            at = self.storage.take(key, window.amount - _reserve(window.amount, work),
+                                   window.get_expiry(), cost)
+            if at is None:
+                return window, []
+            stamps.append(Stamp(key, window.get_expiry(), at))
         if not _yields(work) and not work.spent:
             self.page_calls.say(crm, cost)
             work.page_calls += cost
-        return None
+        return None, stamps
+
+    def _count_from_now(self, stamps: list[Stamp]) -> bool:
+        """A call is going out on a slot stamped `stamps`: if that was longer
+        ago than half the margin a waiter adds, count one such slot from now
+        instead. False if one had lapsed already (nothing left to move)."""
+        now = time.time()
+        moved = True
+        for stamp in stamps:
+            if now - stamp.at > _margin_of(stamp.seconds) / 2:
+                # A lapsed slot in one window leaves the others moved: a
+                # slight over-count, in a case as rare as a call a window late.
+                moved = self.storage.restamp(stamp.key, stamp.at, stamp.seconds) and moved
+        return moved
 
     def _pages_busy(self, crm: str, window: RateLimitItem, own: int) -> bool:
         """Whether other contacts' pages want this CRM's budget now: one waits
@@ -220,7 +252,11 @@ class _Signal:
 
 
 def _margin(item: RateLimitItem) -> float:
-    return min(MARGIN, MARGIN_SHARE * item.get_expiry())
+    return _margin_of(item.get_expiry())
+
+
+def _margin_of(seconds: int) -> float:
+    return min(MARGIN, MARGIN_SHARE * seconds)
 
 
 def _reserve(amount: int, work: Unit) -> int:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 import time
 
-from limits.storage import MovingWindowSupport, RedisStorage, Storage, storage_from_string
-from sqlalchemy import delete, func, insert, select
+from limits.storage import MovingWindowSupport, Storage
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.crm.slots import RestampingRedis, stamped_storage
 from portal.db.engine import Database
 from portal.db.shared_models import OutboundRequest
 
@@ -36,7 +37,7 @@ def request_window(storage_url: str, database: Database) -> Storage:
     if not names_redis(storage_url):
         return DatabaseWindow(database)
     if storage_url.startswith(("redis+sentinel://", "redis+cluster://")):
-        return storage_from_string(storage_url)  # type: ignore[return-value]
+        return stamped_storage(storage_url)
     return ForgivingRedisWindow(storage_url)
 
 
@@ -54,18 +55,31 @@ class DatabaseWindow(Storage, MovingWindowSupport):
         return SQLAlchemyError
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return self.take(key, limit, expiry, amount) is not None
+
+    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
         if amount > limit:
-            return False
-        now = time.time()
+            return None
         with self.database.exclusive(f"outbound:{key}") as db:
+            now = time.time()  # once the lock is ours: waiting for it is not sending
             db.execute(delete(OutboundRequest).where(OutboundRequest.key == key,
                                                      OutboundRequest.at <= now - expiry))
             taken = db.execute(select(func.count()).select_from(OutboundRequest)
                                .where(OutboundRequest.key == key)).scalar_one()
             if taken + amount > limit:
-                return False
+                return None
             db.execute(insert(OutboundRequest), [{"key": key, "at": now}] * amount)
-        return True
+        return now
+
+    def restamp(self, key: str, stamp: float, expiry: int) -> bool:
+        with self.database.transaction() as db:
+            now = time.time()
+            one = (select(OutboundRequest.id).where(OutboundRequest.key == key,
+                                                    OutboundRequest.at == stamp)
+                   .limit(1).scalar_subquery())
+            moved = db.execute(update(OutboundRequest).where(OutboundRequest.id == one)
+                               .values(at=now)).rowcount
+        return bool(moved) and stamp > now - expiry
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = time.time()
@@ -114,17 +128,23 @@ class DatabaseWindow(Storage, MovingWindowSupport):
         return float(last) if last is not None else time.time()
 
 
-class ForgivingRedisWindow(RedisStorage):
+class ForgivingRedisWindow(RestampingRedis):
     """The `limits` package's Redis moving window; while Redis cannot be
     reached every window is full, so callers wait or give up as they would
     for a CRM's spent budget, instead of failing."""
 
-    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
         try:
-            return super().acquire_entry(key, limit, expiry, amount)
+            return super().take(key, limit, expiry, amount)
         except self.base_exceptions as exc:
             log.warning("Redis cannot count the CRM's requests (%s): no request now.", exc)
-            return False
+            return None
+
+    def restamp(self, key: str, stamp: float, expiry: int) -> bool:
+        try:
+            return super().restamp(key, stamp, expiry)
+        except self.base_exceptions:
+            return True  # the slot was taken; with Redis gone no other call is
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         try:

@@ -1,0 +1,86 @@
+"""The CRM counts a call when it arrives, not when the portal took its slot.
+A slot taken well before its call goes out (the later calls of a read that
+reserved several, or a call whose thread waited after taking it) is counted
+again from the moment it is used, so the freed slots never let more calls
+into one of the CRM's windows than its budget."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from portal.crm.base import PAGE, calls_under, new_unit_of_work
+from portal.crm.calls import calls_together
+from portal.crm.limiter import SharedLimiter
+from portal.crm.slots import MemoryWindow
+from tests.resilience.test_reads import max_in_one_second
+
+
+def test_calls_sent_after_their_reservation_keep_the_crm_within_its_budget():
+    limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=5.0)
+    sent: list[float] = []
+    started = threading.Event()
+
+    def slow_read() -> None:  # four calls reserved at once, each 0.3 s after the last
+        new_unit_of_work()
+        with calls_under(PAGE), calls_together("main", 4):
+            for number in range(4):
+                limiter.acquire("main")
+                sent.append(time.monotonic())
+                started.set()
+                time.sleep(0.3)
+
+    def quick_reads() -> None:  # single calls, as soon as the budget gives one
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            new_unit_of_work()
+            limiter.acquire("main")
+            sent.append(time.monotonic())
+
+    reader = threading.Thread(target=slow_read)
+    reader.start()
+    started.wait(5)
+    others = [threading.Thread(target=quick_reads) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    for thread in [reader, *others]:
+        thread.join(10)
+    # Without re-counting, the four slots of the slow read lapse together a
+    # second after its first call, while its last two calls still count at
+    # the CRM: six calls land within one second.
+    assert max_in_one_second(sent) <= 5
+    assert len(sent) >= 12  # and the budget is still used, not wasted
+
+
+def test_a_page_that_waits_longer_than_a_second_still_leaves_the_margin():
+    # A waiting page wakes at least once a second to say it still waits;
+    # waking so, it must not take the slot the moment it lapses, as the CRM
+    # may count the last call a little later than the portal did.
+    limiter = SharedLimiter("memory://", {"main": "1/2 seconds"}, max_wait=5.0)
+    new_unit_of_work()
+    limiter.acquire("main")
+    first = time.monotonic()
+    new_unit_of_work()
+    limiter.acquire("main")
+    assert time.monotonic() - first >= 2 + 0.15  # the window, and most of its 0.2 s margin
+
+
+def a_slot_moved_counts_from_its_new_time(window) -> None:
+    """What every store of the limiter's windows must do (memory, the
+    portal's database, Redis): a slot moved is counted from its move, a slot
+    that lapsed cannot be moved."""
+    key = f"crm-out/stamps-{time.monotonic_ns()}"
+    stamp = window.take(key, 5, 1, 3)
+    assert stamp is not None
+    assert window.take(key, 5, 1, 3) is None  # three of five taken: no room for three more
+    time.sleep(0.6)
+    assert window.restamp(key, stamp, 1)
+    time.sleep(0.5)  # the first three slots were taken 1.1 s ago; one was moved 0.5 s ago
+    assert window.get_moving_window(key, 5, 1)[1] == 1
+    assert window.take(key, 5, 1, 5) is None
+    assert window.take(key, 5, 1, 4) is not None
+    assert not window.restamp(key, stamp, 1)  # the others lapsed: nothing left to move
+
+
+def test_the_memory_window_moves_a_slot():
+    a_slot_moved_counts_from_its_new_time(MemoryWindow())
