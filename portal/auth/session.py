@@ -165,8 +165,12 @@ class DatabaseSessions(SessionInterface):
             return  # an asset: no one read or wrote the session, nothing to remember
         response.vary.add("Cookie")
         stored = session.stored
+        replaced = None  # a record that goes in the same transaction as the new one is kept
         if stored is not None and (session.renew or not session):
-            self.store.delete(stored.id_hash)
+            if session:
+                replaced = stored.id_hash
+            else:
+                self.store.delete(stored.id_hash)
             stored = None
         now = utcnow()
         if not session:
@@ -174,7 +178,7 @@ class DatabaseSessions(SessionInterface):
                 self._forget_cookie(app, response)
         elif stored is None:
             cookie = new_token()
-            self._save(session, token_hash(cookie), now, now, new=True)
+            self._save(session, token_hash(cookie), now, now, new=True, replacing=replaced)
             self._set_cookie(app, session, response, cookie)
         elif session.modified:
             self._save(session, stored.id_hash, stored.created_at, now, new=False)
@@ -185,12 +189,12 @@ class DatabaseSessions(SessionInterface):
             self.store.purge(now)
 
     def _save(self, session: ServerSession, id_hash: str, created: datetime, now: datetime,
-              new: bool) -> None:
+              new: bool, replacing: str | None = None) -> None:
         contact = session.get("contact") or {}
         columns = Columns(door=contact.get("via"), contact_ref=contact.get("ref"),
                           scope=contact.get("scope"), language=session.get("lang"))
         self.store.save(id_hash, dict(session), columns, created, now,
-                        self.lifetimes.end(created, now, bool(contact)), new)
+                        self.lifetimes.end(created, now, bool(contact)), new, replacing)
 
     def _set_cookie(self, app: Flask, session: ServerSession, response: Response,
                     cookie: str) -> None:

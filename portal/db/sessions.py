@@ -65,13 +65,18 @@ class SessionStore:
         return StoredSession(id_hash, created_at, last_seen_at, contact_ref, language, data)
 
     def save(self, id_hash: str, data: dict[str, Any], columns: Columns, created_at: datetime,
-             seen_at: datetime, expires_at: datetime, new: bool) -> None:
+             seen_at: datetime, expires_at: datetime, new: bool,
+             replacing: str | None = None) -> None:
+        """Keep a session's record; a new one may take the place of `replacing`
+        (a session renewed under a new id), in the same transaction."""
         values = {"last_seen_at": seen_at, "expires_at": expires_at, "door": columns.door,
                   "contact_ref": columns.contact_ref, "scope": columns.scope,
                   "language": columns.language,
                   "sealed_data": seal(self._key(id_hash),
                                       session_json_serializer.dumps(data).encode())}
         with self.database.transaction() as db:
+            if replacing is not None:
+                db.execute(delete(SessionRecord).where(SessionRecord.id_hash == replacing))
             if new:
                 db.execute(insert(SessionRecord),
                            {"id_hash": id_hash, "created_at": created_at, **values})

@@ -78,6 +78,7 @@ def test_signing_in_gives_a_new_id(db_app, smtp):
         before = browser.cookies["session"]
         sign_in_over_http(base, smtp, browser=browser)
         assert browser.cookies["session"] != before
+        assert len(records(db_app)) == 1  # the new record took the old one's place
         planted = requests.get(base + "/profile/", headers={"Cookie": f"session={before}"},
                                allow_redirects=False)
         assert planted.status_code == 302  # a cookie planted before sign-in opens nothing
