@@ -29,12 +29,12 @@ BULK_WRITE_TRANSACTIONS = 3
 def write_transactions(engine: Engine) -> Iterator[list[str]]:
     """The transactions committed on `engine` in the block that wrote (or, on
     SQLite, held the write lock from BEGIN IMMEDIATE): one line each, its
-    statements' first words."""
+    statements' first three words ("INSERT INTO sessions")."""
     committed: list[str] = []
 
     def statement(conn: Any, _cursor: Any, text: str, *_: Any) -> None:
-        words = " ".join(text.split()[:2]).upper()
-        if words.startswith(WRITES) or words == "BEGIN IMMEDIATE":
+        words = " ".join(text.split()[:3])
+        if words.upper().startswith(WRITES) or words.upper() == "BEGIN IMMEDIATE":
             conn.info.setdefault("writes", []).append(words)
 
     def commit(conn: Any) -> None:

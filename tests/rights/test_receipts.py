@@ -34,6 +34,24 @@ def test_a_save_that_changed_something_sends_a_receipt(signed, smtp):
     assert "/rights/not-me/" in text and "http://localhost/" in text
 
 
+def test_a_save_keeps_its_records_and_receipt_in_one_write_of_the_portals_database(signed, app,
+                                                                                 smtp):
+    # On SQLite every write transaction waits for the one writer's turn that
+    # other contacts' pages wait for too: a save takes two, not four.
+    from tests.db.test_bulk_delivery import write_transactions
+
+    signed.get("/profile/?lang=en")
+    before = len(smtp.sent_to(DEMO))
+    with write_transactions(database(app).engine) as committed:
+        answer = save(signed, lang="en", first_name="Ane Miren", sub_events="y")
+    assert answer.status_code == 302
+    records = [t for t in committed if "INSERT INTO consent_records" in t]
+    assert len(records) == 1
+    assert "INSERT INTO rights_links" in records[0] and "INSERT INTO mail_outbox" in records[0]
+    assert len(committed) == 2, committed  # with the session's record
+    assert "/rights/not-me/" in text_of(smtp.wait_for(DEMO, count=before + 1)[-1])
+
+
 def test_the_receipt_speaks_the_contacts_language(signed, smtp):
     before = len(smtp.sent_to(DEMO))
     save(signed, lang="eu", sub_courses="y")

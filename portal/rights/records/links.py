@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from portal.db.engine import Database
 from portal.db.keys import Keys, new_token, seal, token_hash, unseal
@@ -47,14 +47,23 @@ class RightsLinks:
 
     def issue(self, purpose: str, contact_ref: str, lifetime: timedelta, *, email: str = "",
               email_change_id: int | None = None, change_id: str | None = None) -> str:
-        token, now = new_token(), utcnow()
-        sealed = seal(self.keys.derive(EMAIL_KEY, token), email.encode()) if email else None
+        token = new_token()
         with self.database.transaction() as db:
-            db.execute(insert(RightsLink), dict(
-                purpose=purpose, token_hash=token_hash(token), contact_ref=contact_ref,
-                email_change_id=email_change_id, change_id=change_id, sealed_email=sealed,
-                issued_at=now, expires_at=now + lifetime))
+            self.keep(db, token, purpose, contact_ref, lifetime, email=email,
+                      email_change_id=email_change_id, change_id=change_id)
         return token
+
+    def keep(self, db: Connection, token: str, purpose: str, contact_ref: str,
+             lifetime: timedelta, *, email: str = "", email_change_id: int | None = None,
+             change_id: str | None = None) -> None:
+        """Keep the link of `token` (a `new_token()`) in the transaction `db`:
+        for a link written into a message before the message is kept."""
+        now = utcnow()
+        sealed = seal(self.keys.derive(EMAIL_KEY, token), email.encode()) if email else None
+        db.execute(insert(RightsLink), dict(
+            purpose=purpose, token_hash=token_hash(token), contact_ref=contact_ref,
+            email_change_id=email_change_id, change_id=change_id, sealed_email=sealed,
+            issued_at=now, expires_at=now + lifetime))
 
     def check(self, purpose: str, token: str) -> RightsLinkCheck:
         """What the link is, without spending it (the page with the button)."""

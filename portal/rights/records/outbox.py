@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from portal.db.engine import Database, Every
 from portal.db.keys import Keys, seal, unseal
@@ -58,16 +58,26 @@ class Outbox:
         """Keep `draft`, then make it into a message and send it after the
         answer (the mail thread, one of many threads, takes a smaller share
         of a busy worker than pages do)."""
+        with self.database.transaction() as db:
+            send = self.keep(db, draft, purpose, contact_ref)
+        send()
+
+    def keep(self, db: Connection, draft: Draft, purpose: str,
+             contact_ref: str | None = None) -> Callable[[], None]:
+        """Keep `draft` in the transaction `db` (beside what it goes with);
+        call what it returns once that transaction is committed, to send it."""
         now = utcnow()
         draft = replace(draft, message_id=draft.message_id or self.mailer.new_message_id())
         kept = json.dumps({DRAFT: asdict(draft)}).encode()
-        with self.database.transaction() as db:  # held by this worker, which sends it next
-            message_id = db.execute(insert(OutboxMessage).returning(OutboxMessage.id), dict(
-                contact_ref=contact_ref, purpose=purpose, created_at=now,
-                next_try_at=now + LEASE, attempts=0, last_error="",
-                sealed_message=seal(self.key, kept))).scalar_one()
-        self.background.submit(self._send, message_id, lambda: self.mailer.made(draft),
-                               purpose, 0, now)
+        message_id = db.execute(insert(OutboxMessage).returning(OutboxMessage.id), dict(
+            contact_ref=contact_ref, purpose=purpose, created_at=now,
+            next_try_at=now + LEASE, attempts=0, last_error="",  # held by this worker
+            sealed_message=seal(self.key, kept))).scalar_one()
+
+        def send() -> None:
+            self.background.submit(self._send, message_id, lambda: self.mailer.made(draft),
+                                   purpose, 0, now)
+        return send
 
     def retry_when_due(self) -> None:
         """Ride on a request: at most once a minute, send what is waiting."""

@@ -6,15 +6,18 @@ delays it, and nothing about it can fail the save."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import render_template
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
+from sqlalchemy import Connection
 
 from portal.config import Config
 from portal.crm.base import Contact
+from portal.db.keys import new_token
 from portal.hosting.urls import external_url
 from portal.i18n import LANGUAGE_NAMES, text_for
 from portal.mail import Draft
@@ -48,11 +51,29 @@ def lines_of(summary: Summary, show: ShowValue, language: str) -> ReceiptLines:
         unsubscribed_all=summary.unsubscribed_all)
 
 
-def send_receipt(config: Config, contact: Contact, change_id: str, summary: Summary, door: str,
-                 language: str, at: datetime, show: ShowValue) -> None:
-    records = rights_records()
-    token = records.links.issue(NOT_ME, contact.ref, timedelta(days=config.rights.not_me_days),
-                                change_id=change_id)
+@dataclass(frozen=True)
+class Receipt:
+    """A receipt written and not yet kept: its "not me" link and the
+    message go into the transaction that keeps the change's records."""
+
+    contact_ref: str
+    change_id: str
+    token: str
+    lifetime: timedelta
+    draft: Draft
+
+    def keep(self, db: Connection) -> Callable[[], None]:
+        """Keep the link and the message in `db`; returns what sends it once
+        `db` is committed."""
+        records = rights_records()
+        records.links.keep(db, self.token, NOT_ME, self.contact_ref, self.lifetime,
+                           change_id=self.change_id)
+        return records.outbox.keep(db, self.draft, "receipt", self.contact_ref)
+
+
+def write_receipt(config: Config, contact: Contact, change_id: str, summary: Summary, door: str,
+                  language: str, at: datetime, show: ShowValue) -> Receipt:
+    token = new_token()
     site = config.portal.name
     with force_locale(language):
         values = {"site": site, "lines": lines_of(summary, show, language),
@@ -64,4 +85,4 @@ def send_receipt(config: Config, contact: Contact, change_id: str, summary: Summ
             to=contact.email, subject=_("Your changes at %(site)s", site=site),
             text=render_template("emails/receipt.txt", **values),
             html=render_template("emails/receipt.html", **values), language=language)
-    records.outbox.post(draft, "receipt", contact.ref)
+    return Receipt(contact.ref, change_id, token, timedelta(days=config.rights.not_me_days), draft)

@@ -2,8 +2,8 @@
 
 `submit_recorded` hands the change to the writer with its consent records
 attached (as each CRM can hold them), and once the CRM has it or the queue
-keeps it, stores the consent records and a line of the contact's history
-and sends the receipt. Recording and the receipt never fail the save: the
+keeps it, stores the consent records, a line of the contact's history and
+the receipt in one transaction, and sends the receipt. Recording and the receipt never fail the save: the
 change is in the CRM, or on its way, either way.
 
 A door that writes subscriptions without the profile page (a one-click
@@ -32,7 +32,7 @@ from portal.delivery import delivery
 from portal.delivery.writer import Outcome, WriteResult
 from portal.rights.records.consent import store_consents, with_consent
 from portal.rights.records.history import SAVED, UNSUBSCRIBED_ALL, store_event
-from portal.rights.records.receipts import send_receipt
+from portal.rights.records.receipts import Receipt, write_receipt
 from portal.rights.records.summary import ShowValue, Summary, plain_value, summarise
 
 log = logging.getLogger(__name__)
@@ -53,25 +53,31 @@ def submit_recorded(contact: Contact, before: Profile, change: Change, *, door: 
     if result.outcome not in (Outcome.APPLIED, Outcome.QUEUED) or summary.is_empty():
         return result
     event = event or (UNSUBSCRIBED_ALL if summary.unsubscribed_all else SAVED)
-    remember(contact.ref, change.id, summary, door, language, at, event)
+    receipt = None
     if config.rights.receipts:
         try:
-            send_receipt(config, contact, change.id, summary, door, language, at, show)
+            receipt = write_receipt(config, contact, change.id, summary, door, language, at, show)
         except Exception:  # the receipt is a courtesy: the save stands
             log.exception("The receipt of change %s could not be prepared", change.id)
+    remember(contact.ref, change.id, summary, door, language, at, event, receipt)
     return result
 
 
 def remember(contact_ref: str, change_id: str, summary: Summary, door: str, language: str,
-             at: datetime, event: str) -> None:
-    """Store the consent records and the history event of a change."""
+             at: datetime, event: str, receipt: Receipt | None = None) -> None:
+    """Store the consent records and the history event of a change, and its
+    receipt if any, in one transaction; then send the receipt."""
     try:
         with database().transaction() as db:
             store_consents(db, contact_ref, change_id, summary.joined, summary.left, door,
                            language, at)
             store_event(db, contact_ref, change_id, event, door, language, at, summary.field_keys)
+            send = receipt.keep(db) if receipt is not None else None
     except SQLAlchemyError:
         log.exception("The records of change %s could not be stored", change_id)
+        return
+    if send is not None:
+        send()
 
 
 def record_consents(contact_ref: str, change_id: str, *, joined: Sequence[ItemSpec] = (),
