@@ -10,10 +10,13 @@ Sessions live in the portal's database: the cookie holds only a random id
 (`[portal] session_lifetime_hours`, counted from sign-in) ends a session
 for every copy of its cookie. A record is written only once there is
 something to keep (a language, a form's CSRF token): a visitor who stores
-nothing costs nothing. Expired records are purged as requests come."""
+nothing costs nothing, and a record is written again only when what it
+holds changed. Messages shown once after a redirect go in a cookie of their
+own (portal.auth.flashes). Expired records are purged as requests come."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +27,8 @@ from flask import Flask, Request, Response, current_app, redirect, request, sess
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
+from portal.auth.flashes import KEY as FLASHES
+from portal.auth.flashes import FlashCookie, Flashes
 from portal.crm.base import Contact
 from portal.db import database
 from portal.db.engine import Every
@@ -94,7 +99,8 @@ def end_sessions_of(contact_ref: str) -> int:
 
 
 class ServerSession(CallbackDict[str, Any], SessionMixin):
-    """The dict a request sees, and the record it came from."""
+    """The dict a request sees, the record it came from, and the messages
+    the flash cookie brought."""
 
     def __init__(self, initial: dict[str, Any] | None = None,
                  stored: StoredSession | None = None) -> None:
@@ -103,8 +109,24 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
 
         super().__init__(initial, on_update)
         self.stored = stored
+        self.kept = copy.deepcopy(initial or {})  # as the record has it: written only if it differs
         self.modified = False
         self.renew = False  # a new id on saving: the old record goes
+        self.arrived: Flashes = []
+
+    def bring(self, flashes: Flashes) -> None:
+        """Messages from the flash cookie, for `get_flashed_messages`."""
+        self.arrived = flashes
+        if flashes:
+            dict.__setitem__(self, FLASHES, [*self.get(FLASHES, []), *flashes])
+
+    def take_flashes(self) -> Flashes:
+        """The messages still to show, out of the session: they go in the cookie."""
+        return [(str(category), str(message))
+                for category, message in dict.pop(self, FLASHES, None) or []]
+
+    def changed(self) -> bool:
+        return self.renew or dict(self) != self.kept
 
 
 @dataclass(frozen=True)
@@ -123,6 +145,7 @@ class DatabaseSessions(SessionInterface):
         self.store = store
         self.lifetimes = lifetimes
         self.purging = Every(300)
+        self.flash_cookie: FlashCookie | None = None  # made with the app's key at first use
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
         # The server ends the session; the cookie outlives it by a day so the
@@ -134,6 +157,11 @@ class DatabaseSessions(SessionInterface):
         return str(app.config["SESSION_COOKIE_PATH"] or (request.script_root + "/"))
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
+        session = self._open(app, request)
+        session.bring(self._flash_cookie(app).read(request))
+        return session
+
+    def _open(self, app: Flask, request: Request) -> ServerSession:
         cookie = request.cookies.get(self.get_cookie_name(app))
         stored = self.store.load(token_hash(cookie)) if cookie else None
         if stored is None:
@@ -164,6 +192,9 @@ class DatabaseSessions(SessionInterface):
         if not (session.accessed or session.modified):
             return  # an asset: no one read or wrote the session, nothing to remember
         response.vary.add("Cookie")
+        flashes = session.take_flashes()
+        if flashes != session.arrived:
+            self._flash_cookie(app).write(response, flashes, **self._cookie_options(app))
         stored = session.stored
         replaced = None  # a record that goes in the same transaction as the new one is kept
         if stored is not None and (session.renew or not session):
@@ -180,7 +211,7 @@ class DatabaseSessions(SessionInterface):
             cookie = new_token()
             self._save(session, token_hash(cookie), now, now, new=True, replacing=replaced)
             self._set_cookie(app, session, response, cookie)
-        elif session.modified:
+        elif session.changed():
             self._save(session, stored.id_hash, stored.created_at, now, new=False)
         elif now - stored.last_seen_at >= TOUCH_EVERY:
             self.store.touch(stored.id_hash, now, self.lifetimes.end(
@@ -198,18 +229,24 @@ class DatabaseSessions(SessionInterface):
 
     def _set_cookie(self, app: Flask, session: ServerSession, response: Response,
                     cookie: str) -> None:
-        response.set_cookie(
-            self.get_cookie_name(app), cookie, expires=self.get_expiration_time(app, session),
-            httponly=self.get_cookie_httponly(app), domain=self.get_cookie_domain(app),
-            path=self.get_cookie_path(app), secure=self.get_cookie_secure(app),
-            partitioned=self.get_cookie_partitioned(app), samesite=self.get_cookie_samesite(app))
+        response.set_cookie(self.get_cookie_name(app), cookie,
+                            expires=self.get_expiration_time(app, session),
+                            **self._cookie_options(app))
 
     def _forget_cookie(self, app: Flask, response: Response) -> None:
-        response.delete_cookie(
-            self.get_cookie_name(app), domain=self.get_cookie_domain(app),
-            path=self.get_cookie_path(app), secure=self.get_cookie_secure(app),
-            partitioned=self.get_cookie_partitioned(app), samesite=self.get_cookie_samesite(app),
-            httponly=self.get_cookie_httponly(app))
+        response.delete_cookie(self.get_cookie_name(app), **self._cookie_options(app))
+
+    def _cookie_options(self, app: Flask) -> dict[str, Any]:
+        return {"httponly": self.get_cookie_httponly(app), "domain": self.get_cookie_domain(app),
+                "path": self.get_cookie_path(app), "secure": self.get_cookie_secure(app),
+                "partitioned": self.get_cookie_partitioned(app),
+                "samesite": self.get_cookie_samesite(app)}
+
+    def _flash_cookie(self, app: Flask) -> FlashCookie:
+        if self.flash_cookie is None:
+            self.flash_cookie = FlashCookie(app.config["SECRET_KEY"],
+                                            self.get_cookie_name(app) + "_flash")
+        return self.flash_cookie
 
 
 def init_app(app: Flask) -> None:

@@ -165,3 +165,33 @@ def test_a_session_lifetime_below_one_hour_is_refused(tmp_path):
         load_config(path)
     assert any("session_lifetime_hours" in problem and "line 12" in problem
                for problem in refused.value.problems), refused.value.problems
+
+
+def test_the_message_after_a_save_shows_once_and_costs_the_sessions_record_nothing(db_app, smtp):
+    from tests.conftest import sign_in
+    from tests.db.test_bulk_delivery import write_transactions
+    from tests.web.test_profile import current_form
+
+    client = db_app.test_client()
+    sign_in(client, smtp)
+    client.get("/profile/?lang=en")
+    form = current_form(client)
+    form["first_name"] = "Flashed"
+    with write_transactions(database(db_app).engine) as committed:
+        saved = client.post("/profile/", data=form)
+        shown = client.get(saved.location).data.decode()
+    assert "Your changes are saved" in shown
+    assert not [t for t in committed if "sessions" in t], committed
+    assert "Your changes are saved" not in client.get("/profile/").data.decode()  # once
+
+
+def test_a_message_no_portal_signed_is_not_shown(db_app, smtp):
+    from itsdangerous import URLSafeTimedSerializer
+
+    from tests.conftest import sign_in
+
+    client = db_app.test_client()
+    sign_in(client, smtp)
+    forged = URLSafeTimedSerializer("not the portal's key", salt="portal flashes")
+    client.set_cookie("session_flash", forged.dumps([["success", "Send your bank details"]]))
+    assert "bank details" not in client.get("/profile/").data.decode()
