@@ -83,10 +83,10 @@ class SharedLimiter:
                     math.ceil(item.amount / item.get_expiry()), namespace="PACE")
         self.max_wait = max_wait
 
-    def acquire(self, crm: str, patience: float | None = None) -> None:
+    def acquire(self, crm: str, patience: float | None = None, *, sending: bool = True) -> None:
         """Take a slot for one call (or for the calls announced together),
         waiting up to `patience` seconds if given, else as long as the
-        work's kind may wait."""
+        work's kind may wait. `sending=False`: no call goes out on it yet."""
         item = self.items.get(crm)
         if item is None:
             return
@@ -104,7 +104,8 @@ class SharedLimiter:
             full, stamps = self._take(crm, cost, work)
             if full is None:
                 work.spent = True
-                self._count_from_now(stamps)  # the wait for the store may have made it late
+                if sending:  # the wait for the store may have made it late
+                    self._count_from_now(stamps)
                 if batch is not None and not batch.taken:
                     batch.taken, batch.held, batch.stamps = True, cost - 1, stamps
                 return
@@ -226,10 +227,10 @@ class SharedLimiter:
         every slot of the calls announced with `calls_together`: a batched
         read holds its batch open while it waits, and makes its calls once
         the budget is its own."""
-        self.acquire(crm, patience)
+        self.acquire(crm, patience, sending=False)
         batch = unit().batch
         if batch is not None and batch.crm == crm and batch.taken:
-            batch.held += 1  # the first slot is not spent on a call yet
+            batch.held += 1  # the first slot is not spent on a call yet: counted when it is
 
 
 class _Signal:

@@ -65,6 +65,27 @@ def test_a_page_that_waits_longer_than_a_second_still_leaves_the_margin():
     assert time.monotonic() - first >= 2 + 0.15  # the window, and most of its 0.2 s margin
 
 
+class SlowStore(MemoryWindow):
+    """A store that answers 0.1 s after it took the slots (a busy Redis)."""
+
+    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
+        stamp = super().take(key, limit, expiry, amount)
+        time.sleep(0.1)
+        return stamp
+
+
+def test_a_read_reserved_late_counts_each_of_its_calls_once():
+    store = SlowStore()
+    limiter = SharedLimiter(store, {"main": "5/second"}, max_wait=5.0)
+    new_unit_of_work()
+    with calls_under(PAGE), calls_together("main", 3):
+        limiter.reserve("main")  # a batched read takes its slots before its first call
+        for _ in range(3):
+            limiter.acquire("main")
+            time.sleep(0.06)
+    assert store.get_moving_window("LIMITER/crm-out/main/5/1/second", 5, 1)[1] == 3
+
+
 def a_slot_moved_counts_from_its_new_time(window) -> None:
     """What every store of the limiter's windows must do (memory, the
     portal's database, Redis): a slot moved is counted from its move, a slot
