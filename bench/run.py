@@ -218,6 +218,10 @@ def write_call_counts(path: Path, calls: list[Any], started: float) -> None:
     seconds = [int(call.at - started) for call in calls]
     lines += ["", "calls per second: " + " ".join(str(seconds.count(s))
                                                   for s in range(max(seconds, default=0) + 1))]
+    for refused in (call for call in calls if call.refused):  # what the CRM saw before a 429
+        lines += ["", f"429 at {refused.at - started:.3f} s: {refused.method} {refused.path}"]
+        lines += [f"  {call.at - refused.at:+.3f} s {call.method} {call.path}" for call in calls
+                  if 0 < refused.at - call.at < 1.5 and not call.refused]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

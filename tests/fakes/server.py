@@ -38,6 +38,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)  # when it arrived
+    refused: bool = False  # answered 429
 
 
 @dataclass
@@ -145,6 +146,7 @@ class FakeServer:
             if faults.rate_limit_next > 0:
                 faults.rate_limit_next -= 1
                 limited = True
+            call.refused = limited
         if faults.latency:
             time.sleep(faults.latency)
         if drop:
