@@ -173,11 +173,8 @@ class SharedLimiter:
         stamps = []
         for window in windows:
             key = window.key_for("crm-out", crm)
-            # A slot counts for the window and its margin, for every taker:
-            # a call sent the moment the window's first lapse may reach the
-            # CRM while it still counts them.
             at = self.storage.take(key, window.amount - _reserve(window.amount, work),
-                                   window.get_expiry() + _margin(window), cost)
+                                   window.get_expiry(), cost)
             if at is None:
                 return window, []
             stamps.append(Stamp(key, window.get_expiry(), at))
@@ -196,8 +193,7 @@ class SharedLimiter:
             if now - stamp.at > _margin_of(stamp.seconds) / 2:
                 # A lapsed slot in one window leaves the others moved: a
                 # slight over-count, in a case as rare as a call a window late.
-                moved = self.storage.restamp(stamp.key, stamp.at,
-                                             stamp.seconds + _margin_of(stamp.seconds)) and moved
+                moved = self.storage.restamp(stamp.key, stamp.at, stamp.seconds) and moved
         return moved
 
     def _pages_busy(self, crm: str, window: RateLimitItem, own: int) -> bool:
