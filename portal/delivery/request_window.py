@@ -72,14 +72,16 @@ class DatabaseWindow(Storage, MovingWindowSupport):
         return now
 
     def restamp(self, key: str, stamp: float, expiry: int) -> bool:
+        now = time.time()
+        if stamp <= now - expiry:  # lapsed: moving it would count it twice with the new slot
+            return False
         with self.database.transaction() as db:
-            now = time.time()
             one = (select(OutboundRequest.id).where(OutboundRequest.key == key,
                                                     OutboundRequest.at == stamp)
                    .limit(1).scalar_subquery())
             moved = db.execute(update(OutboundRequest).where(OutboundRequest.id == one)
                                .values(at=now)).rowcount
-        return bool(moved) and stamp > now - expiry
+        return bool(moved)
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = time.time()
