@@ -14,11 +14,11 @@ import itertools
 import json
 import os
 import re
+import time
 from http.cookiejar import Cookie
 from urllib.parse import urlencode
 
-from locust import FastHttpUser, task
-from locust.exception import StopUser
+from locust import FastHttpUser, constant, task
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ARRIVALS = json.loads(open(os.environ["BENCH_ARRIVALS"], encoding="utf-8").read())
@@ -26,6 +26,8 @@ ITEMS = int(os.environ.get("BENCH_ITEMS", "3"))
 NEXT = itertools.count()
 HOST = "127.0.0.1"
 RESULTS = open(os.environ["BENCH_RESULTS"], "a", encoding="utf-8", buffering=1)
+ARRIVED = open(os.environ["BENCH_ARRIVED"], "a", encoding="utf-8", buffering=1)
+FIRST_ARRIVAL: list[float] = []  # set by the first user
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -39,8 +41,9 @@ def session_cookie(value: str) -> Cookie:
 # FastHttpUser: the load generator shares the portal's cores, so it should
 # spend as little of them as it can (a fraction of requests' CPU per request).
 class Contact(FastHttpUser):
-    # Each user acts once; the spawn rate shapes the spike.
-    wait_time = None
+    # Each user acts once, then idles until the run ends: the spawn rate
+    # shapes the spike.
+    wait_time = constant(3600)
 
     def arrive(self, ref: str, door: str, key: str) -> bool:
         if door == "session":
@@ -64,16 +67,19 @@ class Contact(FastHttpUser):
     def open_and_save(self) -> None:
         n = next(NEXT)
         if n >= len(ARRIVALS):
-            raise StopUser()
+            return
+        now = time.monotonic()
+        FIRST_ARRIVAL[:] = FIRST_ARRIVAL or [now]
+        ARRIVED.write(f"{n} {now - FIRST_ARRIVAL[0]:.2f}\n")
         ref, door, key = ARRIVALS[n]
         if not self.arrive(ref, door, key):
             RESULTS.write(f"{ref} no-view\n")
-            raise StopUser()
+            return
         with self.client.get("/profile/?lang=en", name="view", catch_response=True) as page:
             if page.status_code != 200:
                 page.failure(f"view answered {page.status_code}")
                 RESULTS.write(f"{ref} no-view\n")
-                raise StopUser()
+                return
             token = CSRF.search(page.text)
         name = f"Bench{ref}"
         data = {"csrf_token": token.group(1) if token else "", "first_name": name,
@@ -84,11 +90,10 @@ class Contact(FastHttpUser):
             if saved.status_code != 302:
                 saved.failure(f"save answered {saved.status_code}")
                 RESULTS.write(f"{ref} save-{saved.status_code}\n")
-                raise StopUser()
+                return
             RESULTS.write(f"{ref} accepted\n")
         with self.client.get("/profile/?lang=en", name="reload", catch_response=True) as again:
             if again.status_code != 200:
                 again.failure(f"reload answered {again.status_code}")
             elif f'value="{name}"' not in again.text:
                 again.failure("reload does not show the saved value")
-        raise StopUser()

@@ -153,7 +153,8 @@ def run_one(crm_name: str, arrival: str, args: argparse.Namespace, folder: Path,
     secrets = {k.replace("PORTAL_CRM_TEST_", "PORTAL_CRM_MAIN_"): v for k, v in crm.env().items()}
     env = {**os.environ, **secrets, "PORTAL_CONFIG": str(work / "portal.toml"),
            "PORTAL_INSTANCE": str(work / "instance"), "BENCH_ARRIVALS": str(work / "arrivals.json"),
-           "BENCH_RESULTS": str(work / "results.txt"), "BENCH_ITEMS": str(len(crm.items()))}
+           "BENCH_RESULTS": str(work / "results.txt"),
+           "BENCH_ARRIVED": str(work / "arrived.txt"), "BENCH_ITEMS": str(len(crm.items()))}
     os.environ.update({k: env[k] for k in ("PORTAL_CONFIG", "PORTAL_INSTANCE", *secrets)})
     os.environ.update(crm.env())  # the harness's own adapter checks the CRM afterwards
     arrivals = prepare(crm, refs, arrival)
@@ -247,7 +248,8 @@ def measure(crm: SpikeCrm, arrival: str, work: Path, refs: list[str], accepted: 
         if "view" in rows else 0
     return {
         "CRM": crm.name, "limit": crm.limit, "arrival": arrival,
-        "contacts": len(outcomes), "saw their profile": served,
+        "contacts": len(outcomes), "arrived within s": last_arrival(work),
+        "saw their profile": served,
         "pages/s answered": round((int(total["Request Count"]) - int(total["Failure Count"]))
                                   / elapsed, 1),
         "p50 ms": total["50%"], "p95 ms": total["95%"],
@@ -258,6 +260,12 @@ def measure(crm: SpikeCrm, arrival: str, work: Path, refs: list[str], accepted: 
         # its audit note and, joining or leaving lists, its consent record).
         "applied twice": twice(crm, sorted(accepted & landed)),
     }
+
+
+def last_arrival(work: Path) -> float:
+    """Seconds from the first contact's arrival to the last's."""
+    lines = (work / "arrived.txt").read_text().splitlines()
+    return max((float(line.split()[1]) for line in lines), default=0.0)
 
 
 def twice(crm: SpikeCrm, refs: list[str]) -> int:
