@@ -173,8 +173,12 @@ class SharedLimiter:
         stamps = []
         for window in windows:
             key = window.key_for("crm-out", crm)
+            # A slot counts a little past its window, for every taker: its
+            # call reached the CRM a little after its stamp (one later than
+            # that is counted from when it went out), so a call sent the
+            # moment the slot lapses must not find it still counted there.
             at = self.storage.take(key, window.amount - _reserve(window.amount, work),
-                                   window.get_expiry(), cost)
+                                   _counted_for(window.get_expiry()), cost)
             if at is None:
                 return window, []
             stamps.append(Stamp(key, window.get_expiry(), at))
@@ -185,15 +189,16 @@ class SharedLimiter:
 
     def _count_from_now(self, stamps: list[Stamp]) -> bool:
         """A call is going out on a slot stamped `stamps`: if that was longer
-        ago than half the margin a waiter adds, count one such slot from now
+        ago than a slot counts past its window, count one such slot from now
         instead. False if one had lapsed already (nothing left to move)."""
         now = time.time()
         moved = True
         for stamp in stamps:
-            if now - stamp.at > _margin_of(stamp.seconds) / 2:
+            counted_for = _counted_for(stamp.seconds)
+            if now - stamp.at > counted_for - stamp.seconds:
                 # A lapsed slot in one window leaves the others moved: a
                 # slight over-count, in a case as rare as a call a window late.
-                moved = self.storage.restamp(stamp.key, stamp.at, stamp.seconds) and moved
+                moved = self.storage.restamp(stamp.key, stamp.at, counted_for) and moved
         return moved
 
     def _pages_busy(self, crm: str, window: RateLimitItem, own: int) -> bool:
@@ -258,6 +263,13 @@ def _margin(item: RateLimitItem) -> float:
 
 def _margin_of(seconds: int) -> float:
     return min(MARGIN, MARGIN_SHARE * seconds)
+
+
+def _counted_for(seconds: int) -> float:
+    """How long a slot of a window of `seconds` counts: the window and half
+    the margin a waiting call adds (a twentieth of a second's budget; the
+    whole margin, for every call, turned pages away that had to wait)."""
+    return seconds + _margin_of(seconds) / 2
 
 
 def _reserve(amount: int, work: Unit) -> int:

@@ -30,11 +30,11 @@ from limits.storage.memory import Entry
 
 @runtime_checkable
 class StampedWindow(Protocol):
-    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
-        """Take `amount` slots if the window has room for them within
-        `limit`: the stamp they were given, or None."""
+    def take(self, key: str, limit: int, expiry: float, amount: int) -> float | None:
+        """Take `amount` slots if the window (of `expiry` seconds) has room
+        for them within `limit`: the stamp they were given, or None."""
 
-    def restamp(self, key: str, stamp: float, expiry: int) -> bool:
+    def restamp(self, key: str, stamp: float, expiry: float) -> bool:
         """Count one slot stamped `stamp` from now: False if none is left
         in the window (it lapsed, so the call needs a slot of its own)."""
 
@@ -43,7 +43,7 @@ class MemoryWindow(MemoryStorage):
     """`memory://`: one process's windows, as `limits` keeps them (newest
     first), each slot its own entry so that one can move alone."""
 
-    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
+    def take(self, key: str, limit: int, expiry: float, amount: int) -> float | None:
         if amount > limit:
             return None
         with self.locks[key]:
@@ -56,7 +56,7 @@ class MemoryWindow(MemoryStorage):
             events[:0] = [_entry(stamp, expiry) for _ in range(amount)]
             return stamp
 
-    def restamp(self, key: str, stamp: float, expiry: int) -> bool:
+    def restamp(self, key: str, stamp: float, expiry: float) -> bool:
         with self.locks[key]:
             events = self.events.get(key, [])
             now = time.time()
@@ -70,12 +70,25 @@ class MemoryWindow(MemoryStorage):
             return False
 
 
-def _entry(stamp: float, expiry: int) -> Entry:
+def _entry(stamp: float, expiry: float) -> Entry:
     entry = Entry(expiry)
     entry.atime, entry.expiry = stamp, stamp + expiry
     return entry
 
 
+# `limits`' own moving-window step, for a window of any length in seconds
+# (its own sets the key's expiry to the window, which Redis wants whole).
+TAKE = """
+local stamp, limit, expiry, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+                                     tonumber(ARGV[4])
+if amount > limit then return 0 end
+local entry = redis.call('lindex', KEYS[1], limit - amount)
+if entry and tonumber(entry) >= stamp - expiry then return 0 end
+for i = 1, amount do redis.call('lpush', KEYS[1], stamp) end
+redis.call('ltrim', KEYS[1], 0, limit - 1)
+redis.call('expire', KEYS[1], math.ceil(expiry))
+return 1
+"""
 # Moves one slot (a list element equal to the stamp given) to the head, as
 # the newest; a lapsed one is only dropped. Stamps go through tonumber() as
 # in `limits`' script, so they are written as Redis writes a Lua number.
@@ -84,7 +97,7 @@ local stamp, now = tonumber(ARGV[1]), tonumber(ARGV[2])
 if redis.call('lrem', KEYS[1], 1, stamp) == 0 then return 0 end
 if stamp < now - tonumber(ARGV[3]) then return 0 end
 redis.call('lpush', KEYS[1], now)
-redis.call('expire', KEYS[1], ARGV[3])
+redis.call('expire', KEYS[1], math.ceil(tonumber(ARGV[3])))
 return 1
 """
 
@@ -96,16 +109,20 @@ class RedisSlots(RedisStorage):
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         return self.take(key, limit, expiry, amount) is not None
 
-    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
+    def take(self, key: str, limit: int, expiry: float, amount: int) -> float | None:
         stamp = time.time()
-        taken = self.lua_acquire_moving_window([self.prefixed_key(key)],
+        taken = self._script("lua_take", TAKE)([self.prefixed_key(key)],
                                                [stamp, limit, expiry, amount])
         return stamp if taken else None
 
-    def restamp(self, key: str, stamp: float, expiry: int) -> bool:
-        if not hasattr(self, "lua_restamp"):
-            self.lua_restamp = self.get_connection().register_script(RESTAMP.encode())
-        return bool(self.lua_restamp([self.prefixed_key(key)], [stamp, time.time(), expiry]))
+    def restamp(self, key: str, stamp: float, expiry: float) -> bool:
+        return bool(self._script("lua_restamp", RESTAMP)([self.prefixed_key(key)],
+                                                         [stamp, time.time(), expiry]))
+
+    def _script(self, name: str, text: str) -> Any:
+        if not hasattr(self, name):
+            setattr(self, name, self.get_connection().register_script(text.encode()))
+        return getattr(self, name)
 
 
 class RestampingRedis(RedisSlots):

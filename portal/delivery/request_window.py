@@ -57,7 +57,7 @@ class DatabaseWindow(Storage, MovingWindowSupport):
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         return self.take(key, limit, expiry, amount) is not None
 
-    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
+    def take(self, key: str, limit: int, expiry: float, amount: int) -> float | None:
         if amount > limit:
             return None
         with self.database.exclusive(f"outbound:{key}") as db:
@@ -71,7 +71,7 @@ class DatabaseWindow(Storage, MovingWindowSupport):
             db.execute(insert(OutboundRequest), [{"key": key, "at": now}] * amount)
         return now
 
-    def restamp(self, key: str, stamp: float, expiry: int) -> bool:
+    def restamp(self, key: str, stamp: float, expiry: float) -> bool:
         now = time.time()
         if stamp <= now - expiry:  # lapsed: moving it would count it twice with the new slot
             return False
@@ -135,14 +135,14 @@ class ForgivingRedisWindow(RestampingRedis):
     reached every window is full, so callers wait or give up as they would
     for a CRM's spent budget, instead of failing."""
 
-    def take(self, key: str, limit: int, expiry: int, amount: int) -> float | None:
+    def take(self, key: str, limit: int, expiry: float, amount: int) -> float | None:
         try:
             return super().take(key, limit, expiry, amount)
         except self.base_exceptions as exc:
             log.warning("Redis cannot count the CRM's requests (%s): no request now.", exc)
             return None
 
-    def restamp(self, key: str, stamp: float, expiry: int) -> bool:
+    def restamp(self, key: str, stamp: float, expiry: float) -> bool:
         try:
             return super().restamp(key, stamp, expiry)
         except self.base_exceptions:

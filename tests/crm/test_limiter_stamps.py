@@ -65,6 +65,21 @@ def test_a_page_that_waits_longer_than_a_second_still_leaves_the_margin():
     assert time.monotonic() - first >= 2 + 0.15  # the window, and most of its 0.2 s margin
 
 
+def test_a_page_arriving_just_as_slots_lapse_leaves_half_the_margin():
+    # Not only pages that waited: one arriving fresh a hair after the
+    # window's first calls lapse could reach the CRM while it still counts
+    # them (the CRM counted each when it arrived, a little after its stamp).
+    limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=5.0)
+    for _ in range(4):  # what new pages may take of five
+        new_unit_of_work()
+        limiter.acquire("main")
+    first = time.monotonic()
+    time.sleep(1.02)
+    new_unit_of_work()
+    limiter.acquire("main")
+    assert time.monotonic() - first >= 1 + 0.045  # the window, and half its 0.1 s margin
+
+
 class SlowStore(MemoryWindow):
     """A store that answers 0.1 s after it took the slots (a busy Redis)."""
 
