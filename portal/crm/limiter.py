@@ -35,10 +35,10 @@ from portal.crm.base import CrmBudgetSpent, CrmConfigError
 from portal.crm.calls import Batch, Stamp, Unit, unit
 from portal.crm.slots import StampedWindow, stamped_storage
 
-# Seconds a waiting call adds after a slot frees: between our count and the
-# CRM's lie the network and the scheduling of the sending thread. A tenth of
-# the window, at most 0.25 s: 0.1 s on a per-second budget, 2.5% of a
-# ten-second one (a fixed 0.25 s cost a per-second budget a fifth of its calls).
+# Between our count and the CRM's lie the network and the scheduling of the
+# sending thread: a margin of a tenth of the window, at most 0.25 s, half of
+# which every slot counts past its window (`_slack`: 0.05 s on a per-second
+# budget; a fixed 0.25 s cost a per-second budget a fifth of its calls).
 MARGIN = 0.25
 MARGIN_SHARE = 0.1
 # Seconds saves and queue work stand back after a page found no budget in
@@ -110,9 +110,12 @@ class SharedLimiter:
                     batch.taken, batch.held, batch.stamps = True, cost - 1, stamps
                 return
             reset = self.window.get_window_stats(full, "crm-out", crm).reset_time
-            # The margin keeps requests sent just as a slot frees from reaching
-            # the CRM a hair inside its own window; the jitter spreads wakers.
-            wait = max(0.0, reset - time.time()) + _margin(full) + random.uniform(0, 0.02)
+            # Wake when the oldest slot lapses in the store (its window and
+            # the part of the margin every slot counts), not later: pages
+            # arriving then would take every freed slot from this one. The
+            # jitter spreads wakers.
+            wait = max(0.0, reset - time.time()) + _slack(full.get_expiry()) \
+                + random.uniform(0, 0.02)
             if time.monotonic() - started + wait > patience:
                 if not _yields(work) and not work.policy.background:
                     # A contact was turned away: the budget is short of pages,
@@ -123,9 +126,8 @@ class SharedLimiter:
             self._sleep(crm, work, wait)
 
     def _sleep(self, crm: str, work: Unit, wait: float) -> None:
-        """Wait `wait` seconds before trying again (trying sooner would take a
-        slot the moment it lapses, without the margin); a contact's page says
-        it waits at least once a second, so saves and queue work stand back."""
+        """Wait `wait` seconds before trying again; a contact's page says it
+        waits at least once a second, so saves and queue work stand back."""
         until = time.monotonic() + wait
         while (left := until - time.monotonic()) > 0:
             if not _yields(work):
@@ -194,11 +196,11 @@ class SharedLimiter:
         now = time.time()
         moved = True
         for stamp in stamps:
-            counted_for = _counted_for(stamp.seconds)
-            if now - stamp.at > counted_for - stamp.seconds:
+            if now - stamp.at > _slack(stamp.seconds):
                 # A lapsed slot in one window leaves the others moved: a
                 # slight over-count, in a case as rare as a call a window late.
-                moved = self.storage.restamp(stamp.key, stamp.at, counted_for) and moved
+                moved = self.storage.restamp(stamp.key, stamp.at,
+                                             _counted_for(stamp.seconds)) and moved
         return moved
 
     def _pages_busy(self, crm: str, window: RateLimitItem, own: int) -> bool:
@@ -265,11 +267,15 @@ def _margin_of(seconds: int) -> float:
     return min(MARGIN, MARGIN_SHARE * seconds)
 
 
+def _slack(seconds: int) -> float:
+    """How long past a window of `seconds` its slots count: half the margin
+    (a twentieth of a second's budget; the whole margin, for every call,
+    turned pages away that had to wait)."""
+    return _margin_of(seconds) / 2
+
+
 def _counted_for(seconds: int) -> float:
-    """How long a slot of a window of `seconds` counts: the window and half
-    the margin a waiting call adds (a twentieth of a second's budget; the
-    whole margin, for every call, turned pages away that had to wait)."""
-    return seconds + _margin_of(seconds) / 2
+    return seconds + _slack(seconds)
 
 
 def _reserve(amount: int, work: Unit) -> int:
