@@ -65,15 +65,21 @@ def test_a_page_that_waits_longer_than_a_second_still_leaves_the_margin():
     assert time.monotonic() - first >= 2 + 0.095  # the window, and half its 0.2 s margin
 
 
+def filled_by_new_pages(max_wait: float) -> tuple[SharedLimiter, float]:
+    """A budget of 5 a second with the 4 slots new pages may take just
+    taken, and when."""
+    limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=max_wait)
+    for _ in range(4):
+        new_unit_of_work()
+        limiter.acquire("main")
+    return limiter, time.monotonic()
+
+
 def test_a_waiting_page_takes_a_freed_slot_before_pages_that_came_after_it():
     # Pages that come as slots lapse must not take every freed slot from a
     # page already waiting: in a spike, fresh pages keep coming, and the
     # waiting one would be turned away with the budget moving.
-    limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=1.5)
-    for _ in range(4):  # what new pages may take of five
-        new_unit_of_work()
-        limiter.acquire("main")
-    first = time.monotonic()
+    limiter, first = filled_by_new_pages(max_wait=1.5)
     served: list[str] = []
 
     def waiting_page() -> None:
@@ -102,11 +108,7 @@ def test_a_page_arriving_just_as_slots_lapse_leaves_half_the_margin():
     # Not only pages that waited: one arriving fresh a hair after the
     # window's first calls lapse could reach the CRM while it still counts
     # them (the CRM counted each when it arrived, a little after its stamp).
-    limiter = SharedLimiter("memory://", {"main": "5/second"}, max_wait=5.0)
-    for _ in range(4):  # what new pages may take of five
-        new_unit_of_work()
-        limiter.acquire("main")
-    first = time.monotonic()
+    limiter, first = filled_by_new_pages(max_wait=5.0)
     time.sleep(1.02)
     new_unit_of_work()
     limiter.acquire("main")
