@@ -29,7 +29,6 @@ from collections.abc import Mapping
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import MovingWindowSupport, Storage
-from limits.strategies import MovingWindowRateLimiter
 
 from portal.crm.base import CrmBudgetSpent, CrmConfigError
 from portal.crm.calls import Batch, Stamp, Unit, unit
@@ -59,7 +58,7 @@ class SharedLimiter:
             raise CrmConfigError(f'storage_url "{storage_url}" cannot keep the limiter\'s '
                                  'moving windows; use "memory://" or "redis://...".')
         self.storage: StampedWindow = storage
-        self.window = MovingWindowRateLimiter(storage)
+        self.moving: MovingWindowSupport = storage
         # What pages did lately, for saves and queue work to give way to.
         self.waiting = _Signal(storage, "crm-pages-waiting", WAITING_SAID_EVERY + MARGIN)
         self.turned_away = _Signal(storage, "crm-pages-turned-away", TURNED_AWAY_SECONDS)
@@ -109,13 +108,10 @@ class SharedLimiter:
                 if batch is not None and not batch.taken:
                     batch.taken, batch.held, batch.stamps = True, cost - 1, stamps
                 return
-            reset = self.window.get_window_stats(full, "crm-out", crm).reset_time
-            # Wake when the oldest slot lapses in the store (its window and
-            # the part of the margin every slot counts), not later: pages
-            # arriving then would take every freed slot from this one. The
-            # jitter spreads wakers.
-            wait = max(0.0, reset - time.time()) + _slack(full.get_expiry()) \
-                + random.uniform(0, 0.02)
+            # Wake when the oldest slot lapses, not later: pages arriving
+            # then would take every freed slot from this one. The jitter
+            # spreads wakers.
+            wait = max(0.0, self._lapse(full, crm) - time.time()) + random.uniform(0, 0.02)
             if time.monotonic() - started + wait > patience:
                 if not _yields(work) and not work.policy.background:
                     # A contact was turned away: the budget is short of pages,
@@ -124,6 +120,15 @@ class SharedLimiter:
                 raise CrmBudgetSpent(f"{crm}: the portal's own request budget is spent.",
                                      crm=crm, retry_after=wait, nothing_sent=not work.spent)
             self._sleep(crm, work, wait)
+
+    def _lapse(self, window: RateLimitItem, crm: str) -> float:
+        """When the oldest slot counted in `window` lapses: the store counts
+        each for the window and its slack (`limits`' own window statistics
+        see the window alone, and a slot in its slack not at all)."""
+        counted_for = _counted_for(window.get_expiry())
+        oldest, _ = self.moving.get_moving_window(window.key_for("crm-out", crm), window.amount,
+                                                  counted_for)  # type: ignore[arg-type]
+        return oldest + counted_for
 
     def _sleep(self, crm: str, work: Unit, wait: float) -> None:
         """Wait `wait` seconds before trying again; a contact's page says it

@@ -22,7 +22,10 @@ from portal.db import database
 from portal.delivery.ledger import Ledger, new_entry
 from portal.delivery.oauth_tokens import database_token_stores
 from portal.delivery.request_window import DatabaseWindow
-from tests.crm.test_limiter_stamps import a_slot_moved_counts_from_its_new_time
+from tests.crm.test_limiter_stamps import (
+    a_page_arriving_as_slots_lapse_waits_for_their_margin_alone,
+    a_slot_moved_counts_from_its_new_time,
+)
 from tests.crm.test_oauth import client, fake, token_calls  # noqa: F401 - fake is a fixture
 from tests.db.test_privacy import everything_stored
 from tests.support.config import STRONG_KEY
@@ -94,6 +97,10 @@ def test_workers_with_their_own_token_managers_refresh_once(db_app, fake):  # no
 
 def test_a_slot_counted_in_the_database_moves_to_when_its_call_went_out(db_app):
     a_slot_moved_counts_from_its_new_time(DatabaseWindow(database(db_app)))
+
+
+def test_a_page_arriving_as_database_slots_lapse_waits_for_their_margin_alone(db_app):
+    a_page_arriving_as_slots_lapse_waits_for_their_margin_alone(DatabaseWindow(database(db_app)))
 
 
 def test_two_servers_counting_in_the_database_keep_one_budget(db_app):

@@ -9,7 +9,10 @@ import redis
 
 from portal.delivery import delivery
 from portal.delivery.request_window import ForgivingRedisWindow
-from tests.crm.test_limiter_stamps import a_slot_moved_counts_from_its_new_time
+from tests.crm.test_limiter_stamps import (
+    a_page_arriving_as_slots_lapse_waits_for_their_margin_alone,
+    a_slot_moved_counts_from_its_new_time,
+)
 from tests.resilience.conftest import queue_cli, save, signed_in_client, wait_until
 from tests.resilience.test_reads import crowd_reads, max_in_one_second
 from tests.support.config import STRONG_KEY
@@ -73,6 +76,11 @@ def test_worker_outage_in_redis_mode_loses_nothing(portal_for, ac, smtp, shared)
 
 def test_a_slot_counted_in_redis_moves_to_when_its_call_went_out(shared):
     a_slot_moved_counts_from_its_new_time(ForgivingRedisWindow(shared["storage_url"]))
+
+
+def test_a_page_arriving_as_redis_slots_lapse_waits_for_their_margin_alone(shared):
+    a_page_arriving_as_slots_lapse_waits_for_their_margin_alone(
+        ForgivingRedisWindow(shared["storage_url"]))
 
 
 def test_queue_work_on_every_server_together_leaves_the_pages_their_share(shared):
